@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+// Runs a folder's TypeScript tests with node's test runner (Node 20 cannot run
+// TypeScript itself): esbuild bundles each test/*.test.ts into a temp dir, then
+// `node --test` runs the bundles. Usage: node scripts/run-ts-tests.mjs <folder>
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { build } from "esbuild";
+
+const folder = resolve(process.argv[2] ?? ".");
+const testDir = join(folder, "test");
+const entries = readdirSync(testDir).filter((f) => f.endsWith(".test.ts")).map((f) => join(testDir, f));
+if (entries.length === 0) {
+  console.error(`no *.test.ts files in ${testDir}`);
+  process.exit(1);
+}
+// Bundles sit at the depth of test/ so relative paths (import.meta.url) still resolve.
+const outdir = mkdtempSync(join(folder, ".test-build-"));
+try {
+  await build({ entryPoints: entries, outdir, bundle: true, platform: "node", format: "esm", target: "node20",
+                outExtension: { ".js": ".mjs" }, logLevel: "warning", packages: "external" });
+  const bundles = readdirSync(outdir).map((f) => join(outdir, f));
+  const run = spawnSync(process.execPath, ["--test", ...bundles], { stdio: "inherit" });
+  process.exitCode = run.status ?? 1;
+} finally {
+  rmSync(outdir, { recursive: true, force: true });
+}

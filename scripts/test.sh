@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Command 2: run every test. Installs what it needs (once), then:
+#   1. formatting and lints (rustfmt, clippy for native and wasm, no warnings)
+#   2. the core's unit and integration tests, natively (cargo test)
+#   3. the gateway's signing tests (node's test runner), on the shared vectors
+#   4. end-to-end tests against a real worker under wrangler dev (own port, own D1, own secrets)
+source "$(dirname "$0")/toolchain.sh"
+cd "$ROOT"
+
+ensure_toolchain
+
+log "cargo fmt --check"
+cargo fmt --all -- --check
+log "cargo clippy (native and wasm32)"
+cargo clippy --all-targets -- -D warnings
+cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings
+
+log "cargo test (core, natively)"
+cargo test
+
+log "gateway signing tests (integrations/zuplo)"
+node scripts/run-ts-tests.mjs integrations/zuplo
+
+log "end-to-end tests against wrangler dev"
+node tests/e2e/run.mjs

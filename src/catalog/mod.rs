@@ -1,0 +1,211 @@
+//! The event catalog: every event type the service accepts, declared as data.
+//!
+//! Declared in Rust (not parsed from a file at runtime) so that a malformed
+//! entry fails the build, and so the worker pays no parse cost per isolate.
+//! The invariants the compiler cannot see (unique names, known services,
+//! sane limits) are checked by the tests below.
+
+mod events;
+pub mod validate;
+
+use serde::Serialize;
+
+pub use events::EVENTS;
+
+/// A text shown to operators, Korean first as in the seeds.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Text {
+    pub ko: &'static str,
+    pub en: &'static str,
+}
+
+/// Top-level identifiers an event type can require (the funnel seed's 필수 식별자).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    Email,
+    TraceId,
+    UserId,
+    SessionId,
+    AnonymousId,
+    TenantId,
+    JobId,
+    Success,
+    ErrorCode,
+}
+
+impl Field {
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::Email => "email",
+            Field::TraceId => "trace_id",
+            Field::UserId => "user_id",
+            Field::SessionId => "session_id",
+            Field::AnonymousId => "anonymous_id",
+            Field::TenantId => "tenant_id",
+            Field::JobId => "job_id",
+            Field::Success => "success",
+            Field::ErrorCode => "error_code",
+        }
+    }
+}
+
+/// At least one of `any_of` must be present (one entry = simply required).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Requirement {
+    pub any_of: &'static [Field],
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ParamKind {
+    String,
+    Number,
+    Boolean,
+    Object,
+}
+
+/// One declared property of an event type (`properties.<name>`).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Param {
+    pub name: &'static str,
+    pub kind: ParamKind,
+    pub required: bool,
+    /// Allowed values of a string parameter; empty means any.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub allowed: &'static [&'static str],
+    /// Longest string accepted, in characters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_chars: Option<usize>,
+    /// Other spellings senders use for this property (e.g. the ops seed's `planId`).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub aliases: &'static [&'static str],
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct EventDef {
+    pub name: &'static str,
+    pub service: &'static str,
+    pub description: Text,
+    pub requires: &'static [Requirement],
+    pub params: &'static [Param],
+}
+
+impl EventDef {
+    pub fn param(&self, name: &str) -> Option<&Param> {
+        self.params.iter().find(|p| p.name == name)
+    }
+}
+
+/// Dictionary-wide limits (the event dictionary seed's 데이터 타입 제한).
+pub mod limits {
+    /// A string property value, in characters, unless its `Param` says otherwise.
+    pub const STRING_MAX_CHARS: usize = 100;
+    /// An object (or array) property value, serialized, in bytes.
+    pub const OBJECT_MAX_BYTES: usize = 1024;
+    /// Numbers carry at most this many decimal places.
+    pub const NUMBER_MAX_DECIMALS: u32 = 2;
+    /// The whole `properties` object, serialized, in bytes.
+    pub const PROPERTIES_MAX_BYTES: usize = 8 * 1024;
+    /// Properties per event.
+    pub const PROPERTIES_MAX_COUNT: usize = 50;
+    /// Property names: `[A-Za-z0-9_]`, at most this many characters (GA4's limit).
+    pub const PROPERTY_NAME_MAX_CHARS: usize = 40;
+}
+
+/// Services that send events; `service` on an event must be its type's service.
+pub const SERVICES: &[&str] = &["pregoi", "presstuner", "pluid", "easypick"];
+
+pub fn find(event_type: &str) -> Option<&'static EventDef> {
+    EVENTS.iter().find(|e| e.name == event_type)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn event_names_are_unique_snake_case_and_ga4_sized() {
+        let mut seen = HashSet::new();
+        for e in EVENTS {
+            assert!(seen.insert(e.name), "duplicate event {}", e.name);
+            assert!(e.name.len() <= 40, "{} longer than GA4's 40", e.name);
+            assert!(
+                e.name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                "{}",
+                e.name
+            );
+        }
+    }
+
+    #[test]
+    fn every_event_belongs_to_a_known_service_and_is_described() {
+        for e in EVENTS {
+            assert!(
+                SERVICES.contains(&e.service),
+                "{} has unknown service {}",
+                e.name,
+                e.service
+            );
+            assert!(
+                !e.description.ko.is_empty() && !e.description.en.is_empty(),
+                "{}",
+                e.name
+            );
+        }
+    }
+
+    #[test]
+    fn params_are_unique_well_named_and_enums_are_strings() {
+        for e in EVENTS {
+            let mut names = HashSet::new();
+            for p in e.params {
+                for n in std::iter::once(&p.name).chain(p.aliases) {
+                    assert!(names.insert(*n), "{}: duplicate param {}", e.name, n);
+                    assert!(n.len() <= limits::PROPERTY_NAME_MAX_CHARS);
+                    assert!(
+                        n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'),
+                        "{}.{}",
+                        e.name,
+                        n
+                    );
+                }
+                assert!(
+                    p.allowed.is_empty() || p.kind == ParamKind::String,
+                    "{}.{}",
+                    e.name,
+                    p.name
+                );
+            }
+            for r in e.requires {
+                assert!(!r.any_of.is_empty(), "{}: empty requirement", e.name);
+            }
+        }
+    }
+
+    #[test]
+    fn covers_all_three_seeds() {
+        for name in [
+            "m_auth_login_fail",
+            "m_checkout_click",
+            "m_provision_failed",
+            "m_auth_get_user",
+            "m_onboarding_subdomain_check",
+            "purchase_completed",
+            "command_executed",
+            "weekly_report_generated",
+            "ai_organize_failed",
+            "app_open",
+            "compile_prompt",
+            "tool_interaction",
+            "subscription",
+            "error",
+        ] {
+            assert!(find(name).is_some(), "{name} missing");
+        }
+        assert_eq!(EVENTS.iter().filter(|e| e.service == "easypick").count(), 11);
+    }
+}

@@ -1,0 +1,137 @@
+//! Deployment configuration read from the worker's env (secrets and vars).
+//!
+//! Built from a lookup function so the rules are tested natively; the edge
+//! layer passes a closure over `worker::Env`. A missing required secret makes
+//! every request that needs it a 500 `misconfigured` (the name is logged,
+//! never sent).
+
+use crate::security::signature::DEFAULT_TOLERANCE_SECONDS;
+
+#[derive(Clone)]
+pub struct Config {
+    /// `INTERNAL_API_KEY`, then `INTERNAL_API_KEY_PREVIOUS` when set.
+    pub internal_api_keys: Vec<String>,
+    /// `INGEST_HMAC_SECRET`, then `INGEST_HMAC_SECRET_PREVIOUS` when set.
+    pub ingest_hmac_secrets: Vec<String>,
+    pub email_fingerprint_key: String,
+    pub signature_tolerance_seconds: i64,
+}
+
+// Secrets must never reach a log line through `{:?}`.
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field(
+                "internal_api_keys",
+                &format_args!("[{} redacted]", self.internal_api_keys.len()),
+            )
+            .field(
+                "ingest_hmac_secrets",
+                &format_args!("[{} redacted]", self.ingest_hmac_secrets.len()),
+            )
+            .field("email_fingerprint_key", &"[redacted]")
+            .field("signature_tolerance_seconds", &self.signature_tolerance_seconds)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigError {
+    MissingSecret(&'static str),
+    InvalidVar(&'static str),
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConfigError::MissingSecret(name) => write!(f, "secret {name} is not set"),
+            ConfigError::InvalidVar(name) => write!(f, "variable {name} has an invalid value"),
+        }
+    }
+}
+
+impl Config {
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |name: &str| lookup(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let pair = |current: &'static str, previous: &str| -> Result<Vec<String>, ConfigError> {
+            let mut keys = vec![get(current).ok_or(ConfigError::MissingSecret(current))?];
+            keys.extend(get(previous));
+            Ok(keys)
+        };
+        let signature_tolerance_seconds = match get("SIGNATURE_TOLERANCE_SECONDS") {
+            None => DEFAULT_TOLERANCE_SECONDS,
+            Some(v) => v
+                .parse::<i64>()
+                .ok()
+                .filter(|s| (1..=86_400).contains(s))
+                .ok_or(ConfigError::InvalidVar("SIGNATURE_TOLERANCE_SECONDS"))?,
+        };
+        Ok(Config {
+            internal_api_keys: pair("INTERNAL_API_KEY", "INTERNAL_API_KEY_PREVIOUS")?,
+            ingest_hmac_secrets: pair("INGEST_HMAC_SECRET", "INGEST_HMAC_SECRET_PREVIOUS")?,
+            email_fingerprint_key: get("EMAIL_FINGERPRINT_KEY")
+                .ok_or(ConfigError::MissingSecret("EMAIL_FINGERPRINT_KEY"))?,
+            signature_tolerance_seconds,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |k| map.get(k).cloned()
+    }
+
+    const BASE: &[(&str, &str)] = &[
+        ("INTERNAL_API_KEY", "ik"),
+        ("INGEST_HMAC_SECRET", "hs"),
+        ("EMAIL_FINGERPRINT_KEY", "fk"),
+    ];
+
+    #[test]
+    fn previous_keys_are_added_when_set() {
+        let mut pairs = BASE.to_vec();
+        pairs.push(("INTERNAL_API_KEY_PREVIOUS", "ik0"));
+        pairs.push(("INGEST_HMAC_SECRET_PREVIOUS", " "));
+        let c = Config::from_lookup(lookup(&pairs)).unwrap();
+        assert_eq!(c.internal_api_keys, ["ik", "ik0"]);
+        assert_eq!(c.ingest_hmac_secrets, ["hs"], "a blank previous secret is unset");
+        assert_eq!(c.signature_tolerance_seconds, 300);
+    }
+
+    #[test]
+    fn a_missing_secret_is_named() {
+        let err = Config::from_lookup(lookup(&BASE[..2])).unwrap_err();
+        assert_eq!(err, ConfigError::MissingSecret("EMAIL_FINGERPRINT_KEY"));
+    }
+
+    #[test]
+    fn tolerance_override_must_be_a_sane_number() {
+        let with = |v: &'static str| {
+            let mut pairs = BASE.to_vec();
+            pairs.push(("SIGNATURE_TOLERANCE_SECONDS", v));
+            Config::from_lookup(lookup(&pairs))
+        };
+        assert_eq!(with("60").unwrap().signature_tolerance_seconds, 60);
+        for bad in ["0", "-1", "abc", "86401"] {
+            assert_eq!(
+                with(bad).unwrap_err(),
+                ConfigError::InvalidVar("SIGNATURE_TOLERANCE_SECONDS")
+            );
+        }
+    }
+
+    #[test]
+    fn debug_output_never_shows_a_secret() {
+        let c = Config::from_lookup(lookup(BASE)).unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("ik") || shown.contains("redacted"));
+        for secret in ["\"ik\"", "\"hs\"", "\"fk\""] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! The worker shell: routing ([`router`]), env ([`env`]), D1 ([`store`]) and
+//! HTTP mapping ([`http`]). Logic lives in the pure core; handlers here only
+//! read the request, call the core, run the SQL it names, and answer.
+
+mod env;
+mod handlers;
+mod http;
+mod router;
+mod store;
+
+use worker::{event, Context, Env, Request, Response, Result};
+
+#[event(start)]
+fn start() {
+    console_error_panic_hook::set_once();
+}
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    // Never let an `Err` out: workers-rs would turn it into a bare 500.
+    Ok(http::finish(router::route(req, env).await))
+}

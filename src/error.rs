@@ -1,0 +1,200 @@
+//! The one error type of the service and its RFC 9457 problem+json form.
+//!
+//! Every 4xx/5xx leaves through [`AppError::to_problem`]. `detail` is written
+//! for the caller; internal causes (D1 messages, missing secret names) are
+//! logged by the edge layer and never put into a problem body.
+
+use serde::Serialize;
+
+/// Why authentication failed. Each maps to one stable `code`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFailure {
+    MissingCredentials,
+    MalformedSignature,
+    BadSignature,
+    StaleSignature,
+    BadKey,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppError {
+    Unauthorized(AuthFailure),
+    /// Body larger than the byte cap.
+    PayloadTooLarge {
+        limit_bytes: usize,
+    },
+    /// More events in one request than the batch cap.
+    TooManyEvents {
+        limit: usize,
+        got: usize,
+    },
+    UnsupportedMediaType,
+    InvalidJson(String),
+    /// The JSON parsed but is not the documented request shape.
+    InvalidBody(String),
+    /// A query or header parameter failed validation; names the parameter.
+    InvalidParameter {
+        code: &'static str,
+        param: String,
+        detail: String,
+    },
+    NotFound,
+    MethodNotAllowed,
+    /// D1 could not be reached or failed; the caller may retry.
+    StorageUnavailable,
+    /// The deployment lacks a required secret or has an invalid variable.
+    Misconfigured,
+    Internal,
+}
+
+/// RFC 9457 problem details with the contract's `code` member.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub type_uri: String,
+    pub title: &'static str,
+    pub status: u16,
+    pub detail: String,
+    pub code: &'static str,
+}
+
+impl Problem {
+    pub fn new(status: u16, code: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
+        Problem {
+            type_uri: format!("https://funnel.dev/problems/{}", code.replace('_', "-")),
+            title,
+            status,
+            detail: detail.into(),
+            code,
+        }
+    }
+}
+
+/// Content type of every error body.
+pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
+
+impl AppError {
+    pub fn status(&self) -> u16 {
+        self.to_problem().status
+    }
+
+    pub fn to_problem(&self) -> Problem {
+        use AppError::*;
+        match self {
+            Unauthorized(failure) => {
+                let (code, detail) = match failure {
+                    AuthFailure::MissingCredentials => (
+                        "missing_credentials",
+                        "Send X-Funnel-Signature (t=<unix seconds>,v1=<hex HMAC-SHA256>) or Authorization: Bearer <key>.",
+                    ),
+                    AuthFailure::MalformedSignature => (
+                        "malformed_signature",
+                        "X-Funnel-Signature must look like t=<unix seconds>,v1=<64 lowercase hex chars>.",
+                    ),
+                    AuthFailure::BadSignature => (
+                        "bad_signature",
+                        "No v1 signature matches HMAC-SHA256 over \"<t>.<raw body>\" with a configured key.",
+                    ),
+                    AuthFailure::StaleSignature => (
+                        "stale_signature",
+                        "The signature timestamp is outside the accepted window; check the sender's clock.",
+                    ),
+                    AuthFailure::BadKey => ("bad_key", "The bearer key is not valid."),
+                };
+                Problem::new(401, code, "Unauthorized", detail)
+            }
+            PayloadTooLarge { limit_bytes } => Problem::new(
+                413,
+                "payload_too_large",
+                "Payload Too Large",
+                format!("The request body exceeds {limit_bytes} bytes."),
+            ),
+            TooManyEvents { limit, got } => Problem::new(
+                413,
+                "too_many_events",
+                "Payload Too Large",
+                format!("A batch holds at most {limit} events; this one has {got}. Split it."),
+            ),
+            UnsupportedMediaType => Problem::new(
+                415,
+                "unsupported_media_type",
+                "Unsupported Media Type",
+                "Send the body as Content-Type: application/json.",
+            ),
+            InvalidJson(detail) => Problem::new(400, "invalid_json", "Invalid JSON", detail.clone()),
+            InvalidBody(detail) => Problem::new(400, "invalid_body", "Invalid request body", detail.clone()),
+            InvalidParameter { code, detail, .. } => Problem::new(400, code, "Invalid parameter", detail.clone()),
+            NotFound => Problem::new(404, "not_found", "Not Found", "No route matches this path."),
+            MethodNotAllowed => Problem::new(
+                405,
+                "method_not_allowed",
+                "Method Not Allowed",
+                "This path does not accept this method.",
+            ),
+            StorageUnavailable => Problem::new(
+                503,
+                "storage_unavailable",
+                "Service Unavailable",
+                "The database is unavailable; nothing from this request was stored. Retry later.",
+            ),
+            Misconfigured => Problem::new(
+                500,
+                "misconfigured",
+                "Internal Server Error",
+                "The service is not configured correctly; the operator has been told in the logs.",
+            ),
+            Internal => Problem::new(500, "internal_error", "Internal Server Error", "Unexpected error."),
+        }
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_auth_failure_is_a_401_with_its_own_code() {
+        let codes: Vec<_> = [
+            AuthFailure::MissingCredentials,
+            AuthFailure::MalformedSignature,
+            AuthFailure::BadSignature,
+            AuthFailure::StaleSignature,
+            AuthFailure::BadKey,
+        ]
+        .into_iter()
+        .map(|f| {
+            let p = AppError::Unauthorized(f).to_problem();
+            assert_eq!(p.status, 401);
+            p.code
+        })
+        .collect();
+        assert_eq!(
+            codes,
+            [
+                "missing_credentials",
+                "malformed_signature",
+                "bad_signature",
+                "stale_signature",
+                "bad_key"
+            ]
+        );
+    }
+
+    #[test]
+    fn problem_serializes_with_rfc9457_members_and_code() {
+        let p = AppError::UnsupportedMediaType.to_problem();
+        let v = serde_json::to_value(&p).unwrap();
+        for member in ["type", "title", "status", "detail", "code"] {
+            assert!(v.get(member).is_some(), "missing {member}");
+        }
+        assert_eq!(v["status"], 415);
+        assert_eq!(v["type"], "https://funnel.dev/problems/unsupported-media-type");
+    }
+
+    #[test]
+    fn storage_failures_are_retryable_503s() {
+        assert_eq!(AppError::StorageUnavailable.status(), 503);
+    }
+}

@@ -1,0 +1,441 @@
+//! One raw event → a row for `funnel_events`, or a rejection with a PII-free
+//! copy for the quarantine. Field aliases of the seeds are resolved here.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::{MAX_ERROR_CODE_CHARS, MAX_ERROR_MESSAGE_CHARS, MAX_ID_CHARS};
+use crate::catalog::{self, validate, validate::Issue, Field};
+use crate::security::fingerprint::fingerprint_email;
+use crate::time::{is_storable, parse_rfc3339, to_stored};
+use crate::trace::accept_trace_id;
+
+/// What the request contributes to each of its events.
+#[derive(Debug, Clone)]
+pub struct RequestContext<'a> {
+    pub received_at: DateTime<Utc>,
+    /// `received_at − sent_at`: added to each `occurred_at` to undo the sender's clock error.
+    pub clock_skew: Duration,
+    pub default_source: &'static str,
+    /// The request's `x-trace-id`, already accepted by the trace rule.
+    pub header_trace_id: Option<&'a str>,
+    pub fingerprint_key: &'a [u8],
+}
+
+/// A row of `funnel_events`, serialized as one element of the JSON the insert statement reads.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventRow {
+    pub ts: String,
+    pub occurred_at: Option<String>,
+    pub event_type: String,
+    pub service: String,
+    pub source: String,
+    pub event_id: String,
+    pub trace_id: Option<String>,
+    pub tenant_id: Option<String>,
+    pub job_id: Option<String>,
+    pub user_id: Option<String>,
+    pub session_id: Option<String>,
+    pub anonymous_id: Option<String>,
+    pub email_fingerprint: Option<String>,
+    pub email_domain: Option<String>,
+    pub success: Option<u8>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub payload_json: Option<String>,
+}
+
+/// A rejected event as kept in `event_quarantine`: the raw address replaced by
+/// its fingerprint and domain, so it can be replayed but never leaks.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QuarantineRow {
+    pub received_at: String,
+    pub source: String,
+    pub event_type: Option<String>,
+    pub event_id: String,
+    pub header_trace_id: Option<String>,
+    pub clock_skew_ms: i64,
+    pub errors_json: String,
+    pub event_json: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Normalized {
+    Valid {
+        row: EventRow,
+        warnings: Vec<Issue>,
+    },
+    Rejected {
+        event_id: String,
+        source: String,
+        errors: Vec<Issue>,
+        warnings: Vec<Issue>,
+        quarantine: QuarantineRow,
+    },
+}
+
+/// Top-level fields and the seeds' other spellings of them.
+const EVENT_TYPE: &[&str] = &["event_type", "event", "name"];
+const USER_ID: &[&str] = &["user_id", "userId"];
+const SESSION_ID: &[&str] = &["session_id", "sessionId"];
+const OCCURRED_AT: &[&str] = &["occurred_at", "occurredAt", "timestamp"];
+const PROPERTIES: &[&str] = &["properties", "params"];
+const KNOWN_FIELDS: &[&str] = &[
+    "event_type",
+    "event",
+    "name",
+    "event_id",
+    "occurred_at",
+    "occurredAt",
+    "timestamp",
+    "trace_id",
+    "service",
+    "source",
+    "tenant_id",
+    "job_id",
+    "user_id",
+    "userId",
+    "session_id",
+    "sessionId",
+    "anonymous_id",
+    "email",
+    "success",
+    "error_code",
+    "error_message",
+    "properties",
+    "params",
+];
+
+pub fn normalize(raw: &Value, ctx: &RequestContext, new_event_id: &mut dyn FnMut() -> String) -> Normalized {
+    let mut errors = Vec::new();
+    let mut warnings = Vec::new();
+    let Value::Object(map) = raw else {
+        errors.push(Issue::new("invalid_event", "", "each event must be a JSON object"));
+        let event_id = new_event_id();
+        let quarantine = quarantine_row(ctx, ctx.default_source, None, &event_id, &Map::new(), &errors);
+        return Normalized::Rejected {
+            event_id,
+            source: ctx.default_source.into(),
+            errors,
+            warnings,
+            quarantine,
+        };
+    };
+    let mut f = Fields {
+        map,
+        errors: &mut errors,
+    };
+
+    let event_type = f.string(EVENT_TYPE, usize::MAX);
+    let def = match &event_type {
+        None => {
+            f.errors.push(Issue::new(
+                "missing_required_field",
+                "event_type",
+                "event_type is required",
+            ));
+            None
+        }
+        Some(name) => {
+            let def = catalog::find(name);
+            if def.is_none() {
+                f.errors.push(Issue::new(
+                    "unknown_event_type",
+                    "event_type",
+                    "event_type is not in the event catalog",
+                ));
+            }
+            def
+        }
+    };
+    let given_event_id = f.string(&["event_id"], MAX_ID_CHARS);
+    let source = f.string(&["source"], usize::MAX);
+    let source = match source {
+        Some(s) if is_source_token(&s) => s,
+        Some(_) => {
+            f.errors.push(Issue::new(
+                "invalid_source",
+                "source",
+                "source must match [a-z0-9_-]{1,32}",
+            ));
+            ctx.default_source.to_string()
+        }
+        None => ctx.default_source.to_string(),
+    };
+    let service = f.string(&["service"], usize::MAX);
+    if let (Some(service), Some(def)) = (&service, def) {
+        if service != def.service {
+            f.errors.push(Issue::new(
+                "service_mismatch",
+                "service",
+                format!("{} belongs to service {}", def.name, def.service),
+            ));
+        }
+    }
+    let occurred_at = f.timestamp(OCCURRED_AT, ctx.clock_skew);
+    let tenant_id = f.string(&["tenant_id"], MAX_ID_CHARS);
+    let job_id = f.string(&["job_id"], MAX_ID_CHARS);
+    let user_id = f.string(USER_ID, MAX_ID_CHARS);
+    let session_id = f.string(SESSION_ID, MAX_ID_CHARS);
+    let anonymous_id = f.string(&["anonymous_id"], MAX_ID_CHARS);
+    let error_code = f.string(&["error_code"], MAX_ERROR_CODE_CHARS);
+    let success = f.success();
+    let error_message = f.string(&["error_message"], usize::MAX).map(|m| {
+        if m.chars().count() > MAX_ERROR_MESSAGE_CHARS {
+            warnings.push(Issue::new(
+                "truncated",
+                "error_message",
+                format!("error_message was cut to {MAX_ERROR_MESSAGE_CHARS} characters"),
+            ));
+            m.chars().take(MAX_ERROR_MESSAGE_CHARS).collect()
+        } else {
+            m
+        }
+    });
+    let email = match f.map.get("email") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => match fingerprint_email(ctx.fingerprint_key, s) {
+            Ok(fp) => Some(fp),
+            Err(_) => {
+                // Never echo the value: it may be an address with a typo.
+                f.errors
+                    .push(Issue::new("invalid_email", "email", "email is not a valid address"));
+                None
+            }
+        },
+        Some(_) => {
+            f.errors
+                .push(Issue::new("invalid_field_type", "email", "email must be a string"));
+            None
+        }
+    };
+    let trace_id = match f.map.get("trace_id") {
+        None | Some(Value::Null) => ctx.header_trace_id.map(str::to_string),
+        Some(Value::String(s)) => match accept_trace_id(s) {
+            Some(t) => Some(t.to_string()),
+            None => {
+                warnings.push(Issue::new(
+                    "invalid_trace_id",
+                    "trace_id",
+                    "trace_id is not a trace id (trace_ prefix, ≤ 128 visible ASCII); stored as null",
+                ));
+                None
+            }
+        },
+        Some(_) => {
+            warnings.push(Issue::new(
+                "invalid_trace_id",
+                "trace_id",
+                "trace_id must be a string; stored as null",
+            ));
+            None
+        }
+    };
+    let properties = match f.one_of(PROPERTIES) {
+        None => None,
+        Some(Value::Object(p)) => Some(p.clone()),
+        Some(_) => {
+            f.errors.push(Issue::new(
+                "invalid_field_type",
+                "properties",
+                "properties must be an object",
+            ));
+            None
+        }
+    };
+    for key in map.keys().filter(|k| !KNOWN_FIELDS.contains(&k.as_str())) {
+        warnings.push(Issue::new(
+            "unknown_field",
+            key.clone(),
+            "unknown top-level field; ignored",
+        ));
+    }
+
+    let payload = def.map(|def| {
+        let present = |field: Field| match field {
+            Field::Email => email.is_some(),
+            Field::TraceId => trace_id.is_some(),
+            Field::UserId => user_id.is_some(),
+            Field::SessionId => session_id.is_some(),
+            Field::AnonymousId => anonymous_id.is_some(),
+            Field::TenantId => tenant_id.is_some(),
+            Field::JobId => job_id.is_some(),
+            Field::Success => success.is_some(),
+            Field::ErrorCode => error_code.is_some(),
+        };
+        validate::check_requirements(def, present, &mut errors);
+        validate::check_properties(def, properties, &mut errors, &mut warnings)
+    });
+
+    let event_id = given_event_id.unwrap_or_else(new_event_id);
+    match (def, payload) {
+        (Some(def), Some(payload)) if errors.is_empty() => Normalized::Valid {
+            row: EventRow {
+                ts: to_stored(ctx.received_at),
+                occurred_at,
+                event_type: def.name.to_string(),
+                service: def.service.to_string(),
+                source,
+                event_id,
+                trace_id,
+                tenant_id,
+                job_id,
+                user_id,
+                session_id,
+                anonymous_id,
+                email_fingerprint: email.as_ref().map(|e| e.fingerprint.clone()),
+                email_domain: email.map(|e| e.domain),
+                success: success.map(u8::from),
+                error_code,
+                error_message,
+                payload_json: (!payload.is_empty()).then(|| Value::Object(payload).to_string()),
+            },
+            warnings,
+        },
+        _ => {
+            let mut sanitized = map.clone();
+            strip_pii(
+                &mut sanitized,
+                email.as_ref().map(|e| (e.fingerprint.as_str(), e.domain.as_str())),
+            );
+            sanitized.insert("event_id".into(), Value::String(event_id.clone()));
+            let quarantine = quarantine_row(ctx, &source, event_type.as_deref(), &event_id, &sanitized, &errors);
+            Normalized::Rejected {
+                event_id,
+                source,
+                errors,
+                warnings,
+                quarantine,
+            }
+        }
+    }
+}
+
+/// Removes every raw address: the `email` field and any `email` property.
+fn strip_pii(event: &mut Map<String, Value>, fingerprint: Option<(&str, &str)>) {
+    event.remove("email");
+    if let Some((fp, domain)) = fingerprint {
+        event.insert("email_fingerprint".into(), Value::String(fp.into()));
+        event.insert("email_domain".into(), Value::String(domain.into()));
+    }
+    for key in PROPERTIES {
+        if let Some(Value::Object(props)) = event.get_mut(*key) {
+            props.retain(|k, _| !k.eq_ignore_ascii_case("email"));
+        }
+    }
+}
+
+fn quarantine_row(
+    ctx: &RequestContext,
+    source: &str,
+    event_type: Option<&str>,
+    event_id: &str,
+    sanitized: &Map<String, Value>,
+    errors: &[Issue],
+) -> QuarantineRow {
+    QuarantineRow {
+        received_at: to_stored(ctx.received_at),
+        source: source.to_string(),
+        event_type: event_type.map(|t| t.chars().take(MAX_ID_CHARS).collect()),
+        event_id: event_id.to_string(),
+        header_trace_id: ctx.header_trace_id.map(str::to_string),
+        clock_skew_ms: ctx.clock_skew.num_milliseconds(),
+        errors_json: serde_json::to_string(errors).unwrap_or_else(|_| "[]".into()),
+        event_json: Value::Object(sanitized.clone()).to_string(),
+    }
+}
+
+fn is_source_token(s: &str) -> bool {
+    (1..=32).contains(&s.len()) && s.bytes().all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-'))
+}
+
+/// Reads top-level fields, recording type and length problems as it goes.
+struct Fields<'m, 'e> {
+    map: &'m Map<String, Value>,
+    errors: &'e mut Vec<Issue>,
+}
+
+impl<'m> Fields<'m, '_> {
+    /// The value under the canonical name or one alias; two different values is an error.
+    fn one_of(&mut self, names: &[&str]) -> Option<&'m Value> {
+        let mut found: Option<&'m Value> = None;
+        for name in names {
+            match (self.map.get(*name), found) {
+                (Some(Value::Null) | None, _) => {}
+                (Some(v), None) => found = Some(v),
+                (Some(v), Some(prev)) if v != prev => {
+                    self.errors.push(Issue::new(
+                        "conflicting_fields",
+                        names[0],
+                        format!("{} is given under several names with different values", names[0]),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        found
+    }
+
+    /// An optional string field; empty or blank counts as absent.
+    fn string(&mut self, names: &[&str], max_chars: usize) -> Option<String> {
+        match self.one_of(names)? {
+            Value::String(s) if s.trim().is_empty() => None,
+            Value::String(s) => {
+                if s.chars().count() > max_chars {
+                    self.errors.push(Issue::new(
+                        "field_too_long",
+                        names[0],
+                        format!("{} is longer than {max_chars} characters", names[0]),
+                    ));
+                    return None;
+                }
+                Some(s.clone())
+            }
+            _ => {
+                self.errors.push(Issue::new(
+                    "invalid_field_type",
+                    names[0],
+                    format!("{} must be a string", names[0]),
+                ));
+                None
+            }
+        }
+    }
+
+    fn timestamp(&mut self, names: &[&str], skew: Duration) -> Option<String> {
+        let raw = self.one_of(names)?;
+        let corrected = raw
+            .as_str()
+            .and_then(parse_rfc3339)
+            .and_then(|t| t.checked_add_signed(skew));
+        match corrected {
+            Some(t) if is_storable(t) => Some(to_stored(t)),
+            _ => {
+                self.errors.push(Issue::new(
+                    "invalid_timestamp",
+                    names[0],
+                    format!("{} must be an RFC 3339 timestamp", names[0]),
+                ));
+                None
+            }
+        }
+    }
+
+    /// `success` as a boolean, or 0/1.
+    fn success(&mut self) -> Option<bool> {
+        match self.one_of(&["success"])? {
+            Value::Bool(b) => Some(*b),
+            Value::Number(n) if n.as_u64() == Some(0) => Some(false),
+            Value::Number(n) if n.as_u64() == Some(1) => Some(true),
+            _ => {
+                self.errors.push(Issue::new(
+                    "invalid_field_type",
+                    "success",
+                    "success must be true, false, 0 or 1",
+                ));
+                None
+            }
+        }
+    }
+}

@@ -1,0 +1,71 @@
+//! Storage: every SQL statement of the service (in [`sql`]) and the pure
+//! helpers that shape bound values. The edge layer binds and runs them on D1.
+
+pub mod sql;
+
+use serde::Serialize;
+
+/// Largest JSON text bound to one `json_each` insert. D1 caps a string value
+/// at 2 MB; staying at a quarter of that leaves room and keeps statements fast.
+pub const MAX_BOUND_JSON_BYTES: usize = 512 * 1024;
+
+/// Serializes `rows` into JSON arrays of at most `max_bytes` each (a single
+/// row larger than that gets an array of its own). Every chunk becomes one
+/// statement of one `db.batch`: one round trip, one transaction.
+pub fn json_chunks<T: Serialize>(rows: &[T], max_bytes: usize) -> Result<Vec<String>, serde_json::Error> {
+    let mut chunks = Vec::new();
+    let mut current = String::from("[");
+    for row in rows {
+        let item = serde_json::to_string(row)?;
+        if current.len() > 1 && current.len() + item.len() + 2 > max_bytes {
+            current.push(']');
+            chunks.push(std::mem::replace(&mut current, String::from("[")));
+        }
+        if current.len() > 1 {
+            current.push(',');
+        }
+        current.push_str(&item);
+    }
+    if current.len() > 1 {
+        current.push(']');
+        chunks.push(current);
+    }
+    Ok(chunks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    #[test]
+    fn chunks_hold_every_row_once_in_order_and_respect_the_cap() {
+        let rows: Vec<String> = (0..1000)
+            .map(|i| format!("row-{i:04}-{}", "x".repeat(i % 50)))
+            .collect();
+        let chunks = json_chunks(&rows, 4096).unwrap();
+        assert!(chunks.len() > 1);
+        let mut back = Vec::new();
+        for c in &chunks {
+            assert!(c.len() <= 4096, "{}", c.len());
+            let v: Vec<String> = serde_json::from_str(c).unwrap();
+            back.extend(v);
+        }
+        assert_eq!(back, rows);
+    }
+
+    #[test]
+    fn no_rows_means_no_statement_and_a_huge_row_gets_its_own_chunk() {
+        assert!(json_chunks::<Value>(&[], 100).unwrap().is_empty());
+        let rows = vec!["a".to_string(), "b".repeat(300), "c".to_string()];
+        let chunks = json_chunks(&rows, 100).unwrap();
+        assert_eq!(
+            chunks,
+            vec![
+                "[\"a\"]".to_string(),
+                format!("[\"{}\"]", "b".repeat(300)),
+                "[\"c\"]".into()
+            ]
+        );
+    }
+}

@@ -1,0 +1,91 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { assertProblem, d1Bytes, ingestBearer, ingestSigned, uid } from "./client.mjs";
+
+test("a retried event is a duplicate and stored once; another source is another event", async () => {
+  const event = { event_type: "app_open", event_id: uid() };
+  const first = await ingestSigned({ events: [event] });
+  const again = await ingestSigned({ events: [event] });
+  assert.equal(first.body.results[0].status, "accepted");
+  assert.equal(again.body.results[0].status, "duplicate");
+  assert.equal(again.status, 200);
+  const fromCp = await ingestBearer({ events: [event] });
+  assert.equal(fromCp.body.results[0].status, "accepted");
+});
+
+test("per-event results: accepted, duplicate in batch, rejected with every error", async () => {
+  const id = uid();
+  const res = await ingestSigned({
+    events: [
+      { event_type: "app_open", event_id: id },
+      { event_type: "app_open", event_id: id },
+      { event_type: "m_checkout_click", trace_id: uid("trace"), properties: { plan_tier: 5, bad_name_é: 1 } },
+    ],
+  });
+  assert.equal(res.status, 200);
+  assert.deepEqual(res.body.results.map((r) => r.status), ["accepted", "duplicate", "rejected"]);
+  assert.equal(res.body.processed, 2);
+  assert.equal(res.body.failed, 1);
+  assert.equal(res.body.success, false);
+  const codes = res.body.results[2].errors.map((e) => `${e.code}@${e.field}`).sort();
+  assert.deepEqual(codes, ["invalid_property_name@properties.bad_name_é", "invalid_property_type@properties.plan_tier"]);
+  assert.match(res.body.errors[0], /^events\[2\]: /);
+});
+
+test("every event rejected is a 422 problem that still carries the results", async () => {
+  const res = await ingestSigned({ events: [{ event_type: "no_such_event" }, { event: 7 }] });
+  assertProblem(assert, res, 422, "all_events_rejected");
+  assert.equal(res.body.failed, 2);
+  assert.equal(res.body.results[0].errors[0].code, "unknown_event_type");
+});
+
+test("the seeds' aliases are accepted (ops-console example)", async () => {
+  const res = await ingestSigned({
+    events: [{ service: "presstuner", event: "purchase_completed", userId: "team-1", sessionId: uid(),
+               occurredAt: new Date().toISOString(), properties: { amount: 29000, planId: "starter", channel: "web" } }],
+  });
+  assert.equal(res.status, 200, res.text);
+  assert.equal(res.body.results[0].status, "accepted");
+});
+
+test("x-trace-id is the fallback, echoed only when valid; a bad event trace is dropped with a warning", async () => {
+  const trace = uid("trace");
+  const res = await ingestSigned(
+    { events: [{ event_type: "app_open" }, { event_type: "app_open", trace_id: "bogus" }] },
+    { headers: { "x-trace-id": `  ${trace} ` } },
+  );
+  assert.equal(res.headers.get("x-trace-id"), trace);
+  assert.equal(res.body.results[1].warnings[0].code, "invalid_trace_id");
+  const bad = await ingestSigned({ events: [{ event_type: "app_open" }] }, { headers: { "x-trace-id": "no spaces allowed" } });
+  assert.equal(bad.headers.get("x-trace-id"), null);
+  assert.match(bad.body.warnings[0], /x-trace-id/);
+});
+
+test("a raw email is fingerprinted and never stored, in events or quarantine", async () => {
+  const local = uid("person").toLowerCase();
+  const email = `${local}@Example.COM`;
+  const ok = await ingestSigned({ events: [{ event_type: "m_auth_login_fail", email, error_code: "otp_expired" }] });
+  assert.equal(ok.body.results[0].status, "accepted", ok.text);
+  const rejected = await ingestSigned({ events: [{ event_type: "m_auth_login_fail", email }] });
+  assert.equal(rejected.status, 422);
+  for (const res of [ok, rejected]) assert.ok(!res.text.toLowerCase().includes(local), "response echoes the address");
+  const stored = d1Bytes().toString("latin1").toLowerCase();
+  assert.ok(!stored.includes(local), "the raw address is in the D1 files");
+});
+
+test("an invalid email is rejected without echoing it", async () => {
+  const res = await ingestSigned({ events: [{ event_type: "m_otp_send", email: "not-an-address-xyz" }] });
+  assert.equal(res.body.results[0].errors[0].code, "invalid_email");
+  assert.ok(!res.text.includes("not-an-address-xyz"));
+});
+
+test("error_message is cut at 512 characters", async () => {
+  const res = await ingestSigned({ events: [{ event_type: "app_open", error_message: "가".repeat(513) }] });
+  assert.equal(res.body.results[0].status, "accepted");
+  assert.equal(res.body.results[0].warnings[0].code, "truncated");
+});
+
+test("a bad sent_at is a 400 naming the field", async () => {
+  assertProblem(assert, await ingestSigned({ events: [{ event_type: "app_open" }], sent_at: "nope" }), 400, "invalid_sent_at");
+});

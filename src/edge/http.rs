@@ -9,9 +9,20 @@ pub fn json<T: Serialize>(status: u16, body: &T) -> AppResult<Response> {
     body_response(status, "application/json", body)
 }
 
-pub fn problem(err: &AppError) -> Response {
+/// What a 503 asks the client to wait before retrying.
+const RETRY_AFTER_SECONDS: &str = "5";
+
+pub fn problem(err: &AppError) -> Result<Response> {
     let p = err.to_problem();
-    body_response(p.status, PROBLEM_CONTENT_TYPE, &p).unwrap_or_else(|_| fallback())
+    match body_response(p.status, PROBLEM_CONTENT_TYPE, &p) {
+        Ok(response) if p.status == 503 => {
+            response.headers().set("retry-after", RETRY_AFTER_SECONDS)?;
+            Ok(response)
+        }
+        Ok(response) => Ok(response),
+        // Only if building a response fails at all; keep the status, drop the body.
+        Err(_) => Response::error(p.title, p.status),
+    }
 }
 
 pub fn body_response<T: Serialize>(status: u16, content_type: &str, body: &T) -> AppResult<Response> {
@@ -32,16 +43,16 @@ pub fn internal(e: worker::Error) -> AppError {
 
 /// A handler's result as the response the client gets.
 pub fn respond(result: AppResult<Response>) -> Result<Response> {
-    Ok(result.unwrap_or_else(|e| problem(&e)))
+    result.or_else(|e| problem(&e))
 }
 
 /// Last step of every request: the router's plain-text 404/405 become
 /// problem+json, a stray error becomes a 500 problem, and the security
 /// headers are set.
-pub fn finish(result: Result<Response>) -> Response {
+pub fn finish(result: Result<Response>) -> Result<Response> {
     let mut response = match result {
         Ok(r) => r,
-        Err(e) => problem(&internal(e)),
+        Err(e) => problem(&internal(e))?,
     };
     let is_problem = response
         .headers()
@@ -51,8 +62,8 @@ pub fn finish(result: Result<Response>) -> Response {
         .is_some_and(|ct| ct.starts_with(PROBLEM_CONTENT_TYPE));
     if !is_problem {
         match response.status_code() {
-            404 => response = problem(&AppError::NotFound),
-            405 => response = problem(&AppError::MethodNotAllowed),
+            404 => response = problem(&AppError::NotFound)?,
+            405 => response = problem(&AppError::MethodNotAllowed)?,
             _ => {}
         }
     }
@@ -62,11 +73,7 @@ pub fn finish(result: Result<Response>) -> Response {
         ("referrer-policy", "no-referrer"),
         ("cache-control", "no-store"),
     ] {
-        let _ = headers.set(name, value);
+        headers.set(name, value)?;
     }
-    response
-}
-
-fn fallback() -> Response {
-    Response::error("Internal Server Error", 500).unwrap_or_else(|_| Response::empty().expect("empty response"))
+    Ok(response)
 }

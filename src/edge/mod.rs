@@ -17,6 +17,7 @@ fn start() {
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
-    // Never let an `Err` out: workers-rs would turn it into a bare 500.
-    Ok(http::finish(router::route(req, env).await))
+    // Every error becomes a problem+json here; only a failure to build any
+    // response at all reaches workers-rs (which answers a bare 500).
+    http::finish(router::route(req, env).await)
 }

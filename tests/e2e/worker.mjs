@@ -1,0 +1,66 @@
+// Starts and stops a real worker (`wrangler dev`) for tests: a free loopback
+// port, a given D1 directory and env file, output captured for the log check.
+import { spawn, spawnSync } from "node:child_process";
+import { createServer } from "node:net";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const wrangler = join(ROOT, "node_modules", ".bin", "wrangler");
+const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", NO_COLOR: "1" };
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export function applyMigrations(persistDir) {
+  const run = spawnSync(wrangler, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistDir],
+                        { cwd: ROOT, env, encoding: "utf8" });
+  if (run.status !== 0) throw new Error(`migrations failed:\n${run.stdout}\n${run.stderr}`);
+}
+
+/** Starts wrangler dev; resolves once /api/health answers (any status when `anyHealth`). */
+export async function startWorker({ persistDir, envFile, anyHealth = false, timeoutMs = 15 * 60 * 1000 }) {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawn(
+    wrangler,
+    ["dev", "--ip", "127.0.0.1", "--port", String(port), "--env-file", envFile, "--persist-to", persistDir,
+     "--show-interactive-dev-session=false", "--log-level", "log"],
+    { cwd: ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  const output = [];
+  child.stdout.on("data", (d) => output.push(d));
+  child.stderr.on("data", (d) => output.push(d));
+  const stop = () => {
+    try {
+      process.kill(-child.pid, "SIGTERM");
+    } catch {
+      // already gone
+    }
+  };
+  process.on("exit", stop);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}:\n${Buffer.concat(output)}`);
+    if (Date.now() > deadline) {
+      stop();
+      throw new Error(`worker not ready after ${timeoutMs} ms`);
+    }
+    try {
+      const res = await fetch(`${url}/api/health`);
+      if (res.status === 200 || anyHealth) return { url, stop, output: () => Buffer.concat(output).toString("utf8") };
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}

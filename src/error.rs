@@ -56,6 +56,9 @@ pub struct Problem {
     pub status: u16,
     pub detail: String,
     pub code: &'static str,
+    /// The query parameter (or path segment) at fault, for 400s about one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub param: Option<String>,
 }
 
 impl Problem {
@@ -66,6 +69,7 @@ impl Problem {
             status,
             detail: detail.into(),
             code,
+            param: None,
         }
     }
 }
@@ -123,7 +127,10 @@ impl AppError {
             ),
             InvalidJson(detail) => Problem::new(400, "invalid_json", "Invalid JSON", detail.clone()),
             InvalidBody(detail) => Problem::new(400, "invalid_body", "Invalid request body", detail.clone()),
-            InvalidParameter { code, detail, .. } => Problem::new(400, code, "Invalid parameter", detail.clone()),
+            InvalidParameter { code, param, detail } => Problem {
+                param: Some(param.clone()),
+                ..Problem::new(400, code, "Invalid parameter", detail.clone())
+            },
             NotFound => Problem::new(404, "not_found", "Not Found", "No route matches this path."),
             MethodNotAllowed => Problem::new(
                 405,
@@ -191,6 +198,24 @@ mod tests {
         }
         assert_eq!(v["status"], 415);
         assert_eq!(v["type"], "https://funnel.dev/problems/unsupported-media-type");
+    }
+
+    #[test]
+    fn a_parameter_problem_names_its_parameter() {
+        let err = AppError::InvalidParameter {
+            code: "invalid_limit",
+            param: "limit".into(),
+            detail: "`limit` must be a whole number from 1 to 500.".into(),
+        };
+        let v = serde_json::to_value(err.to_problem()).unwrap();
+        assert_eq!(
+            (v["status"].as_u64(), v["code"].as_str(), v["param"].as_str()),
+            (Some(400), Some("invalid_limit"), Some("limit"))
+        );
+        assert!(serde_json::to_value(AppError::NotFound.to_problem())
+            .unwrap()
+            .get("param")
+            .is_none());
     }
 
     #[test]

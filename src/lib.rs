@@ -2,13 +2,15 @@
 //!
 //! Layout (the architecture in folders):
 //! - pure core, no `worker` types, unit-tested natively with `cargo test`:
-//!   [`config`], [`error`], [`time`], [`trace`], [`security`], [`catalog`], [`ingest`], [`storage`] (SQL text).
+//!   [`config`], [`error`], [`time`], [`trace`], [`security`], [`catalog`], [`ingest`], [`query`], [`storage`] (SQL text).
 //! - [`edge`] (wasm only): the thin worker shell — routes, D1 calls, env.
 
 pub mod catalog;
 pub mod config;
 pub mod error;
 pub mod ingest;
+pub mod query;
+pub mod report;
 pub mod security;
 pub mod storage;
 pub mod time;

@@ -6,6 +6,8 @@
 //! sane limits) are checked by the tests below.
 
 mod events;
+pub mod funnels;
+pub mod kpis;
 pub mod validate;
 
 use serde::Serialize;
@@ -13,7 +15,7 @@ use serde::Serialize;
 pub use events::EVENTS;
 
 /// A text shown to operators, Korean first as in the seeds.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Text {
     pub ko: &'static str,
     pub en: &'static str,

@@ -2,17 +2,29 @@
 //!
 //! `wrangler.toml`'s `run_worker_first` must list a pattern covering each of
 //! these paths; everything else is served from `admin-ui/` as static assets.
+//! Everything but health and ingest needs `Authorization: Bearer <INTERNAL_API_KEY>`.
 
 use worker::{Env, Request, Response, Result, Router};
 
-use super::handlers::{health, ingest};
+use super::handlers::{catalog, events, funnels, health, ingest, overview, quarantine, summary, trace};
 
 pub async fn route(req: Request, env: Env) -> Result<Response> {
     Router::new()
         .get_async("/api/health", health::get)
+        // Ingest: signed (gateway) or bearer (control plane).
         .post_async("/internal/funnel-events/ingest", ingest::post)
-        // The ops-console seed's name for the same endpoint.
-        .post_async("/api/events", ingest::post)
+        .post_async("/api/events", ingest::post) // the ops-console seed's name for it
+        // Reads.
+        .get_async("/internal/funnel-events", events::list)
+        .get_async("/internal/funnel-events/export", events::export)
+        .get_async("/internal/funnel-events/summary", summary::get)
+        .get_async("/internal/trace/:trace_id", trace::get)
+        .get_async("/internal/funnels", funnels::list)
+        .get_async("/internal/funnels/:name", funnels::get)
+        .get_async("/internal/catalog", catalog::get)
+        .get_async("/internal/quarantine", quarantine::list)
+        .post_async("/internal/quarantine/replay", quarantine::replay)
+        .get_async("/api/overview", overview::get)
         .run(req, env)
         .await
 }

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::{MAX_ERROR_CODE_CHARS, MAX_ERROR_MESSAGE_CHARS, MAX_ID_CHARS};
 use crate::catalog::{self, validate, validate::Issue, Field};
-use crate::security::fingerprint::fingerprint_email;
+use crate::security::fingerprint::{fingerprint_email, EmailFingerprint};
 use crate::time::{is_storable, parse_rfc3339, to_stored};
 use crate::trace::accept_trace_id;
 
@@ -17,10 +17,13 @@ pub struct RequestContext<'a> {
     pub received_at: DateTime<Utc>,
     /// `received_at − sent_at`: added to each `occurred_at` to undo the sender's clock error.
     pub clock_skew: Duration,
-    pub default_source: &'static str,
+    pub default_source: &'a str,
     /// The request's `x-trace-id`, already accepted by the trace rule.
     pub header_trace_id: Option<&'a str>,
     pub fingerprint_key: &'a [u8],
+    /// Re-validating a quarantined event: its address was already replaced by
+    /// `email_fingerprint` + `email_domain`, which then stand for `email`.
+    pub replay: bool,
 }
 
 /// A row of `funnel_events`, serialized as one element of the JSON the insert statement reads.
@@ -194,6 +197,7 @@ pub fn normalize(raw: &Value, ctx: &RequestContext, new_event_id: &mut dyn FnMut
         }
     });
     let email = match f.map.get("email") {
+        None | Some(Value::Null) if ctx.replay => stored_fingerprint(f.map),
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => match fingerprint_email(ctx.fingerprint_key, s) {
             Ok(fp) => Some(fp),
@@ -244,7 +248,8 @@ pub fn normalize(raw: &Value, ctx: &RequestContext, new_event_id: &mut dyn FnMut
             None
         }
     };
-    for key in map.keys().filter(|k| !KNOWN_FIELDS.contains(&k.as_str())) {
+    let known = |k: &str| KNOWN_FIELDS.contains(&k) || (ctx.replay && REPLAY_FIELDS.contains(&k));
+    for key in map.keys().filter(|k| !known(k)) {
         warnings.push(Issue::new(
             "unknown_field",
             key.clone(),
@@ -312,6 +317,20 @@ pub fn normalize(raw: &Value, ctx: &RequestContext, new_event_id: &mut dyn FnMut
     }
 }
 
+/// Fields a quarantined copy holds in place of `email`.
+const REPLAY_FIELDS: &[&str] = &["email_fingerprint", "email_domain"];
+
+/// The fingerprint and domain a quarantined copy kept in place of its address.
+fn stored_fingerprint(map: &Map<String, Value>) -> Option<EmailFingerprint> {
+    let fingerprint = map.get("email_fingerprint")?.as_str()?;
+    let domain = map.get("email_domain")?.as_str()?;
+    let is_hex64 = fingerprint.len() == 64 && fingerprint.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    (is_hex64 && !domain.is_empty() && domain.len() <= 253).then(|| EmailFingerprint {
+        fingerprint: fingerprint.to_string(),
+        domain: domain.to_string(),
+    })
+}
+
 /// Removes every raw address: the `email` field and any `email` property.
 fn strip_pii(event: &mut Map<String, Value>, fingerprint: Option<(&str, &str)>) {
     event.remove("email");
@@ -346,7 +365,7 @@ fn quarantine_row(
     }
 }
 
-fn is_source_token(s: &str) -> bool {
+pub(crate) fn is_source_token(s: &str) -> bool {
     (1..=32).contains(&s.len()) && s.bytes().all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-'))
 }
 

@@ -5,6 +5,54 @@ pub mod sql;
 
 use serde::Serialize;
 
+/// A value bound to a `?` placeholder. D1 takes no BigInt binds, so integers
+/// travel as JS numbers: every integer bound here is far below 2^53.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+impl Bind {
+    pub fn text(v: impl Into<String>) -> Bind {
+        Bind::Text(v.into())
+    }
+
+    /// A list bound as one JSON array, read in SQL with `json_each(?)`.
+    pub fn json<T: Serialize + ?Sized>(v: &T) -> Bind {
+        Bind::Text(serde_json::to_string(v).expect("lists of strings and numbers always serialize"))
+    }
+}
+
+/// SQL text assembled only from constant fragments, with its bound values in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Statement {
+    pub sql: String,
+    pub binds: Vec<Bind>,
+}
+
+impl Statement {
+    pub fn new(sql: &'static str) -> Statement {
+        Statement {
+            sql: sql.to_string(),
+            binds: Vec::new(),
+        }
+    }
+
+    /// A constant statement with its binds.
+    pub fn with(sql: &'static str, binds: impl IntoIterator<Item = Bind>) -> Statement {
+        let mut s = Statement::new(sql);
+        s.binds.extend(binds);
+        s
+    }
+
+    /// Appends a constant fragment and the values of its placeholders.
+    pub fn push(&mut self, fragment: &'static str, binds: impl IntoIterator<Item = Bind>) {
+        self.sql.push_str(fragment);
+        self.binds.extend(binds);
+    }
+}
+
 /// Largest JSON text bound to one `json_each` insert. D1 caps a string value
 /// at 2 MB; staying at a quarter of that leaves room and keeps statements fast.
 pub const MAX_BOUND_JSON_BYTES: usize = 512 * 1024;

@@ -55,6 +55,7 @@ async fn ingest(mut req: Request, ctx: RouteContext<()>) -> AppResult<Response> 
         default_source: credential.default_source(),
         header_trace_id: accepted_trace,
         fingerprint_key: config.email_fingerprint_key.as_bytes(),
+        replay: false,
     };
     let plan = batch::plan(&envelope.events, &request, request_warnings, &mut new_event_id);
 

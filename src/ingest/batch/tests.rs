@@ -13,6 +13,7 @@ fn ctx<'a>(header_trace: Option<&'a str>, skew: Duration) -> RequestContext<'a> 
         received_at: Utc.with_ymd_and_hms(2026, 3, 26, 1, 46, 28).unwrap(),
         clock_skew: skew,
         default_source: "zuplo",
+        replay: false,
         header_trace_id: header_trace,
         fingerprint_key: KEY,
     }

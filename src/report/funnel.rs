@@ -1,0 +1,288 @@
+//! Funnel counting: how many subjects reached each declared step, in order,
+//! and why the others dropped off.
+//!
+//! A subject is a trace. A step sent without a trace counts for its user's
+//! trace when the user was seen on one (the latest such trace), else for the
+//! user alone. A subject reaches step `k` when it reached `k − 1` and has a
+//! step-`k` event no earlier than the time it reached `k − 1`. Drop-off is
+//! broken down by the subject's latest `error_code` in the range ("none"
+//! when it has none).
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::funnels::Funnel;
+use crate::catalog::Text;
+
+/// A row of [`crate::storage::sql::FUNNEL_STEPS`].
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct StepRow {
+    pub trace_id: Option<String>,
+    pub user_id: Option<String>,
+    pub event_type: String,
+    pub first_ts: String,
+    pub last_ts: String,
+}
+
+/// A row of [`crate::storage::sql::FUNNEL_ERRORS`].
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ErrorRow {
+    pub trace_id: Option<String>,
+    pub user_id: Option<String>,
+    pub error_code: String,
+    pub last_ts: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ErrorShare {
+    pub error_code: String,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepResult {
+    pub index: usize,
+    pub event: &'static str,
+    pub label: Text,
+    pub count: u64,
+    /// `count / previous step's count`; null for the first step or when the previous is 0.
+    pub conversion_from_previous: Option<f64>,
+    pub conversion_from_start: Option<f64>,
+    /// Subjects that reached the previous step but not this one.
+    pub dropped: u64,
+    pub drop_off_by_error: Vec<ErrorShare>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FunnelResult {
+    pub name: &'static str,
+    pub label: Text,
+    pub description: Text,
+    pub subjects: u64,
+    pub steps: Vec<StepResult>,
+    pub overall_conversion: Option<f64>,
+}
+
+/// Code shown for subjects that dropped off without any error code.
+pub const NO_ERROR: &str = "none";
+
+fn subject_of(trace: &Option<String>, user: &Option<String>, user_trace: &HashMap<&str, &str>) -> Option<String> {
+    match (trace, user) {
+        (Some(t), _) => Some(format!("t:{t}")),
+        (None, Some(u)) => Some(match user_trace.get(u.as_str()) {
+            Some(t) => format!("t:{t}"),
+            None => format!("u:{u}"),
+        }),
+        (None, None) => None,
+    }
+}
+
+fn rate(n: u64, d: u64) -> Option<f64> {
+    (d > 0).then(|| (n as f64 / d as f64 * 10_000.0).round() / 10_000.0)
+}
+
+pub fn compute(funnel: &'static Funnel, steps: &[StepRow], errors: &[ErrorRow]) -> FunnelResult {
+    // The latest trace each user was seen on (by its step time).
+    let mut latest: HashMap<&str, (&str, &str)> = HashMap::new();
+    for r in steps {
+        if let (Some(t), Some(u)) = (&r.trace_id, &r.user_id) {
+            let e = latest.entry(u).or_insert((t, &r.first_ts));
+            if r.first_ts.as_str() > e.1 {
+                *e = (t, &r.first_ts);
+            }
+        }
+    }
+    let user_trace: HashMap<&str, &str> = latest.into_iter().map(|(u, (t, _))| (u, t)).collect();
+
+    // subject → per step (earliest, latest) time.
+    let n = funnel.steps.len();
+    let mut times: HashMap<String, Vec<Option<(String, String)>>> = HashMap::new();
+    for r in steps {
+        let Some(step) = funnel.steps.iter().position(|s| s.event == r.event_type) else {
+            continue;
+        };
+        let Some(subject) = subject_of(&r.trace_id, &r.user_id, &user_trace) else {
+            continue;
+        };
+        let slot = &mut times.entry(subject).or_insert_with(|| vec![None; n])[step];
+        *slot = Some(match slot.take() {
+            None => (r.first_ts.clone(), r.last_ts.clone()),
+            Some((f, l)) => (f.min(r.first_ts.clone()), l.max(r.last_ts.clone())),
+        });
+    }
+    let mut last_error: HashMap<String, (&str, &str)> = HashMap::new();
+    for e in errors {
+        let Some(subject) = subject_of(&e.trace_id, &e.user_id, &user_trace) else {
+            continue;
+        };
+        let entry = last_error.entry(subject).or_insert((&e.last_ts, &e.error_code));
+        if e.last_ts.as_str() > entry.0 {
+            *entry = (&e.last_ts, &e.error_code);
+        }
+    }
+
+    let mut reached = vec![0u64; n];
+    let mut drops: Vec<BTreeMap<String, u64>> = vec![BTreeMap::new(); n];
+    for (subject, steps) in &times {
+        let mut at: Option<&str> = None;
+        let mut depth = 0;
+        for slot in steps {
+            let Some((first, last)) = slot else { break };
+            let t = match at {
+                None => first.as_str(),
+                Some(prev) if first.as_str() >= prev => first.as_str(),
+                Some(prev) if last.as_str() >= prev => last.as_str(),
+                Some(_) => break,
+            };
+            at = Some(t);
+            depth += 1;
+        }
+        for r in reached.iter_mut().take(depth) {
+            *r += 1;
+        }
+        if depth > 0 && depth < n {
+            let code = last_error.get(subject).map_or(NO_ERROR, |e| e.1);
+            *drops[depth].entry(code.to_string()).or_default() += 1;
+        }
+    }
+
+    let results: Vec<StepResult> = funnel
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let mut by_error: Vec<ErrorShare> = drops[i]
+                .iter()
+                .map(|(code, count)| ErrorShare {
+                    error_code: code.clone(),
+                    count: *count,
+                })
+                .collect();
+            by_error.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.error_code.cmp(&b.error_code)));
+            StepResult {
+                index: i,
+                event: s.event,
+                label: s.label,
+                count: reached[i],
+                conversion_from_previous: if i == 0 { None } else { rate(reached[i], reached[i - 1]) },
+                conversion_from_start: rate(reached[i], reached[0]),
+                dropped: if i == 0 { 0 } else { reached[i - 1] - reached[i] },
+                drop_off_by_error: by_error,
+            }
+        })
+        .collect();
+    FunnelResult {
+        name: funnel.name,
+        label: funnel.label,
+        description: funnel.description,
+        subjects: reached.first().copied().unwrap_or(0),
+        overall_conversion: rate(
+            reached.last().copied().unwrap_or(0),
+            reached.first().copied().unwrap_or(0),
+        ),
+        steps: results,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::funnels::FunnelStep;
+
+    const T: Text = Text {
+        ko: "단계", en: "step"
+    };
+    static FUNNEL: Funnel = Funnel {
+        name: "test",
+        label: T,
+        description: T,
+        steps: &[
+            FunnelStep { event: "a", label: T },
+            FunnelStep { event: "b", label: T },
+            FunnelStep { event: "c", label: T },
+        ],
+    };
+
+    fn step(trace: Option<&str>, user: Option<&str>, event: &str, first: &str, last: &str) -> StepRow {
+        StepRow {
+            trace_id: trace.map(Into::into),
+            user_id: user.map(Into::into),
+            event_type: event.into(),
+            first_ts: first.into(),
+            last_ts: last.into(),
+        }
+    }
+
+    fn error(trace: Option<&str>, code: &str, at: &str) -> ErrorRow {
+        ErrorRow {
+            trace_id: trace.map(Into::into),
+            user_id: None,
+            error_code: code.into(),
+            last_ts: at.into(),
+        }
+    }
+
+    #[test]
+    fn counts_subjects_per_step_in_order_with_conversion_and_drop_off_by_error() {
+        let steps = [
+            // t1 completes everything.
+            step(Some("t1"), None, "a", "01", "01"),
+            step(Some("t1"), None, "b", "02", "02"),
+            step(Some("t1"), None, "c", "03", "03"),
+            // t2 stops after a, with an error.
+            step(Some("t2"), None, "a", "01", "01"),
+            // t3 reaches b; its c came before b, so it does not count.
+            step(Some("t3"), None, "a", "01", "01"),
+            step(Some("t3"), None, "b", "05", "05"),
+            step(Some("t3"), None, "c", "04", "04"),
+            // t4 skipped a: it never enters the funnel.
+            step(Some("t4"), None, "b", "01", "01"),
+        ];
+        let errors = [
+            error(Some("t2"), "otp_expired", "02"),
+            error(Some("t2"), "rate_limited", "01"),
+        ];
+        let r = compute(&FUNNEL, &steps, &errors);
+        let counts: Vec<u64> = r.steps.iter().map(|s| s.count).collect();
+        assert_eq!(counts, [3, 2, 1]);
+        assert_eq!(r.subjects, 3);
+        assert_eq!(r.steps[1].dropped, 1);
+        assert_eq!(
+            r.steps[1].drop_off_by_error,
+            [ErrorShare {
+                error_code: "otp_expired".into(),
+                count: 1
+            }],
+            "the latest error explains the drop"
+        );
+        assert_eq!(r.steps[2].drop_off_by_error[0].error_code, NO_ERROR);
+        assert_eq!(r.steps[1].conversion_from_previous, Some(0.6667));
+        assert_eq!(r.overall_conversion, Some(0.3333));
+    }
+
+    #[test]
+    fn a_step_without_a_trace_counts_for_its_users_trace() {
+        let steps = [
+            step(Some("t1"), Some("u1"), "a", "01", "01"),
+            step(Some("t1"), Some("u1"), "b", "02", "02"),
+            // The webhook carries the user but no trace.
+            step(None, Some("u1"), "c", "03", "03"),
+            // A user never seen on a trace is a subject of its own.
+            step(None, Some("u2"), "a", "01", "01"),
+        ];
+        let r = compute(&FUNNEL, &steps, &[]);
+        let counts: Vec<u64> = r.steps.iter().map(|s| s.count).collect();
+        assert_eq!(counts, [2, 1, 1]);
+    }
+
+    #[test]
+    fn an_empty_range_has_zero_counts_and_no_rates() {
+        let r = compute(&FUNNEL, &[], &[]);
+        assert!(r
+            .steps
+            .iter()
+            .all(|s| s.count == 0 && s.conversion_from_start.is_none()));
+        assert_eq!(r.overall_conversion, None);
+    }
+}

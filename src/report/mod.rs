@@ -1,0 +1,11 @@
+//! Read-side results: rows as stored, and the pure computations over them
+//! (KPIs, trace timelines, funnels, overview, catalog stats, CSV).
+
+pub mod catalog_stats;
+pub mod csv;
+pub mod event;
+pub mod funnel;
+pub mod overview;
+pub mod quarantine;
+pub mod summary;
+pub mod timeline;

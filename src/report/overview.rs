@@ -1,0 +1,231 @@
+//! The ops console's overview: totals, revenue, per-service snapshots with
+//! health, a daily timeline per service, and the recent feed.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+use super::event::EventView;
+use super::summary::DailyBucket;
+use crate::catalog::{self, SERVICES};
+
+/// Top event types listed per service.
+pub const TOP_EVENTS: usize = 5;
+/// Events in the recent feed.
+pub const RECENT_EVENTS: usize = 20;
+/// A service that sent nothing for this long is `quiet`; never is `silent`.
+pub const QUIET_AFTER_HOURS: i64 = 24;
+
+/// A row of [`crate::storage::sql::TOTALS`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Totals {
+    pub events: i64,
+    pub users: i64,
+    pub sessions: i64,
+    pub today: i64,
+}
+
+/// A row of [`crate::storage::sql::SERVICE_SNAPSHOT`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct ServiceRow {
+    pub service: String,
+    pub events: i64,
+    pub users: i64,
+    pub sessions: i64,
+    pub today: Option<i64>,
+}
+
+/// A row of [`crate::storage::sql::COUNTS_BY_SERVICE_AND_TYPE`].
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ServiceTypeCount {
+    pub service: String,
+    pub event_type: String,
+    pub n: i64,
+}
+
+/// A row of [`crate::storage::sql::FIRST_LAST_SEEN`].
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Seen {
+    pub event_type: String,
+    pub first_seen: Option<String>,
+    pub last_seen: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TypeCount {
+    pub event_type: String,
+    pub count: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Health {
+    /// Sent an event in the last [`QUIET_AFTER_HOURS`].
+    Live,
+    Quiet,
+    /// Never sent an event.
+    Silent,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServiceSnapshot {
+    pub service: &'static str,
+    pub health: Health,
+    pub last_seen: Option<String>,
+    pub events: i64,
+    pub users: i64,
+    pub sessions: i64,
+    pub today: i64,
+    pub revenue_krw: i64,
+    pub top_events: Vec<TypeCount>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Overview {
+    pub from: String,
+    pub to: String,
+    pub tz: String,
+    pub today_from: String,
+    pub totals: Totals,
+    pub revenue_krw: i64,
+    pub services: Vec<ServiceSnapshot>,
+    pub timeline: Vec<DailyBucket>,
+    pub recent: Vec<EventView>,
+}
+
+/// Everything read from storage for one overview.
+pub struct Inputs {
+    pub totals: Totals,
+    pub services: Vec<ServiceRow>,
+    pub type_counts: Vec<ServiceTypeCount>,
+    pub seen: Vec<Seen>,
+    /// Revenue per service (the catalog's KRW sum KPIs).
+    pub revenue: HashMap<&'static str, i64>,
+    pub timeline: Vec<DailyBucket>,
+    pub recent: Vec<EventView>,
+}
+
+/// The last time any event type of `service` was stored.
+fn last_seen(service: &str, seen: &[Seen]) -> Option<String> {
+    seen.iter()
+        .filter(|s| catalog::find(&s.event_type).is_some_and(|d| d.service == service))
+        .filter_map(|s| s.last_seen.clone())
+        .max()
+}
+
+/// `now_stored` and `quiet_before` are stored-form timestamps.
+pub fn health(last_seen: Option<&str>, quiet_before: &str) -> Health {
+    match last_seen {
+        None => Health::Silent,
+        Some(t) if t >= quiet_before => Health::Live,
+        Some(_) => Health::Quiet,
+    }
+}
+
+pub fn build(range: (String, String, String), today_from: String, quiet_before: &str, input: Inputs) -> Overview {
+    let mut by_service: HashMap<&str, &ServiceRow> = HashMap::new();
+    for row in &input.services {
+        by_service.insert(&row.service, row);
+    }
+    let mut top: BTreeMap<&str, Vec<TypeCount>> = BTreeMap::new();
+    for c in &input.type_counts {
+        top.entry(&c.service).or_default().push(TypeCount {
+            event_type: c.event_type.clone(),
+            count: c.n,
+        });
+    }
+    let services = SERVICES
+        .iter()
+        .map(|&service| {
+            let row = by_service.get(service).copied().cloned().unwrap_or_default();
+            let mut top_events = top.remove(service).unwrap_or_default();
+            top_events.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.event_type.cmp(&b.event_type)));
+            top_events.truncate(TOP_EVENTS);
+            let last = last_seen(service, &input.seen);
+            ServiceSnapshot {
+                service,
+                health: health(last.as_deref(), quiet_before),
+                last_seen: last,
+                events: row.events,
+                users: row.users,
+                sessions: row.sessions,
+                today: row.today.unwrap_or(0),
+                revenue_krw: input.revenue.get(service).copied().unwrap_or(0),
+                top_events,
+            }
+        })
+        .collect();
+    Overview {
+        from: range.0,
+        to: range.1,
+        tz: range.2,
+        today_from,
+        totals: input.totals,
+        revenue_krw: input.revenue.values().sum(),
+        services,
+        timeline: input.timeline,
+        recent: input.recent,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inputs() -> Inputs {
+        Inputs {
+            totals: Totals {
+                events: 10,
+                users: 3,
+                sessions: 4,
+                today: 2,
+            },
+            services: vec![ServiceRow {
+                service: "presstuner".into(),
+                events: 7,
+                users: 2,
+                sessions: 3,
+                today: Some(1),
+            }],
+            type_counts: (0..7)
+                .map(|i| ServiceTypeCount {
+                    service: "presstuner".into(),
+                    event_type: format!("t{i}"),
+                    n: i,
+                })
+                .collect(),
+            seen: vec![
+                Seen {
+                    event_type: "purchase_completed".into(),
+                    first_seen: Some("2026-03-01T00:00:00.000Z".into()),
+                    last_seen: Some("2026-03-10T00:00:00.000Z".into()),
+                },
+                Seen {
+                    event_type: "app_open".into(),
+                    first_seen: Some("2026-02-01T00:00:00.000Z".into()),
+                    last_seen: Some("2026-02-02T00:00:00.000Z".into()),
+                },
+            ],
+            revenue: HashMap::from([("presstuner", 39_000)]),
+            timeline: vec![],
+            recent: vec![],
+        }
+    }
+
+    #[test]
+    fn every_service_has_a_snapshot_with_health_top_events_and_revenue() {
+        let range = ("a".to_string(), "b".to_string(), "UTC".to_string());
+        let o = build(range, "t".into(), "2026-03-09T12:00:00.000Z", inputs());
+        assert_eq!(o.services.len(), SERVICES.len());
+        let pt = o.services.iter().find(|s| s.service == "presstuner").unwrap();
+        assert_eq!(pt.health, Health::Live);
+        assert_eq!(pt.top_events.len(), TOP_EVENTS);
+        assert_eq!(pt.top_events[0].event_type, "t6");
+        assert_eq!(pt.revenue_krw, 39_000);
+        let pluid = o.services.iter().find(|s| s.service == "pluid").unwrap();
+        assert_eq!((pluid.health, pluid.events), (Health::Quiet, 0));
+        let easypick = o.services.iter().find(|s| s.service == "easypick").unwrap();
+        assert_eq!(easypick.health, Health::Silent);
+        assert_eq!(o.revenue_krw, 39_000);
+    }
+}

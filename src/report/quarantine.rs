@@ -1,0 +1,185 @@
+//! The quarantine: rejected events as listed to operators, and the replay
+//! that re-validates them against today's catalog.
+
+use chrono::{Duration, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::catalog::validate::Issue;
+use crate::ingest::normalize::{normalize, EventRow, Normalized, RequestContext};
+use crate::query::cursor::Position;
+use crate::time::parse_rfc3339;
+
+/// Most quarantined events one replay call re-validates.
+pub const MAX_REPLAY: usize = 500;
+
+/// A row of the quarantine statements in [`crate::storage::sql`].
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct QuarantinedEvent {
+    pub id: i64,
+    pub received_at: String,
+    pub source: String,
+    pub event_type: Option<String>,
+    pub event_id: String,
+    pub header_trace_id: Option<String>,
+    pub clock_skew_ms: i64,
+    pub errors_json: String,
+    pub event_json: String,
+    pub replayed_at: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QuarantineView {
+    pub id: i64,
+    pub received_at: String,
+    pub source: String,
+    pub event_type: Option<String>,
+    pub event_id: String,
+    pub status: &'static str,
+    pub replayed_at: Option<String>,
+    /// Why it was rejected: `[{code, field, message}]`.
+    pub errors: Value,
+    /// The event as sent, with any address replaced by its fingerprint and domain.
+    pub event: Value,
+}
+
+impl QuarantinedEvent {
+    pub fn position(&self) -> Position {
+        Position {
+            ts: self.received_at.clone(),
+            id: self.id,
+        }
+    }
+
+    pub fn into_view(self) -> QuarantineView {
+        let parse = |s: &str| serde_json::from_str(s).unwrap_or(Value::Null);
+        QuarantineView {
+            id: self.id,
+            status: if self.replayed_at.is_some() {
+                "replayed"
+            } else {
+                "pending"
+            },
+            errors: parse(&self.errors_json),
+            event: parse(&self.event_json),
+            received_at: self.received_at,
+            source: self.source,
+            event_type: self.event_type,
+            event_id: self.event_id,
+            replayed_at: self.replayed_at,
+        }
+    }
+}
+
+/// What a replay stores: rows that now pass, the quarantine ids they came
+/// from, and the latest errors of those that still fail.
+#[derive(Debug, Default, PartialEq)]
+pub struct ReplayPlan {
+    pub rows: Vec<EventRow>,
+    pub passed_ids: Vec<i64>,
+    /// `[id, errors_json]` pairs.
+    pub still_failing: Vec<(i64, String)>,
+}
+
+pub fn plan_replay(items: &[QuarantinedEvent], fingerprint_key: &[u8]) -> ReplayPlan {
+    let mut plan = ReplayPlan::default();
+    for item in items {
+        let event: Value = serde_json::from_str(&item.event_json).unwrap_or(Value::Null);
+        let ctx = RequestContext {
+            // The event keeps the time it first arrived, so it lands in the right day.
+            received_at: parse_rfc3339(&item.received_at).unwrap_or_else(Utc::now),
+            clock_skew: Duration::milliseconds(item.clock_skew_ms),
+            default_source: &item.source,
+            header_trace_id: item.header_trace_id.as_deref(),
+            fingerprint_key,
+            replay: true,
+        };
+        match normalize(&event, &ctx, &mut || item.event_id.clone()) {
+            Normalized::Valid { row, .. } => {
+                plan.rows.push(row);
+                plan.passed_ids.push(item.id);
+            }
+            Normalized::Rejected { errors, .. } => {
+                plan.still_failing.push((item.id, errors_json(&errors)));
+            }
+        }
+    }
+    plan
+}
+
+fn errors_json(errors: &[Issue]) -> String {
+    serde_json::to_string(errors).unwrap_or_else(|_| "[]".into())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReplayOutcome {
+    /// Quarantined events re-validated by this call.
+    pub examined: usize,
+    /// Now valid and newly stored.
+    pub replayed: usize,
+    /// Now valid but already stored (an earlier replay or a resend); not stored twice.
+    pub already_stored: usize,
+    pub still_failing: usize,
+    /// Events still waiting in the quarantine after this call.
+    pub pending: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::security::fingerprint::fingerprint_email;
+
+    const KEY: &[u8] = b"pepper";
+
+    fn item(id: i64, event: Value) -> QuarantinedEvent {
+        QuarantinedEvent {
+            id,
+            received_at: "2026-03-01T10:00:00.000Z".into(),
+            source: "zuplo".into(),
+            event_type: event["event_type"].as_str().map(Into::into),
+            event_id: event["event_id"].as_str().unwrap_or("srv").into(),
+            header_trace_id: Some("trace_hdr".into()),
+            clock_skew_ms: 0,
+            errors_json: "[]".into(),
+            event_json: event.to_string(),
+            replayed_at: None,
+        }
+    }
+
+    #[test]
+    fn a_fixed_event_passes_with_its_original_time_source_fingerprint_and_trace() {
+        let fp = fingerprint_email(KEY, "a@example.com").unwrap();
+        let ok = item(
+            7,
+            serde_json::json!({"event_type": "m_auth_login_fail", "event_id": "q1", "email_fingerprint": fp.fingerprint,
+                               "email_domain": "example.com", "error_code": "otp_expired", "success": false}),
+        );
+        let plan = plan_replay(&[ok], KEY);
+        assert_eq!(plan.passed_ids, [7]);
+        let row = &plan.rows[0];
+        assert_eq!(row.ts, "2026-03-01T10:00:00.000Z");
+        assert_eq!((row.source.as_str(), row.event_id.as_str()), ("zuplo", "q1"));
+        assert_eq!(row.email_fingerprint.as_deref(), Some(fp.fingerprint.as_str()));
+        assert_eq!(row.trace_id.as_deref(), Some("trace_hdr"));
+    }
+
+    #[test]
+    fn an_event_that_still_fails_keeps_its_latest_errors() {
+        let bad = item(9, serde_json::json!({"event_type": "no_such_event", "event_id": "q2"}));
+        let plan = plan_replay(&[bad], KEY);
+        assert!(plan.rows.is_empty());
+        assert_eq!(plan.still_failing[0].0, 9);
+        assert!(plan.still_failing[0].1.contains("event_type"));
+    }
+
+    #[test]
+    fn a_view_parses_errors_and_event_and_says_pending_or_replayed() {
+        let mut q = item(1, serde_json::json!({"event_type": "x"}));
+        q.errors_json = r#"[{"code":"unknown_event_type","field":"event_type"}]"#.into();
+        let v = q.clone().into_view();
+        assert_eq!(v.status, "pending");
+        assert_eq!(v.errors[0]["code"], "unknown_event_type");
+        q.replayed_at = Some("2026-03-02T00:00:00.000Z".into());
+        assert_eq!(q.into_view().status, "replayed");
+    }
+}

@@ -1,0 +1,201 @@
+//! The summary: KPIs evaluated from the catalog's declarations, and
+//! zero-filled daily counts per event type.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::catalog::kpis::{Formula, Kpi, Lens, Measure, Unit, KPIS};
+use crate::catalog::Text;
+use crate::query::range::Day;
+use crate::time::to_stored;
+
+/// A `(day, key, n)` row of the daily statements (key: event type or service).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct DailyCount {
+    pub day: String,
+    pub key: String,
+    pub n: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DailyBucket {
+    pub date: String,
+    pub counts: BTreeMap<String, i64>,
+}
+
+/// The days of a range as the JSON array the daily statements bind: `[[date, start, end], ...]`.
+pub fn days_json(days: &[Day]) -> String {
+    let rows: Vec<[String; 3]> = days
+        .iter()
+        .map(|d| [d.date.to_string(), to_stored(d.start), to_stored(d.end)])
+        .collect();
+    serde_json::to_string(&rows).expect("strings always serialize")
+}
+
+/// One bucket per day, every key seen anywhere in the range present (0 where absent).
+pub fn zero_filled(days: &[Day], counts: &[DailyCount]) -> Vec<DailyBucket> {
+    let keys: Vec<&str> = {
+        let mut k: Vec<&str> = counts.iter().map(|c| c.key.as_str()).collect();
+        k.sort_unstable();
+        k.dedup();
+        k
+    };
+    let mut by_day: HashMap<&str, BTreeMap<String, i64>> = HashMap::new();
+    for c in counts {
+        *by_day.entry(&c.day).or_default().entry(c.key.clone()).or_default() += c.n;
+    }
+    days.iter()
+        .map(|d| {
+            let date = d.date.to_string();
+            let found = by_day.remove(date.as_str()).unwrap_or_default();
+            let counts = keys
+                .iter()
+                .map(|k| (k.to_string(), found.get(*k).copied().unwrap_or(0)))
+                .collect();
+            DailyBucket { date, counts }
+        })
+        .collect()
+}
+
+/// Sums each key over all days.
+pub fn totals(counts: &[DailyCount]) -> BTreeMap<String, i64> {
+    let mut out = BTreeMap::new();
+    for c in counts {
+        *out.entry(c.key.clone()).or_default() += c.n;
+    }
+    out
+}
+
+/// The KPIs whose value is read from storage, in catalog order: one statement each.
+pub fn measured() -> Vec<(&'static str, &'static Measure)> {
+    KPIS.iter()
+        .filter_map(|k| match &k.formula {
+            Formula::Measure(m) => Some((k.id, m)),
+            Formula::Ratio { .. } => None,
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KpiValue {
+    /// A number (count, sum, ratio in 0..=1), a string (top value), or null (no data / ratio of 0).
+    pub value: Value,
+    pub unit: Unit,
+    pub lens: Lens,
+    pub service: Option<&'static str>,
+    pub label: Text,
+    pub formula: Formula,
+}
+
+/// Evaluates every KPI from the measured values (by KPI id); missing measures are null.
+pub fn evaluate(measured: &HashMap<&str, Value>) -> BTreeMap<&'static str, KpiValue> {
+    KPIS.iter()
+        .map(|k| {
+            let value = match &k.formula {
+                Formula::Measure(_) => normalize(k, measured.get(k.id).cloned().unwrap_or(Value::Null)),
+                Formula::Ratio { numerator, denominator } => ratio(measured.get(numerator), measured.get(denominator)),
+            };
+            (
+                k.id,
+                KpiValue {
+                    value,
+                    unit: k.unit,
+                    lens: k.lens,
+                    service: k.service,
+                    label: k.label,
+                    formula: k.formula,
+                },
+            )
+        })
+        .collect()
+}
+
+/// Counts and won amounts are whole numbers; SQLite's TOTAL() answers a float.
+fn normalize(kpi: &Kpi, v: Value) -> Value {
+    match (kpi.unit, v.as_f64()) {
+        (Unit::Count | Unit::Krw, Some(f)) => Value::from(f.round() as i64),
+        _ => v,
+    }
+}
+
+fn ratio(numerator: Option<&Value>, denominator: Option<&Value>) -> Value {
+    match (numerator.and_then(Value::as_f64), denominator.and_then(Value::as_f64)) {
+        (Some(n), Some(d)) if d > 0.0 => {
+            // Four decimals: a percentage with two, without float noise.
+            let r = (n / d * 10_000.0).round() / 10_000.0;
+            serde_json::Number::from_f64(r).map_or(Value::Null, Value::Number)
+        }
+        _ => Value::Null,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    fn day(d: u32) -> Day {
+        let date = NaiveDate::from_ymd_opt(2026, 3, d).unwrap();
+        let start = date.and_hms_opt(0, 0, 0).unwrap().and_utc();
+        Day {
+            date,
+            start,
+            end: start + chrono::Duration::days(1),
+        }
+    }
+
+    fn count(day: &str, key: &str, n: i64) -> DailyCount {
+        DailyCount {
+            day: day.into(),
+            key: key.into(),
+            n,
+        }
+    }
+
+    #[test]
+    fn every_day_has_every_key_seen_in_the_range_zero_filled() {
+        let days = [day(1), day(2), day(3)];
+        let counts = [count("2026-03-01", "a", 2), count("2026-03-03", "b", 5)];
+        let buckets = zero_filled(&days, &counts);
+        assert_eq!(buckets.len(), 3);
+        assert_eq!(buckets[1].date, "2026-03-02");
+        assert_eq!(buckets[1].counts, BTreeMap::from([("a".into(), 0), ("b".into(), 0)]));
+        assert_eq!(buckets[2].counts["b"], 5);
+        assert_eq!(totals(&counts)["b"], 5);
+    }
+
+    #[test]
+    fn days_bind_as_date_start_end_triples() {
+        let json = days_json(&[day(1)]);
+        assert_eq!(
+            json,
+            r#"[["2026-03-01","2026-03-01T00:00:00.000Z","2026-03-02T00:00:00.000Z"]]"#
+        );
+    }
+
+    #[test]
+    fn ratios_divide_measures_and_are_null_without_a_denominator() {
+        assert_eq!(ratio(Some(&Value::from(1)), Some(&Value::from(3))), Value::from(0.3333));
+        assert_eq!(ratio(Some(&Value::from(1)), Some(&Value::from(0))), Value::Null);
+        assert_eq!(ratio(None, Some(&Value::from(2))), Value::Null);
+    }
+
+    #[test]
+    fn every_declared_kpi_is_evaluated_and_every_ratio_from_its_measures() {
+        let measured: HashMap<&str, Value> = measured().into_iter().map(|(id, _)| (id, Value::from(4.0))).collect();
+        let out = evaluate(&measured);
+        assert_eq!(out.len(), KPIS.len());
+        for k in KPIS {
+            let v = &out[k.id].value;
+            match k.formula {
+                Formula::Ratio { .. } => assert_eq!(*v, Value::from(1.0), "{}", k.id),
+                Formula::Measure(_) if matches!(k.unit, Unit::Count | Unit::Krw) => {
+                    assert_eq!(*v, Value::from(4), "{}", k.id)
+                }
+                Formula::Measure(_) => {}
+            }
+        }
+    }
+}

@@ -8,7 +8,9 @@ fuzz_target!(|data: &[u8]| {
     if body::check_body_size(data).is_err() {
         return;
     }
-    let Ok(envelope) = body::parse_envelope(data) else { return };
+    let Ok(envelope) = body::parse_envelope(data) else {
+        return;
+    };
     let ctx = RequestContext {
         received_at: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
         clock_skew: chrono::Duration::zero(),

@@ -9,7 +9,9 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
     // `k=v&k=v`, as a URL parser would hand it over (already decoded).
     let pairs = text.split('&').map(|p| p.split_once('=').unwrap_or((p, "")));
-    let Ok(params) = Params::parse(pairs, LIST_PARAMS) else { return };
+    let Ok(params) = Params::parse(pairs, LIST_PARAMS) else {
+        return;
+    };
     let now = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
     if let Ok(filter) = EventFilter::parse(&params, now, b"fuzz-pepper") {
         assert!(filter.range.from < filter.range.to);

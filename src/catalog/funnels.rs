@@ -27,4 +27,85 @@ pub fn find(name: &str) -> Option<&'static Funnel> {
     FUNNELS.iter().find(|f| f.name == name)
 }
 
-pub static FUNNELS: &[Funnel] = &[];
+const fn t(ko: &'static str, en: &'static str) -> Text {
+    Text { ko, en }
+}
+const fn step(event: &'static str, label: Text) -> FunnelStep {
+    FunnelStep { event, label }
+}
+
+pub static FUNNELS: &[Funnel] = &[
+    Funnel {
+        name: "auth_commerce",
+        label: t("로그인 → 결제 → 프로비전", "Login → checkout → provisioning"),
+        description: t(
+            "인증/커머스 퍼널: 로그인 시작부터 프로비전 작업 생성까지 (trace_id 단위)",
+            "The auth/commerce funnel, from login start to the provisioning job (per trace_id)",
+        ),
+        steps: &[
+            step("m_auth_login_start", t("로그인 시작", "Login started")),
+            step("m_auth_login_success", t("로그인 성공", "Login succeeded")),
+            step("m_checkout_click", t("결제 클릭", "Pay clicked")),
+            step(
+                "m_checkout_session_created",
+                t("결제 세션 생성", "Checkout session created"),
+            ),
+            step(
+                "m_stripe_webhook_checkout_complete",
+                t("결제 완료 웹훅", "Checkout webhook complete"),
+            ),
+            step(
+                "m_provision_job_created",
+                t("프로비전 작업 생성", "Provisioning job created"),
+            ),
+        ],
+    },
+    Funnel {
+        name: "presstuner_signup_purchase",
+        label: t("가입 → 결제", "Signup → purchase"),
+        description: t(
+            "PressTuner 가입 대비 결제 전환",
+            "PressTuner signups that go on to purchase",
+        ),
+        steps: &[
+            step("signup_completed", t("가입", "Signed up")),
+            step("purchase_completed", t("결제", "Purchased")),
+        ],
+    },
+    Funnel {
+        name: "easypick_workflow",
+        label: t("템플릿 선택 → 워크플로우 완료", "Template → workflow"),
+        description: t(
+            "EasyPick: 템플릿 선택, 컴파일, 워크플로우 시작, 단계 완료",
+            "EasyPick: template selected, compiled, workflow started, step completed",
+        ),
+        steps: &[
+            step("select_template", t("템플릿 선택", "Template selected")),
+            step("compile_prompt", t("프롬프트 컴파일", "Prompt compiled")),
+            step("start_workflow", t("워크플로우 시작", "Workflow started")),
+            step("complete_step", t("단계 완료", "Step completed")),
+        ],
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog;
+    use std::collections::HashSet;
+
+    #[test]
+    fn funnels_are_uniquely_named_and_their_steps_are_distinct_catalog_events() {
+        let mut names = HashSet::new();
+        for f in FUNNELS {
+            assert!(names.insert(f.name), "duplicate {}", f.name);
+            assert!(f.steps.len() >= 2, "{}", f.name);
+            let mut events = HashSet::new();
+            for s in f.steps {
+                assert!(catalog::find(s.event).is_some(), "{}: unknown {}", f.name, s.event);
+                assert!(events.insert(s.event), "{}: {} twice", f.name, s.event);
+            }
+        }
+        assert!(find("auth_commerce").is_some());
+    }
+}

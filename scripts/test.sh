@@ -23,3 +23,6 @@ node scripts/run-ts-tests.mjs integrations/zuplo
 
 log "end-to-end tests against wrangler dev"
 node tests/e2e/run.mjs
+
+log "load with retries and D1 faults (short run; LOAD_SECONDS=60 node tests/load/run.mjs for the full one)"
+LOAD_SECONDS="${LOAD_SECONDS:-16}" node tests/load/run.mjs

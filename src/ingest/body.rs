@@ -40,7 +40,7 @@ pub fn check_body_size(body: &[u8]) -> AppResult<()> {
 }
 
 pub fn parse_envelope(body: &[u8]) -> AppResult<Envelope> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
+    let value: Value = super::strict_json::from_slice(body).map_err(|e| {
         // serde's message names line/column and the kind of error, never the input.
         AppError::InvalidJson(format!("The body is not valid JSON: {e}"))
     })?;

@@ -34,6 +34,15 @@ try {
            FUNNEL_D1_DIR: persistDir, FUNNEL_ENV_FILE: envFile },
   });
   status = run.status ?? 1;
+  // Secrets must never reach the worker's log, whatever the tests sent.
+  const log = worker.output();
+  const leaked = Object.entries(secrets).filter(([, value]) => log.includes(value)).map(([name]) => name);
+  if (leaked.length) {
+    console.error(`e2e: the worker log contains secret values: ${leaked.join(", ")}`);
+    status = 1;
+  } else {
+    console.log(`e2e: scanned ${log.length} bytes of worker log: no secret value in it`);
+  }
 } catch (e) {
   console.error(`e2e: ${e.message}`);
 } finally {

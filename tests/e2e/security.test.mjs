@@ -1,0 +1,49 @@
+// Cross-origin and preflight requests get nothing; errors reveal no key.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { assertProblem, call, SECRETS } from "./client.mjs";
+
+const READS = ["/internal/funnel-events", "/internal/funnel-events/summary", "/internal/catalog", "/api/overview", "/internal/quarantine"];
+
+test("internal APIs refuse CORS preflights and send no CORS headers", async () => {
+  for (const path of [...READS, "/internal/funnel-events/ingest"]) {
+    const preflight = await call(path, {
+      method: "OPTIONS",
+      headers: { origin: "https://evil.example", "access-control-request-method": "GET", "access-control-request-headers": "authorization" },
+    });
+    assertProblem(assert, preflight, 405, "method_not_allowed");
+    assert.equal(preflight.headers.get("access-control-allow-origin"), null, path);
+    assert.equal(preflight.headers.get("access-control-allow-headers"), null, path);
+  }
+});
+
+test("a cross-origin read carries no Access-Control-Allow-Origin, so browsers withhold it", async () => {
+  for (const path of READS) {
+    const res = await call(path, { headers: { origin: "https://evil.example", authorization: `Bearer ${SECRETS.INTERNAL_API_KEY}` } });
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.headers.get("access-control-allow-origin"), null, path);
+    assert.equal(res.headers.get("access-control-allow-credentials"), null, path);
+  }
+});
+
+test("a wrong key gets the same answer whether or not it resembles a configured key", async () => {
+  const near = SECRETS.INTERNAL_API_KEY.slice(0, -1) + (SECRETS.INTERNAL_API_KEY.endsWith("0") ? "1" : "0");
+  const answers = [];
+  for (const key of [near, SECRETS.INGEST_HMAC_SECRET, "x", SECRETS.INTERNAL_API_KEY.toUpperCase()]) {
+    const res = await call("/internal/funnel-events", { headers: { authorization: `Bearer ${key}` } });
+    assertProblem(assert, res, 401, "bad_key");
+    answers.push(res.text);
+    for (const value of Object.values(SECRETS)) assert.ok(!res.text.includes(value));
+  }
+  assert.equal(new Set(answers).size, 1, "every wrong key gets the identical body");
+});
+
+test("every answer carries nosniff, no-referrer and no-store", async () => {
+  for (const path of ["/api/health", "/internal/funnel-events", "/nope/api"]) {
+    const res = await call(path.startsWith("/nope") ? "/internal/nope" : path, { headers: { authorization: `Bearer ${SECRETS.INTERNAL_API_KEY}` } });
+    assert.equal(res.headers.get("x-content-type-options"), "nosniff");
+    assert.equal(res.headers.get("referrer-policy"), "no-referrer");
+    assert.equal(res.headers.get("cache-control"), "no-store");
+  }
+});

@@ -39,6 +39,7 @@ fn binds(s: &Statement) -> Vec<rusqlite::types::Value> {
         .map(|b| match b {
             Bind::Text(t) => rusqlite::types::Value::Text(t.clone()),
             Bind::Int(i) => rusqlite::types::Value::Integer(*i),
+            Bind::Null => rusqlite::types::Value::Null,
         })
         .collect()
 }
@@ -80,6 +81,7 @@ fn rows(n: usize) -> Vec<EventRow> {
                 error_message: None,
                 payload_json: (event_type == "purchase_completed")
                     .then(|| format!(r#"{{"amount": {}, "plan": "p{}"}}"#, 1000 * (i % 5 + 1), i % 2)),
+                sample_rate: 1.0,
             }
         })
         .collect()
@@ -493,6 +495,7 @@ fn summary_daily_counts_equal_the_list_count_for_every_type_and_zone() {
                     day: r.get("day")?,
                     key: r.get("key")?,
                     n: r.get("n")?,
+                    estimated: r.get("estimated")?,
                 })
             })
             .unwrap()
@@ -578,4 +581,166 @@ fn replay_statements_mark_passes_update_failures_and_never_store_twice() {
         .query_row("SELECT COUNT(*) FROM funnel_events", [], |r| r.get(0))
         .unwrap();
     assert_eq!(count, 1);
+}
+
+mod quotas {
+    use super::*;
+    use funnel::catalog::quotas::action;
+
+    const MONTH: (&str, &str) = ("2026-02-28T15:00:00.000Z", "2026-03-31T15:00:00.000Z");
+
+    fn metered_row(i: usize, user: &str, tenant: Option<&str>, event_type: &str, payload: &str) -> String {
+        let mut row = rows(1).pop().unwrap();
+        row.event_type = event_type.into();
+        row.service = "easypick".into();
+        row.event_id = format!("m{i}");
+        row.user_id = Some(user.into());
+        row.tenant_id = tenant.map(Into::into);
+        row.ts = "2026-03-10T00:00:00.000Z".into();
+        row.payload_json = Some(payload.into());
+        serde_json::to_string(&[row]).unwrap()
+    }
+
+    /// Tries to store one metered event; true when it was stored.
+    fn try_store(conn: &Connection, i: usize, user: &str, tenant: Option<&str>, action_name: &str) -> bool {
+        let a = action(action_name).unwrap();
+        let (event_type, payload) = match action_name {
+            "ai_tool_access" => ("tool_interaction", r#"{"tool_id":"t","action_type":"use"}"#),
+            _ => (a.events[0], r#"{"prompt_id":"p","model_type":"gpt-4"}"#),
+        };
+        let row = metered_row(i, user, tenant, event_type, payload);
+        let s = Statement::with(
+            sql::INSERT_METERED_EVENT,
+            sql::quota_binds(Some(row), MONTH, a, Some(user), tenant),
+        );
+        let mut stmt = conn.prepare(&s.sql).unwrap();
+        let mut rows = stmt.query(params_from_iter(binds(&s))).unwrap();
+        rows.next().unwrap().is_some()
+    }
+
+    fn state(conn: &Connection, user: &str, action_name: &str) -> (i64, i64) {
+        let s = Statement::with(
+            sql::QUOTA_STATE,
+            sql::quota_binds(None, MONTH, action(action_name).unwrap(), Some(user), None),
+        );
+        conn.query_row(&s.sql, params_from_iter(binds(&s)), |r| {
+            Ok((r.get("used")?, r.get("limit")?))
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn a_metered_event_is_stored_only_while_the_user_is_under_the_limit() {
+        let conn = migrated();
+        let stored = (0..25).filter(|i| try_store(&conn, *i, "u1", None, "compile")).count();
+        assert_eq!(stored, 20, "the free plan's 20 compiles a month");
+        assert_eq!(state(&conn, "u1", "compile"), (20, 20));
+        assert_eq!(state(&conn, "u2", "compile"), (0, 20));
+    }
+
+    #[test]
+    fn the_plan_comes_from_the_latest_subscription_and_overrides_win() {
+        let conn = migrated();
+        let subscribe = |id: &str, ts: &str, payload: &str| {
+            conn.execute(
+                "INSERT INTO funnel_events (ts, event_type, service, source, event_id, user_id, payload_json) \
+                 VALUES (?, 'subscription', 'easypick', 'cp', ?, 'u1', ?)",
+                [ts, id, payload],
+            )
+            .unwrap();
+        };
+        subscribe(
+            "s1",
+            "2026-03-01T00:00:00.000Z",
+            r#"{"action":"complete","plan_type":"pro"}"#,
+        );
+        assert_eq!(state(&conn, "u1", "compile").1, 500);
+        subscribe(
+            "s2",
+            "2026-03-02T00:00:00.000Z",
+            r#"{"action":"cancel","plan_type":"pro"}"#,
+        );
+        assert_eq!(state(&conn, "u1", "compile").1, 20, "a cancel falls back to free");
+
+        let set = |kind: &str, id: &str, limit: i64| {
+            conn.execute(
+                sql::UPSERT_QUOTA_OVERRIDE,
+                rusqlite::params![kind, id, "compile", limit, "2026-03-01T00:00:00.000Z"],
+            )
+            .unwrap();
+        };
+        assert!(
+            try_store(&conn, 1, "u1", Some("acme"), "compile"),
+            "u1's tenant is now acme"
+        );
+        set("tenant", "acme", 3);
+        assert_eq!(state(&conn, "u1", "compile"), (1, 3));
+        set("user", "u1", 2);
+        assert_eq!(state(&conn, "u1", "compile").1, 2, "a user override beats the tenant's");
+        assert!(try_store(&conn, 2, "u1", Some("acme"), "compile"));
+        assert!(!try_store(&conn, 3, "u1", Some("acme"), "compile"));
+        conn.execute(sql::DELETE_QUOTA_OVERRIDE, ["user", "u1", "compile"])
+            .unwrap();
+        assert!(try_store(&conn, 4, "u1", Some("acme"), "compile"));
+        assert!(!try_store(&conn, 5, "u1", Some("acme"), "compile"));
+        assert_eq!(state(&conn, "u1", "compile"), (3, 3));
+    }
+
+    #[test]
+    fn a_conditional_action_counts_only_its_matching_events() {
+        let conn = migrated();
+        let a = action("ai_tool_access").unwrap();
+        for i in 0..12 {
+            try_store(&conn, i, "u1", None, "ai_tool_access");
+        }
+        // A viewed tool is not metered: stored without the guard, and not counted.
+        conn.execute(
+            "INSERT INTO funnel_events (ts, event_type, service, source, event_id, user_id, payload_json) \
+             VALUES ('2026-03-10T00:00:00.000Z', 'tool_interaction', 'easypick', 'cp', 'v1', 'u1', '{\"action_type\":\"view\"}')",
+            [],
+        )
+        .unwrap();
+        assert_eq!(state(&conn, "u1", "ai_tool_access"), (a.limits.free, a.limits.free));
+        let users = Statement::with(sql::QUOTA_USERS, sql::quota_binds(None, MONTH, a, None, None));
+        let listed: Vec<(String, i64, i64)> = conn
+            .prepare(&users.sql)
+            .unwrap()
+            .query_map(params_from_iter(binds(&users)), |r| {
+                Ok((r.get("user_id")?, r.get("used")?, r.get("limit")?))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(listed, [("u1".to_string(), 10, 10)]);
+    }
+
+    #[test]
+    fn quota_statements_search_indexes() {
+        let (conn, _) = seeded(200);
+        let a = action("compile").unwrap();
+        let row = metered_row(0, "u1", Some("t"), "compile_prompt", "{}");
+        for (name, s) in [
+            (
+                "metered insert",
+                Statement::with(
+                    sql::INSERT_METERED_EVENT,
+                    sql::quota_binds(Some(row), MONTH, a, Some("u1"), Some("t")),
+                ),
+            ),
+            (
+                "quota state",
+                Statement::with(sql::QUOTA_STATE, sql::quota_binds(None, MONTH, a, Some("u1"), None)),
+            ),
+            (
+                "quota users",
+                Statement::with(sql::QUOTA_USERS, sql::quota_binds(None, MONTH, a, None, None)),
+            ),
+            (
+                "existing keys",
+                Statement::with(sql::EXISTING_KEYS, [Bind::json(&[["cp", "e1"]])]),
+            ),
+        ] {
+            assert_uses_indexes(&conn, name, &s);
+        }
+    }
 }

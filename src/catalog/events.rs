@@ -3,7 +3,7 @@
 //! - `presstuner`, `pluid`: the ops console's event catalog (seed 000).
 //! - `easypick`: the standard event dictionary (seed 002).
 
-use super::{EventDef, Field, Param, ParamKind, Requirement, Text};
+use super::{EventDef, Field, Ga4Mapping, LabelPart, Param, ParamKind, Requirement, Text};
 
 const fn t(ko: &'static str, en: &'static str) -> Text {
     Text { ko, en }
@@ -85,8 +85,35 @@ const fn event(
         description,
         requires,
         params,
+        sample_rate: 1.0,
+        ga4: None,
     }
 }
+
+/// Keeps `rate` of the events of this type (the dictionary seed's 샘플링).
+const fn sampled(e: EventDef, rate: f64) -> EventDef {
+    EventDef { sample_rate: rate, ..e }
+}
+
+const fn ga4(
+    e: EventDef,
+    event_category: &'static str,
+    event_label: &'static [LabelPart],
+    value: Option<&'static str>,
+    dimensions: &'static [(&'static str, &'static str)],
+) -> EventDef {
+    EventDef {
+        ga4: Some(Ga4Mapping {
+            event_category,
+            event_label,
+            value,
+            dimensions,
+        }),
+        ..e
+    }
+}
+
+use LabelPart::{Param as P, Text as L};
 
 const CURRENCY: Param = enum_of("currency", false, &["KRW", "USD", "EUR", "JPY"]);
 
@@ -144,14 +171,17 @@ pub static EVENTS: &[EventDef] = &[
     event("ai_organize_failed", "pluid", t("AI 정리 실행 실패", "AI organize failed"), &[],
         &[on("duration_ms"), os("reason")]),
     // ── Seed 002: standard event dictionary (service `easypick`) ──────────────
-    event("select_template", "easypick", t("프롬프트 템플릿 선택", "Prompt template selected"), &[], &[
+    // Metered events (see quotas.rs) need user_id: quotas are per user.
+    // Sampling rates and GA4 mappings are the seed's; it gives no GA4 mapping for
+    // page_view, engagement and conversion, so those follow GA4's own parameter names.
+    ga4(event("select_template", "easypick", t("프롬프트 템플릿 선택", "Prompt template selected"), &[], &[
         rs("template_id"),
         enum_of("template_type", true, &["prompt", "workflow", "ai_tool"]),
         os("category"),
         os("template_name"),
         enum_of("source", false, &["browse", "search", "recommendation", "bookmark"]),
-    ]),
-    event("compile_prompt", "easypick", t("프롬프트 컴파일/생성 요청", "Prompt compiled"), &[], &[
+    ]), "prompt_tools", &[P("template_type"), L("_"), P("category")], None, &[("item_id", "template_id"), ("content_type", "template_type")]),
+    ga4(event("compile_prompt", "easypick", t("프롬프트 컴파일/생성 요청", "Prompt compiled"), &[USER], &[
         rs("prompt_id"),
         enum_of("model_type", true, &["gpt-4", "gpt-3.5", "claude", "custom"]),
         on("prompt_length"),
@@ -159,16 +189,16 @@ pub static EVENTS: &[EventDef] = &[
         ob("success"),
         os("error_code"),
         on("processing_time"),
-    ]),
-    event("start_workflow", "easypick", t("워크플로우 실행 시작", "Workflow started"), &[], &[
+    ]), "prompt_tools", &[P("model_type")], Some("prompt_length"), &[("custom_model_type", "model_type"), ("custom_success", "success")]),
+    ga4(event("start_workflow", "easypick", t("워크플로우 실행 시작", "Workflow started"), &[USER], &[
         rs("workflow_id"),
         rs("workflow_type"),
         on("step_count"),
         os("workflow_name"),
         on("estimated_duration"),
         os("run_id"),
-    ]),
-    event("complete_step", "easypick", t("워크플로우 단계 완료", "Workflow step completed"), &[], &[
+    ]), "workflows", &[P("workflow_type")], Some("step_count"), &[("custom_workflow_id", "workflow_id")]),
+    ga4(event("complete_step", "easypick", t("워크플로우 단계 완료", "Workflow step completed"), &[USER], &[
         rs("workflow_id"),
         rn("step_number"),
         os("step_type"),
@@ -177,8 +207,8 @@ pub static EVENTS: &[EventDef] = &[
         os("run_id"),
         ob("success"),
         oo("output_data"),
-    ]),
-    event("tool_interaction", "easypick", t("AI 도구 상호작용", "AI tool interaction"), &[], &[
+    ]), "workflows", &[P("step_type"), L("_step_"), P("step_number")], Some("time_spent"), &[]),
+    sampled(ga4(event("tool_interaction", "easypick", t("AI 도구 상호작용", "AI tool interaction"), &[USER], &[
         rs("tool_id"),
         enum_of("action_type", true, &["view", "click", "use", "bookmark", "share"]),
         os("tool_name"),
@@ -186,30 +216,30 @@ pub static EVENTS: &[EventDef] = &[
         long_string("tool_url", false, 1024),
         on("interaction_duration"),
         os("feature_used"),
-    ]),
-    event("search", "easypick", t("검색 사용", "Search used"), &[], &[
+    ]), "ai_tools", &[P("action_type"), L("_"), P("tool_name")], None, &[("custom_tool_category", "category")]), 0.5),
+    sampled(ga4(event("search", "easypick", t("검색 사용", "Search used"), &[], &[
         rs("search_term"),
         on("result_count"),
         oo("filters"),
         enum_of("search_type", false, &["tools", "templates", "workflows", "global"]),
         ob("result_clicked"),
         on("search_duration"),
-    ]),
-    event("page_view", "easypick", t("페이지 뷰 (SPA 내비게이션)", "Page view (SPA navigation)"), &[], &[
+    ]), "search", &[P("search_term")], Some("result_count"), &[("search_term", "search_term")]), 0.2),
+    sampled(ga4(event("page_view", "easypick", t("페이지 뷰 (SPA 내비게이션)", "Page view (SPA navigation)"), &[], &[
         rs("page_name"),
         os("page_title"),
         long_string("page_path", false, 1024),
         long_string("referrer", false, 1024),
         on("load_time"),
-    ]),
-    event("engagement", "easypick", t("사용자 참여도", "User engagement"), &[], &[
+    ]), "navigation", &[P("page_name")], Some("load_time"), &[("page_title", "page_title"), ("page_location", "page_path")]), 0.1),
+    sampled(ga4(event("engagement", "easypick", t("사용자 참여도", "User engagement"), &[], &[
         enum_of("engagement_type", true, &["scroll", "click", "hover", "focus", "dwell"]),
         on("engagement_time"),
         os("element"),
         on("scroll_depth"),
         os("page_section"),
-    ]),
-    event("subscription", "easypick", t("구독/결제", "Subscription or payment"), &[], &[
+    ]), "engagement", &[P("engagement_type")], Some("engagement_time"), &[("custom_page_section", "page_section")]), 0.05),
+    ga4(event("subscription", "easypick", t("구독/결제", "Subscription or payment"), &[], &[
         enum_of("action", true, &["start", "complete", "cancel", "upgrade", "downgrade"]),
         enum_of("plan_type", true, &["free", "pro", "team"]),
         on("amount"),
@@ -217,20 +247,20 @@ pub static EVENTS: &[EventDef] = &[
         os("payment_method"),
         os("subscription_id"),
         os("previous_plan"),
-    ]),
-    event("conversion", "easypick", t("주요 전환", "Key conversion"), &[], &[
+    ]), "subscription", &[P("action"), L("_"), P("plan_type")], Some("amount"), &[("currency", "currency"), ("transaction_id", "subscription_id")]),
+    ga4(event("conversion", "easypick", t("주요 전환", "Key conversion"), &[], &[
         rs("conversion_name"),
         rn("value"),
         CURRENCY,
         os("conversion_stage"),
         os("campaign_id"),
-    ]),
-    event("error", "easypick", t("에러 및 예외", "Error or exception"), &[], &[
+    ]), "conversion", &[P("conversion_name")], Some("value"), &[("currency", "currency"), ("campaign_id", "campaign_id")]),
+    ga4(event("error", "easypick", t("에러 및 예외", "Error or exception"), &[], &[
         rs("error_type"),
         long_string("error_message", true, 512),
         os("error_context"),
         os("error_code"),
         long_string("stack_trace", false, 1000),
         os("user_action"),
-    ]),
+    ]), "errors", &[P("error_type")], None, &[("custom_error_code", "error_code")]),
 ];

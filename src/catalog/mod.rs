@@ -8,6 +8,7 @@
 mod events;
 pub mod funnels;
 pub mod kpis;
+pub mod quotas;
 pub mod validate;
 
 use serde::Serialize;
@@ -84,6 +85,26 @@ pub struct Param {
     pub aliases: &'static [&'static str],
 }
 
+/// One part of a GA4 `event_label`: a property's value or literal text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LabelPart {
+    Param(&'static str),
+    Text(&'static str),
+}
+
+/// How an event maps onto GA4 (the event dictionary seed's "GA4 매핑").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Ga4Mapping {
+    pub event_category: &'static str,
+    /// Concatenated; a missing property contributes nothing.
+    pub event_label: &'static [LabelPart],
+    /// The numeric property sent as `value`.
+    pub value: Option<&'static str>,
+    /// Extra GA4 parameters: `(ga4 name, property)`.
+    pub dimensions: &'static [(&'static str, &'static str)],
+}
+
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct EventDef {
     pub name: &'static str,
@@ -91,6 +112,10 @@ pub struct EventDef {
     pub description: Text,
     pub requires: &'static [Requirement],
     pub params: &'static [Param],
+    /// Share of events kept (0 < rate ≤ 1); the rest are `sampled_out`.
+    pub sample_rate: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ga4: Option<Ga4Mapping>,
 }
 
 impl EventDef {
@@ -184,6 +209,62 @@ mod tests {
             }
             for r in e.requires {
                 assert!(!r.any_of.is_empty(), "{}: empty requirement", e.name);
+            }
+        }
+    }
+
+    #[test]
+    fn sample_rates_are_the_seeds_and_in_range() {
+        for e in EVENTS {
+            assert!(e.sample_rate > 0.0 && e.sample_rate <= 1.0, "{}", e.name);
+        }
+        let rate = |n| find(n).unwrap().sample_rate;
+        assert_eq!(
+            [
+                rate("page_view"),
+                rate("engagement"),
+                rate("search"),
+                rate("tool_interaction")
+            ],
+            [0.1, 0.05, 0.2, 0.5]
+        );
+        for business in [
+            "select_template",
+            "compile_prompt",
+            "start_workflow",
+            "complete_step",
+            "subscription",
+            "conversion",
+            "error",
+        ] {
+            assert_eq!(rate(business), 1.0, "{business}");
+        }
+    }
+
+    #[test]
+    fn every_standard_event_has_a_ga4_mapping_over_declared_properties() {
+        for e in EVENTS.iter().filter(|e| e.service == "easypick") {
+            let m = e.ga4.unwrap_or_else(|| panic!("{} has no GA4 mapping", e.name));
+            let props = m
+                .event_label
+                .iter()
+                .filter_map(|p| match p {
+                    LabelPart::Param(n) => Some(*n),
+                    LabelPart::Text(_) => None,
+                })
+                .chain(m.value)
+                .chain(m.dimensions.iter().map(|d| d.1));
+            for prop in props {
+                assert!(e.param(prop).is_some(), "{}: {prop} is not declared", e.name);
+            }
+            if let Some(v) = m.value {
+                assert_eq!(e.param(v).unwrap().kind, ParamKind::Number, "{}: value {v}", e.name);
+            }
+            for (name, _) in m.dimensions {
+                assert!(
+                    name.len() <= 40 && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                    "{name}"
+                );
             }
         }
     }

@@ -7,10 +7,12 @@ use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::{console_error, D1Database, D1PreparedStatement, D1Result};
 
+use crate::catalog::quotas::{self, QuotaAction};
 use crate::error::{AppError, AppResult};
-use crate::ingest::batch::Plan;
+use crate::ingest::batch::{Plan, QuotaState, StoreOutcome};
 use crate::report::quarantine::ReplayPlan;
 use crate::storage::{json_chunks, sql, Bind, Statement, MAX_BOUND_JSON_BYTES};
+use crate::time::{parse_rfc3339, to_stored};
 
 fn unavailable(e: worker::Error) -> AppError {
     console_error!("D1 error: {e}");
@@ -24,34 +26,100 @@ struct InsertedKey {
 }
 
 /// Stores a planned batch in one D1 batch (one round trip, one transaction):
-/// the valid rows, skipping keys already stored, and the quarantined rows.
-/// Returns the `(source, event_id)` keys that were new.
-pub async fn insert_batch(db: &D1Database, plan: &Plan) -> AppResult<HashSet<(String, String)>> {
-    let event_chunks = json_chunks(&plan.rows, MAX_BOUND_JSON_BYTES).map_err(|_| AppError::Internal)?;
-    let quarantine_chunks = json_chunks(&plan.quarantine, MAX_BOUND_JSON_BYTES).map_err(|_| AppError::Internal)?;
-    let event_statements = event_chunks.len();
-    let mut statements = Vec::with_capacity(event_statements + quarantine_chunks.len());
-    for (query, chunk) in event_chunks
-        .iter()
-        .map(|c| (sql::INSERT_EVENTS, c))
-        .chain(quarantine_chunks.iter().map(|c| (sql::INSERT_QUARANTINE, c)))
-    {
-        statements.push(
-            db.prepare(query)
-                .bind(&[JsValue::from_str(chunk)])
-                .map_err(unavailable)?,
+/// unmetered rows (skipping keys already stored), each metered row behind its
+/// quota guard, the quarantined rows and the volume counters; then, for
+/// metered rows, which keys exist and each user's usage after the batch.
+pub async fn insert_batch(db: &D1Database, plan: &Plan) -> AppResult<StoreOutcome> {
+    let mut statements = Vec::new();
+    for chunk in json_chunks(&plan.unmetered_rows(), MAX_BOUND_JSON_BYTES).map_err(|_| AppError::Internal)? {
+        statements.push(Statement::with(sql::INSERT_EVENTS, [Bind::Text(chunk)]));
+    }
+    let month = plan
+        .rows
+        .first()
+        .and_then(|r| parse_rfc3339(&r.ts))
+        .map(quotas::month_of);
+    let month = month.map(|(a, b)| (to_stored(a), to_stored(b))).unwrap_or_default();
+    for m in &plan.metered {
+        let row = serde_json::to_string(&[&plan.rows[m.row]]).map_err(|_| AppError::Internal)?;
+        let binds = sql::quota_binds(
+            Some(row),
+            (&month.0, &month.1),
+            m.action,
+            Some(&m.user_id),
+            m.tenant_id.as_deref(),
         );
+        statements.push(Statement::with(sql::INSERT_METERED_EVENT, binds));
     }
-    let mut inserted = HashSet::new();
-    if statements.is_empty() {
-        return Ok(inserted);
+    let inserts = statements.len();
+    for chunk in json_chunks(&plan.quarantine, MAX_BOUND_JSON_BYTES).map_err(|_| AppError::Internal)? {
+        statements.push(Statement::with(sql::INSERT_QUARANTINE, [Bind::Text(chunk)]));
     }
-    let results = db.batch(statements).await.map_err(unavailable)?;
-    for result in results.iter().take(event_statements) {
-        let keys: Vec<InsertedKey> = result.results().map_err(unavailable)?;
-        inserted.extend(keys.into_iter().map(|k| (k.source, k.event_id)));
+    if !plan.volume.is_empty() {
+        statements.push(Statement::with(sql::UPSERT_VOLUME, [Bind::json(&plan.volume_rows())]));
     }
-    Ok(inserted)
+    // After the inserts, in the same transaction: what the metered rows became.
+    let checks = statements.len();
+    let mut subjects: Vec<(&str, &QuotaAction, Option<&str>)> = Vec::new();
+    if !plan.metered.is_empty() {
+        let keys: Vec<[&str; 2]> = plan
+            .metered
+            .iter()
+            .map(|m| [plan.rows[m.row].source.as_str(), plan.rows[m.row].event_id.as_str()])
+            .collect();
+        statements.push(Statement::with(sql::EXISTING_KEYS, [Bind::json(&keys)]));
+        for m in &plan.metered {
+            if !subjects.iter().any(|s| s.0 == m.user_id && s.1.name == m.action.name) {
+                subjects.push((&m.user_id, m.action, m.tenant_id.as_deref()));
+            }
+        }
+        for (user, action, tenant) in &subjects {
+            let binds = sql::quota_binds(None, (&month.0, &month.1), action, Some(user), *tenant);
+            statements.push(Statement::with(sql::QUOTA_STATE, binds));
+        }
+    }
+    let results = batch(db, &statements).await?;
+
+    let mut outcome = StoreOutcome::default();
+    for result in results.iter().take(inserts) {
+        outcome
+            .inserted
+            .extend(rows::<InsertedKey>(result)?.into_iter().map(|k| (k.source, k.event_id)));
+    }
+    if !plan.metered.is_empty() {
+        let existing: HashSet<(String, String)> = rows::<InsertedKey>(&results[checks])?
+            .into_iter()
+            .map(|k| (k.source, k.event_id))
+            .collect();
+        for m in &plan.metered {
+            let row = &plan.rows[m.row];
+            let key = (row.source.clone(), row.event_id.clone());
+            if !existing.contains(&key) {
+                outcome.quota_limited.insert(key);
+            }
+        }
+        for result in &results[checks + 1..] {
+            for state in rows::<QuotaRow>(result)? {
+                outcome.quotas.push(QuotaState {
+                    remaining: (state.limit - state.used).max(0),
+                    user_id: state.user_id,
+                    action: state.action,
+                    used: state.used,
+                    limit: state.limit,
+                });
+            }
+        }
+    }
+    Ok(outcome)
+}
+
+/// A row of [`sql::QUOTA_STATE`] or [`sql::QUOTA_USERS`].
+#[derive(Deserialize)]
+pub struct QuotaRow {
+    pub user_id: String,
+    pub action: String,
+    pub used: i64,
+    pub limit: i64,
 }
 
 /// One trivial query: proves D1 answers.
@@ -71,6 +139,7 @@ fn prepare(db: &D1Database, s: &Statement) -> AppResult<D1PreparedStatement> {
             Bind::Text(t) => JsValue::from_str(t),
             // Numbers, not BigInt: D1 rejects BigInt binds.
             Bind::Int(i) => JsValue::from_f64(*i as f64),
+            Bind::Null => JsValue::NULL,
         })
         .collect();
     db.prepare(&s.sql).bind(&binds).map_err(unavailable)

@@ -4,12 +4,14 @@
 //! quarantine; storage inserts and reports which `(source, event_id)` pairs
 //! were new; [`respond`] turns that into the contract's per-event results.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::normalize::{normalize, EventRow, Normalized, QuarantineRow, RequestContext};
+use super::sampling;
+use crate::catalog::quotas::{self, QuotaAction};
 use crate::catalog::validate::Issue;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -19,6 +21,41 @@ enum Planned {
     Rejected(Vec<Issue>),
     /// Same `(source, event_id)` as an earlier event of this batch.
     DuplicateInBatch,
+    /// Valid, and left out by its type's sampling rate.
+    SampledOut,
+}
+
+/// A row that uses a quota action: stored only while the user is under the limit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MeteredRow {
+    /// Index into [`Plan::rows`].
+    pub row: usize,
+    pub action: &'static QuotaAction,
+    pub user_id: String,
+    pub tenant_id: Option<String>,
+}
+
+/// `(source, event_id)`.
+pub type Key = (String, String);
+
+/// What storage reports about a planned batch.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StoreOutcome {
+    /// Rows that were new.
+    pub inserted: HashSet<Key>,
+    /// Metered rows refused because the user was at the limit.
+    pub quota_limited: HashSet<Key>,
+    /// Usage after the batch, per metered `(user, action)`.
+    pub quotas: Vec<QuotaState>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct QuotaState {
+    pub user_id: String,
+    pub action: String,
+    pub used: i64,
+    pub limit: i64,
+    pub remaining: i64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -30,11 +67,36 @@ struct PlannedEvent {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
-    /// Valid events, each `(source, event_id)` at most once.
+    /// Valid events to store, each `(source, event_id)` at most once.
     pub rows: Vec<EventRow>,
+    /// The rows among [`Plan::rows`] that use a quota action.
+    pub metered: Vec<MeteredRow>,
     pub quarantine: Vec<QuarantineRow>,
+    /// Valid events received and kept per `(UTC day, event type)`: the volume before sampling.
+    pub volume: BTreeMap<(String, String), (i64, i64)>,
     events: Vec<PlannedEvent>,
     request_warnings: Vec<String>,
+}
+
+impl Plan {
+    /// Rows stored without a quota check.
+    pub fn unmetered_rows(&self) -> Vec<&EventRow> {
+        let metered: HashSet<usize> = self.metered.iter().map(|m| m.row).collect();
+        self.rows
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !metered.contains(i))
+            .map(|(_, r)| r)
+            .collect()
+    }
+
+    /// `[[day, event_type, received, kept], ...]` for the volume upsert.
+    pub fn volume_rows(&self) -> Vec<(String, String, i64, i64)> {
+        self.volume
+            .iter()
+            .map(|((d, t), (r, k))| (d.clone(), t.clone(), *r, *k))
+            .collect()
+    }
 }
 
 pub fn plan(
@@ -44,16 +106,40 @@ pub fn plan(
     new_event_id: &mut dyn FnMut() -> String,
 ) -> Plan {
     let mut rows = Vec::new();
+    let mut metered = Vec::new();
     let mut quarantine = Vec::new();
+    let mut volume: BTreeMap<(String, String), (i64, i64)> = BTreeMap::new();
     let mut seen = HashSet::new();
     let planned = events
         .iter()
         .map(|raw| match normalize(raw, ctx, new_event_id) {
-            Normalized::Valid { row, warnings } => {
+            Normalized::Valid { mut row, warnings } => {
                 let event_id = row.event_id.clone();
                 let planned = if seen.insert((row.source.clone(), event_id.clone())) {
-                    rows.push(row);
-                    Planned::Insert(rows.len() - 1)
+                    let properties: Option<Value> =
+                        row.payload_json.as_deref().and_then(|p| serde_json::from_str(p).ok());
+                    let action = quotas::action_for(&row.event_type, properties.as_ref());
+                    // A metered event is always kept: usage must never be sampled away.
+                    let kept = action.is_some() || sampling::keep(&row.source, &row.event_id, row.sample_rate);
+                    let day = row.ts.get(..10).unwrap_or_default().to_string();
+                    let counts = volume.entry((day, row.event_type.clone())).or_default();
+                    counts.0 += 1;
+                    if kept {
+                        counts.1 += 1;
+                        if let Some(action) = action {
+                            row.sample_rate = 1.0;
+                            metered.push(MeteredRow {
+                                row: rows.len(),
+                                action,
+                                user_id: row.user_id.clone().unwrap_or_default(),
+                                tenant_id: row.tenant_id.clone(),
+                            });
+                        }
+                        rows.push(row);
+                        Planned::Insert(rows.len() - 1)
+                    } else {
+                        Planned::SampledOut
+                    }
                 } else {
                     Planned::DuplicateInBatch
                 };
@@ -81,7 +167,9 @@ pub fn plan(
         .collect();
     Plan {
         rows,
+        metered,
         quarantine,
+        volume,
         events: planned,
         request_warnings,
     }
@@ -92,7 +180,9 @@ pub fn plan(
 pub enum Status {
     Accepted,
     Duplicate,
+    SampledOut,
     Rejected,
+    QuotaLimited,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -115,8 +205,27 @@ pub struct IngestResponse {
     pub body: Value,
 }
 
-/// Builds the response once storage has said which rows were new.
-pub fn respond(plan: &Plan, inserted: &HashSet<(String, String)>) -> IngestResponse {
+/// Builds the response once storage has said which rows were new (no quota in play).
+pub fn respond(plan: &Plan, inserted: &HashSet<Key>) -> IngestResponse {
+    respond_with(
+        plan,
+        &StoreOutcome {
+            inserted: inserted.clone(),
+            ..Default::default()
+        },
+    )
+}
+
+/// Builds the response from everything storage reported.
+pub fn respond_with(plan: &Plan, outcome: &StoreOutcome) -> IngestResponse {
+    let inserted = &outcome.inserted;
+    let usage: HashMap<(&str, &str), &QuotaState> = outcome
+        .quotas
+        .iter()
+        .map(|q| ((q.user_id.as_str(), q.action.as_str()), q))
+        .collect();
+    let metered: HashMap<usize, &MeteredRow> = plan.metered.iter().map(|m| (m.row, m)).collect();
+    let mut quota_refusals = 0usize;
     let mut results = Vec::with_capacity(plan.events.len());
     let mut errors = Vec::new();
     let mut warnings = plan.request_warnings.clone();
@@ -126,18 +235,30 @@ pub fn respond(plan: &Plan, inserted: &HashSet<(String, String)>) -> IngestRespo
             Planned::Insert(i) => {
                 let row = &plan.rows[*i];
                 let key = (row.source.clone(), row.event_id.clone());
-                let status = if inserted.contains(&key) {
-                    Status::Accepted
+                if inserted.contains(&key) {
+                    (Status::Accepted, Vec::new())
+                } else if outcome.quota_limited.contains(&key) {
+                    quota_refusals += 1;
+                    let m = metered.get(i);
+                    let state = m.and_then(|m| usage.get(&(m.user_id.as_str(), m.action.name)));
+                    let action = m.map_or("", |m| m.action.name);
+                    let (used, limit) = state.map_or((0, 0), |s| (s.used, s.limit));
+                    let issue = Issue::new(
+                        "quota_exceeded",
+                        "event_type",
+                        quotas::exceeded_message(action, used, limit),
+                    );
+                    (Status::QuotaLimited, vec![issue])
                 } else {
-                    Status::Duplicate
-                };
-                (status, Vec::new())
+                    (Status::Duplicate, Vec::new())
+                }
             }
             Planned::DuplicateInBatch => (Status::Duplicate, Vec::new()),
+            Planned::SampledOut => (Status::SampledOut, Vec::new()),
             Planned::Rejected(errs) => (Status::Rejected, errs.clone()),
         };
         match status {
-            Status::Rejected => failed += 1,
+            Status::Rejected | Status::QuotaLimited => failed += 1,
             _ => processed += 1,
         }
         errors.extend(event_errors.iter().map(|e| format!("events[{index}]: {}", e.message)));
@@ -158,6 +279,9 @@ pub fn respond(plan: &Plan, inserted: &HashSet<(String, String)>) -> IngestRespo
         "errors": errors,
         "warnings": warnings,
     });
+    if !outcome.quotas.is_empty() {
+        body["quota"] = json!(outcome.quotas);
+    }
     if processed > 0 {
         return IngestResponse {
             status: 200,
@@ -165,17 +289,27 @@ pub fn respond(plan: &Plan, inserted: &HashSet<(String, String)>) -> IngestRespo
             body,
         };
     }
-    let problem = crate::error::Problem::new(
-        422,
-        "all_events_rejected",
-        "Unprocessable Content",
-        "Every event in the batch was rejected; see results[].errors. They are kept in the quarantine.",
-    );
+    let problem = if quota_refusals > 0 {
+        crate::error::Problem::new(
+            402,
+            "quota_exceeded",
+            "Payment Required",
+            "Every event was refused and at least one for its monthly quota; see results[].errors and quota.",
+        )
+    } else {
+        crate::error::Problem::new(
+            422,
+            "all_events_rejected",
+            "Unprocessable Content",
+            "Every event in the batch was rejected; see results[].errors. They are kept in the quarantine.",
+        )
+    };
+    let status = problem.status;
     if let (Value::Object(b), Ok(Value::Object(p))) = (&mut body, serde_json::to_value(problem)) {
         b.extend(p);
     }
     IngestResponse {
-        status: 422,
+        status,
         is_problem: true,
         body,
     }

@@ -6,6 +6,7 @@
 pub mod batch;
 pub mod body;
 pub mod normalize;
+pub mod sampling;
 pub mod strict_json;
 
 /// Largest accepted request body. wrangler dev enforces no limit, so the worker does.

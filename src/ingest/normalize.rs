@@ -47,6 +47,8 @@ pub struct EventRow {
     pub error_code: Option<String>,
     pub error_message: Option<String>,
     pub payload_json: Option<String>,
+    /// The event type's sampling rate when it was kept; reads weight it by 1/rate.
+    pub sample_rate: f64,
 }
 
 /// A rejected event as kept in `event_quarantine`: the raw address replaced by
@@ -295,6 +297,7 @@ pub fn normalize(raw: &Value, ctx: &RequestContext, new_event_id: &mut dyn FnMut
                 error_code,
                 error_message,
                 payload_json: (!payload.is_empty()).then(|| Value::Object(payload).to_string()),
+                sample_rate: def.sample_rate,
             },
             warnings,
         },

@@ -7,7 +7,7 @@
 use super::event::StoredEvent;
 
 pub const HEADER: &str = "id,ts,occurred_at,event_type,service,source,event_id,trace_id,tenant_id,job_id,user_id,\
-session_id,anonymous_id,email_fingerprint,email_domain,success,error_code,error_message,properties\r\n";
+session_id,anonymous_id,email_fingerprint,email_domain,success,error_code,error_message,properties,sample_rate\r\n";
 
 fn cell(out: &mut String, value: &str) {
     let guarded = matches!(value.chars().next(), Some('=' | '+' | '-' | '@' | '\t' | '\r'));
@@ -55,6 +55,7 @@ pub fn rows(events: &[StoredEvent]) -> String {
             opt(&e.error_code),
             opt(&e.error_message),
             opt(&e.payload_json),
+            e.sample_rate.to_string(),
         ];
         for (i, c) in cells.iter().enumerate() {
             if i > 0 {

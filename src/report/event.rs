@@ -27,6 +27,7 @@ pub struct StoredEvent {
     pub error_code: Option<String>,
     pub error_message: Option<String>,
     pub payload_json: Option<String>,
+    pub sample_rate: f64,
 }
 
 /// One event in an API response: `success` as a boolean, properties as an object.
@@ -51,6 +52,10 @@ pub struct EventView {
     pub error_code: Option<String>,
     pub error_message: Option<String>,
     pub properties: Value,
+    /// The rate its type was sampled at when it was kept.
+    pub sample_rate: f64,
+    /// How many events this row stands for (1/sample_rate): summaries add these up.
+    pub weight: f64,
 }
 
 impl StoredEvent {
@@ -95,6 +100,8 @@ impl StoredEvent {
             error_code: self.error_code,
             error_message: self.error_message,
             properties,
+            weight: 1.0 / self.sample_rate,
+            sample_rate: self.sample_rate,
         }
     }
 }
@@ -135,6 +142,7 @@ pub(crate) mod tests {
             error_code: None,
             error_message: None,
             payload_json: None,
+            sample_rate: 1.0,
         }
     }
 

@@ -95,7 +95,9 @@ pub fn plan_replay(items: &[QuarantinedEvent], fingerprint_key: &[u8]) -> Replay
             replay: true,
         };
         match normalize(&event, &ctx, &mut || item.event_id.clone()) {
-            Normalized::Valid { row, .. } => {
+            Normalized::Valid { mut row, .. } => {
+                // Every replayed event is stored (none is sampled out), so each weighs 1.
+                row.sample_rate = 1.0;
                 plan.rows.push(row);
                 plan.passed_ids.push(item.id);
             }

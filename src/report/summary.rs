@@ -17,6 +17,21 @@ pub struct DailyCount {
     pub day: String,
     pub key: String,
     pub n: i64,
+    /// 1 when sampled rows took part: `n` is an estimate (weighted by 1/sample_rate).
+    #[serde(default)]
+    pub estimated: i64,
+}
+
+/// Keys whose counts are estimates (sampled rows took part somewhere in the range).
+pub fn estimated_keys(counts: &[DailyCount]) -> Vec<String> {
+    let mut keys: Vec<String> = counts
+        .iter()
+        .filter(|c| c.estimated != 0)
+        .map(|c| c.key.clone())
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -87,15 +102,33 @@ pub struct KpiValue {
     pub service: Option<&'static str>,
     pub label: Text,
     pub formula: Formula,
+    /// True when sampled events took part: counts and sums are scaled by
+    /// 1/sample_rate, distinct counts are a lower bound.
+    pub estimate: bool,
+}
+
+/// One measured value and whether sampled rows took part in it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Measured {
+    pub value: Value,
+    pub estimate: bool,
 }
 
 /// Evaluates every KPI from the measured values (by KPI id); missing measures are null.
-pub fn evaluate(measured: &HashMap<&str, Value>) -> BTreeMap<&'static str, KpiValue> {
+pub fn evaluate(measured: &HashMap<&str, Measured>) -> BTreeMap<&'static str, KpiValue> {
+    let value_of = |id: &str| measured.get(id).map(|m| &m.value);
+    let estimate_of = |id: &str| measured.get(id).is_some_and(|m| m.estimate);
     KPIS.iter()
         .map(|k| {
-            let value = match &k.formula {
-                Formula::Measure(_) => normalize(k, measured.get(k.id).cloned().unwrap_or(Value::Null)),
-                Formula::Ratio { numerator, denominator } => ratio(measured.get(numerator), measured.get(denominator)),
+            let (value, estimate) = match &k.formula {
+                Formula::Measure(_) => (
+                    normalize(k, value_of(k.id).cloned().unwrap_or(Value::Null)),
+                    estimate_of(k.id),
+                ),
+                Formula::Ratio { numerator, denominator } => (
+                    ratio(value_of(numerator), value_of(denominator)),
+                    estimate_of(numerator) || estimate_of(denominator),
+                ),
             };
             (
                 k.id,
@@ -106,6 +139,7 @@ pub fn evaluate(measured: &HashMap<&str, Value>) -> BTreeMap<&'static str, KpiVa
                     service: k.service,
                     label: k.label,
                     formula: k.formula,
+                    estimate,
                 },
             )
         })
@@ -151,6 +185,7 @@ mod tests {
             day: day.into(),
             key: key.into(),
             n,
+            estimated: 0,
         }
     }
 
@@ -184,7 +219,18 @@ mod tests {
 
     #[test]
     fn every_declared_kpi_is_evaluated_and_every_ratio_from_its_measures() {
-        let measured: HashMap<&str, Value> = measured().into_iter().map(|(id, _)| (id, Value::from(4.0))).collect();
+        let measured: HashMap<&str, Measured> = measured()
+            .into_iter()
+            .map(|(id, _)| {
+                (
+                    id,
+                    Measured {
+                        value: Value::from(4.0),
+                        estimate: id == "pregoi_login_attempts",
+                    },
+                )
+            })
+            .collect();
         let out = evaluate(&measured);
         assert_eq!(out.len(), KPIS.len());
         for k in KPIS {
@@ -197,5 +243,11 @@ mod tests {
                 Formula::Measure(_) => {}
             }
         }
+        assert!(out["pregoi_login_attempts"].estimate);
+        assert!(
+            out["pregoi_login_success_rate"].estimate,
+            "a ratio of an estimate is an estimate"
+        );
+        assert!(!out["pregoi_login_success"].estimate);
     }
 }

@@ -11,11 +11,16 @@ use serde::Serialize;
 pub enum Bind {
     Text(String),
     Int(i64),
+    Null,
 }
 
 impl Bind {
     pub fn text(v: impl Into<String>) -> Bind {
         Bind::Text(v.into())
+    }
+
+    pub fn opt_text(v: Option<impl Into<String>>) -> Bind {
+        v.map_or(Bind::Null, |v| Bind::Text(v.into()))
     }
 
     /// A list bound as one JSON array, read in SQL with `json_each(?)`.

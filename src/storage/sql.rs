@@ -9,14 +9,14 @@
 pub const INSERT_EVENTS: &str = "\
 INSERT INTO funnel_events (ts, occurred_at, event_type, service, source, event_id, trace_id, tenant_id,
   job_id, user_id, session_id, anonymous_id, email_fingerprint, email_domain, success, error_code,
-  error_message, payload_json)
+  error_message, payload_json, sample_rate)
 SELECT json_extract(value, '$.ts'), json_extract(value, '$.occurred_at'), json_extract(value, '$.event_type'),
   json_extract(value, '$.service'), json_extract(value, '$.source'), json_extract(value, '$.event_id'),
   json_extract(value, '$.trace_id'), json_extract(value, '$.tenant_id'), json_extract(value, '$.job_id'),
   json_extract(value, '$.user_id'), json_extract(value, '$.session_id'), json_extract(value, '$.anonymous_id'),
   json_extract(value, '$.email_fingerprint'), json_extract(value, '$.email_domain'),
   json_extract(value, '$.success'), json_extract(value, '$.error_code'), json_extract(value, '$.error_message'),
-  json_extract(value, '$.payload_json')
+  json_extract(value, '$.payload_json'), json_extract(value, '$.sample_rate')
 FROM json_each(?1) WHERE true
 ON CONFLICT (source, event_id) DO NOTHING
 RETURNING source, event_id";
@@ -47,7 +47,7 @@ use crate::security::fingerprint::EmailFilter;
 /// The columns every event read returns, in `StoredEvent`'s shape.
 const EVENT_COLUMNS: &str = "SELECT id, ts, occurred_at, event_type, service, source, event_id, trace_id, tenant_id, \
 job_id, user_id, session_id, anonymous_id, email_fingerprint, email_domain, success, error_code, error_message, \
-payload_json FROM funnel_events";
+payload_json, sample_rate FROM funnel_events";
 
 const RANGE: &str = " WHERE ts >= ? AND ts < ?";
 const ONE_TYPE: &str = " AND event_type = ?";
@@ -116,21 +116,26 @@ pub fn trace_events(trace_id: &str) -> Statement {
     s
 }
 
-/// Events per local day and type. `?1` is a JSON array of `[date, start, end]` (stored timestamps).
+/// Estimated events per local day and type: each row weighs 1/sample_rate
+/// (1 for unsampled types, so those counts are exact). `?1` is a JSON array of `[date, start, end]` (stored timestamps).
 pub const DAILY_COUNTS_BY_TYPE: &str = "\
-SELECT json_extract(d.value, '$[0]') AS day, e.event_type AS key, COUNT(*) AS n
+SELECT json_extract(d.value, '$[0]') AS day, e.event_type AS key,
+  CAST(ROUND(SUM(1.0 / e.sample_rate)) AS INTEGER) AS n, MIN(e.sample_rate) < 1 AS estimated
 FROM json_each(?) AS d
 JOIN funnel_events AS e ON e.ts >= json_extract(d.value, '$[1]') AND e.ts < json_extract(d.value, '$[2]')
 GROUP BY day, e.event_type";
 
 /// Events per local day and service (the overview's timeline). Same binding as [`DAILY_COUNTS_BY_TYPE`].
 pub const DAILY_COUNTS_BY_SERVICE: &str = "\
-SELECT json_extract(d.value, '$[0]') AS day, e.service AS key, COUNT(*) AS n
+SELECT json_extract(d.value, '$[0]') AS day, e.service AS key,
+  CAST(ROUND(SUM(1.0 / e.sample_rate)) AS INTEGER) AS n, MIN(e.sample_rate) < 1 AS estimated
 FROM json_each(?) AS d
 JOIN funnel_events AS e ON e.ts >= json_extract(d.value, '$[1]') AND e.ts < json_extract(d.value, '$[2]')
 GROUP BY day, e.service";
 
-/// The statement computing one KPI measure over `[from, to)`: one row, column `value`.
+/// The statement computing one KPI measure over `[from, to)`: one row with
+/// `value` (counts and sums weighted by 1/sample_rate) and `min_rate` (< 1
+/// means sampled rows took part: the value is an estimate).
 pub fn measure(m: &Measure, from: &str, to: &str) -> Statement {
     let range = [Bind::text(from), Bind::text(to)];
     let types = |s: &mut Statement, events: &[&str]| {
@@ -140,7 +145,10 @@ pub fn measure(m: &Measure, from: &str, to: &str) -> Statement {
     };
     match m {
         Measure::Count { events, outcome } => {
-            let mut s = Statement::new("SELECT COUNT(*) AS value FROM funnel_events");
+            let mut s = Statement::new(
+                "SELECT CAST(ROUND(COALESCE(SUM(1.0 / sample_rate), 0)) AS INTEGER) AS value, MIN(sample_rate) AS min_rate \
+                 FROM funnel_events",
+            );
             s.push(RANGE, range);
             types(&mut s, events);
             match outcome {
@@ -151,7 +159,10 @@ pub fn measure(m: &Measure, from: &str, to: &str) -> Statement {
             s
         }
         Measure::Sum { events, property } => {
-            let mut s = Statement::new("SELECT TOTAL(json_extract(payload_json, ?)) AS value FROM funnel_events");
+            let mut s = Statement::new(
+                "SELECT TOTAL(json_extract(payload_json, ?) / sample_rate) AS value, MIN(sample_rate) AS min_rate \
+                 FROM funnel_events",
+            );
             s.binds.push(Bind::text(format!("$.{property}")));
             s.push(RANGE, range);
             types(&mut s, events);
@@ -160,12 +171,24 @@ pub fn measure(m: &Measure, from: &str, to: &str) -> Statement {
         Measure::Distinct { events, column } => {
             // Column names cannot be bound; each is a constant chosen by the enum.
             let select = match column {
-                Column::UserId => "SELECT COUNT(DISTINCT user_id) AS value FROM funnel_events",
-                Column::SessionId => "SELECT COUNT(DISTINCT session_id) AS value FROM funnel_events",
-                Column::AnonymousId => "SELECT COUNT(DISTINCT anonymous_id) AS value FROM funnel_events",
-                Column::EmailFingerprint => "SELECT COUNT(DISTINCT email_fingerprint) AS value FROM funnel_events",
-                Column::TraceId => "SELECT COUNT(DISTINCT trace_id) AS value FROM funnel_events",
-                Column::TenantId => "SELECT COUNT(DISTINCT tenant_id) AS value FROM funnel_events",
+                Column::UserId => {
+                    "SELECT COUNT(DISTINCT user_id) AS value, MIN(sample_rate) AS min_rate FROM funnel_events"
+                }
+                Column::SessionId => {
+                    "SELECT COUNT(DISTINCT session_id) AS value, MIN(sample_rate) AS min_rate FROM funnel_events"
+                }
+                Column::AnonymousId => {
+                    "SELECT COUNT(DISTINCT anonymous_id) AS value, MIN(sample_rate) AS min_rate FROM funnel_events"
+                }
+                Column::EmailFingerprint => {
+                    "SELECT COUNT(DISTINCT email_fingerprint) AS value, MIN(sample_rate) AS min_rate FROM funnel_events"
+                }
+                Column::TraceId => {
+                    "SELECT COUNT(DISTINCT trace_id) AS value, MIN(sample_rate) AS min_rate FROM funnel_events"
+                }
+                Column::TenantId => {
+                    "SELECT COUNT(DISTINCT tenant_id) AS value, MIN(sample_rate) AS min_rate FROM funnel_events"
+                }
             };
             let mut s = Statement::new(select);
             s.push(RANGE, range);
@@ -215,7 +238,8 @@ FROM json_each(?) AS t";
 
 /// Events per type in `[from, to)`.
 pub const COUNTS_BY_TYPE: &str = "\
-SELECT event_type AS key, COUNT(*) AS n FROM funnel_events WHERE ts >= ? AND ts < ? GROUP BY event_type";
+SELECT event_type AS key, CAST(ROUND(SUM(1.0 / sample_rate)) AS INTEGER) AS n, MIN(sample_rate) < 1 AS estimated
+FROM funnel_events WHERE ts >= ? AND ts < ? GROUP BY event_type";
 
 /// Rejected events per type received in `[from, to)`.
 pub const REJECTIONS_BY_TYPE: &str = "\
@@ -224,20 +248,20 @@ WHERE received_at >= ? AND received_at < ? GROUP BY event_type";
 
 /// The overview's per-service snapshot over `[from, to)`; the last bind is the start of today.
 pub const SERVICE_SNAPSHOT: &str = "\
-SELECT service, COUNT(*) AS events, COUNT(DISTINCT user_id) AS users, COUNT(DISTINCT session_id) AS sessions,
-  SUM(ts >= ?) AS today
+SELECT service, CAST(ROUND(SUM(1.0 / sample_rate)) AS INTEGER) AS events, COUNT(DISTINCT user_id) AS users,
+  COUNT(DISTINCT session_id) AS sessions, CAST(ROUND(SUM((ts >= ?) / sample_rate)) AS INTEGER) AS today
 FROM funnel_events WHERE ts >= ? AND ts < ? GROUP BY service";
 
 /// Totals over `[from, to)`; the first bind is the start of today.
 pub const TOTALS: &str = "\
-SELECT COUNT(*) AS events, COUNT(DISTINCT user_id) AS users, COUNT(DISTINCT session_id) AS sessions,
-  COALESCE(SUM(ts >= ?), 0) AS today
+SELECT CAST(ROUND(COALESCE(SUM(1.0 / sample_rate), 0)) AS INTEGER) AS events, COUNT(DISTINCT user_id) AS users,
+  COUNT(DISTINCT session_id) AS sessions, CAST(ROUND(COALESCE(SUM((ts >= ?) / sample_rate), 0)) AS INTEGER) AS today
 FROM funnel_events WHERE ts >= ? AND ts < ?";
 
 /// Events per service and type over `[from, to)` (the snapshot's top events).
 pub const COUNTS_BY_SERVICE_AND_TYPE: &str = "\
-SELECT service, event_type, COUNT(*) AS n FROM funnel_events WHERE ts >= ? AND ts < ?
-GROUP BY service, event_type";
+SELECT service, event_type, CAST(ROUND(SUM(1.0 / sample_rate)) AS INTEGER) AS n FROM funnel_events
+WHERE ts >= ? AND ts < ? GROUP BY service, event_type";
 
 // Quarantine.
 
@@ -294,3 +318,149 @@ WHERE replayed_at IS NULL AND id IN (SELECT json_extract(value, '$[0]') FROM jso
 
 /// Quarantined events still waiting for a replay.
 pub const QUARANTINE_PENDING_COUNT: &str = "SELECT COUNT(*) AS n FROM event_quarantine WHERE replayed_at IS NULL";
+
+// Sampling volume and quotas.
+
+/// Adds a batch's valid events received and kept per `(day, type)`. Binds: JSON `[[day, type, received, kept], ...]`.
+pub const UPSERT_VOLUME: &str = "\
+INSERT INTO event_volume (day, event_type, received, kept)
+SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), json_extract(value, '$[3]')
+FROM json_each(?1) WHERE true
+ON CONFLICT (day, event_type) DO UPDATE SET received = received + excluded.received, kept = kept + excluded.kept";
+
+/// Received and kept valid events per type over `[from day, to day]` (inclusive UTC days).
+pub const VOLUME_BY_TYPE: &str = "\
+SELECT event_type AS key, SUM(received) AS received, SUM(kept) AS kept FROM event_volume
+WHERE day >= ? AND day <= ? GROUP BY event_type";
+
+// The quota statements share one binding, so usage and limits are computed
+// the same way everywhere (the counter can never disagree with the usage API):
+//   ?1 the row (JSON array of one EventRow; insert only)   ?2, ?3 the month [start, end)
+//   ?4 JSON array of the action's event types              ?5, ?6 condition path and value, or NULL
+//   ?7 user_id   ?8 the event's tenant_id or NULL   ?9 action   ?10, ?11, ?12 free, pro, team limits
+
+/// A user's usage of the action in the month.
+macro_rules! usage_count {
+    ($user:literal) => {
+        concat!(
+            "(SELECT COUNT(*) FROM funnel_events WHERE user_id = ",
+            $user,
+            " AND event_type IN (SELECT value FROM json_each(?4)) AND ts >= ?2 AND ts < ?3",
+            " AND (?5 IS NULL OR json_extract(payload_json, ?5) = ?6))"
+        )
+    };
+}
+
+/// The user's monthly limit: their override, else their tenant's (the event's
+/// tenant, else the user's latest), else their plan's (latest `subscription`;
+/// `free` after a cancel or without one).
+macro_rules! quota_limit {
+    ($user:literal) => {
+        concat!(
+            "COALESCE(",
+            "(SELECT monthly_limit FROM quota_overrides WHERE subject_kind = 'user' AND subject_id = ",
+            $user,
+            " AND action = ?9), ",
+            "(SELECT monthly_limit FROM quota_overrides WHERE subject_kind = 'tenant' AND action = ?9 AND subject_id = ",
+            "COALESCE(?8, (SELECT tenant_id FROM funnel_events WHERE user_id = ",
+            $user,
+            " AND tenant_id IS NOT NULL ORDER BY ts DESC, id DESC LIMIT 1))), ",
+            "(SELECT CASE WHEN json_extract(payload_json, '$.action') = 'cancel' THEN ?10",
+            " WHEN json_extract(payload_json, '$.plan_type') = 'team' THEN ?12",
+            " WHEN json_extract(payload_json, '$.plan_type') = 'pro' THEN ?11 ELSE ?10 END",
+            " FROM funnel_events WHERE user_id = ",
+            $user,
+            " AND event_type = 'subscription' ORDER BY ts DESC, id DESC LIMIT 1), ",
+            "?10)"
+        )
+    };
+}
+
+/// Stores one metered row only while the user is under the limit. D1 runs a
+/// batch's statements one after another in one transaction, so each metered
+/// row sees every row stored before it: concurrent ingests cannot overshoot.
+pub const INSERT_METERED_EVENT: &str = concat!(
+    "INSERT INTO funnel_events (ts, occurred_at, event_type, service, source, event_id, trace_id, tenant_id, ",
+    "job_id, user_id, session_id, anonymous_id, email_fingerprint, email_domain, success, error_code, ",
+    "error_message, payload_json, sample_rate) ",
+    "SELECT json_extract(value, '$.ts'), json_extract(value, '$.occurred_at'), json_extract(value, '$.event_type'), ",
+    "json_extract(value, '$.service'), json_extract(value, '$.source'), json_extract(value, '$.event_id'), ",
+    "json_extract(value, '$.trace_id'), json_extract(value, '$.tenant_id'), json_extract(value, '$.job_id'), ",
+    "json_extract(value, '$.user_id'), json_extract(value, '$.session_id'), json_extract(value, '$.anonymous_id'), ",
+    "json_extract(value, '$.email_fingerprint'), json_extract(value, '$.email_domain'), ",
+    "json_extract(value, '$.success'), json_extract(value, '$.error_code'), json_extract(value, '$.error_message'), ",
+    "json_extract(value, '$.payload_json'), json_extract(value, '$.sample_rate') ",
+    "FROM json_each(?1) WHERE ",
+    usage_count!("?7"),
+    " < ",
+    quota_limit!("?7"),
+    " ON CONFLICT (source, event_id) DO NOTHING RETURNING source, event_id"
+);
+
+/// A user's usage and limit of one action in a month: one row `user_id, action, used, limit`.
+pub const QUOTA_STATE: &str = concat!(
+    "SELECT ?7 AS user_id, ?9 AS action, ",
+    usage_count!("?7"),
+    " AS used, ",
+    quota_limit!("?7"),
+    " AS \"limit\""
+);
+
+/// Every user who used the action in the month, with usage and limit. Same binding
+/// (?1, ?7 and ?8 NULL: unused, as SQLite numbers parameters up to the highest).
+pub const QUOTA_USERS: &str = concat!(
+    "SELECT g.user_id AS user_id, ?9 AS action, g.used AS used, ",
+    quota_limit!("g.user_id"),
+    " AS \"limit\" FROM (SELECT user_id, COUNT(*) AS used FROM funnel_events",
+    " WHERE event_type IN (SELECT value FROM json_each(?4)) AND ts >= ?2 AND ts < ?3",
+    " AND (?5 IS NULL OR json_extract(payload_json, ?5) = ?6) AND user_id IS NOT NULL",
+    " GROUP BY user_id) AS g ORDER BY g.used DESC, g.user_id"
+);
+
+/// Which of the given keys are stored. Binds: JSON `[[source, event_id], ...]`.
+pub const EXISTING_KEYS: &str = "\
+SELECT source, event_id FROM funnel_events
+WHERE (source, event_id) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?1))";
+
+/// Sets (or replaces) an override. Binds: kind, subject id, action, limit, updated_at.
+pub const UPSERT_QUOTA_OVERRIDE: &str = "\
+INSERT INTO quota_overrides (subject_kind, subject_id, action, monthly_limit, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
+ON CONFLICT (subject_kind, subject_id, action) DO UPDATE SET monthly_limit = excluded.monthly_limit,
+  updated_at = excluded.updated_at";
+
+/// Removes an override. Binds: kind, subject id, action.
+pub const DELETE_QUOTA_OVERRIDE: &str =
+    "DELETE FROM quota_overrides WHERE subject_kind = ?1 AND subject_id = ?2 AND action = ?3";
+
+/// Every override.
+pub const LIST_QUOTA_OVERRIDES: &str = "\
+SELECT subject_kind, subject_id, action, monthly_limit, updated_at FROM quota_overrides
+ORDER BY subject_kind, subject_id, action";
+
+/// The binding of [`INSERT_METERED_EVENT`], [`QUOTA_STATE`] and [`QUOTA_USERS`].
+pub fn quota_binds(
+    row_json: Option<String>,
+    month: (&str, &str),
+    action: &crate::catalog::quotas::QuotaAction,
+    user_id: Option<&str>,
+    tenant_id: Option<&str>,
+) -> Vec<Bind> {
+    let (path, value) = match action.only_when {
+        Some((prop, value)) => (Bind::text(format!("$.{prop}")), Bind::text(value)),
+        None => (Bind::Null, Bind::Null),
+    };
+    vec![
+        Bind::opt_text(row_json),
+        Bind::text(month.0),
+        Bind::text(month.1),
+        Bind::json(action.events),
+        path,
+        value,
+        Bind::opt_text(user_id),
+        Bind::opt_text(tenant_id),
+        Bind::text(action.name),
+        Bind::Int(action.limits.free),
+        Bind::Int(action.limits.pro),
+        Bind::Int(action.limits.team),
+    ]
+}

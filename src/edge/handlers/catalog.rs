@@ -24,11 +24,17 @@ async fn catalog(req: Request, ctx: RouteContext<()>) -> AppResult<Response> {
     let params = query(&req, &["from", "to", "tz"])?;
     let range = TimeRange::parse(&params, Utc::now())?;
     let span = [Bind::text(range.from_stored()), Bind::text(range.to_stored())];
+    // Volume is kept per UTC day: the days the range touches.
+    let days = [
+        Bind::text(&range.from_stored()[..10]),
+        Bind::text(&range.to_stored()[..10]),
+    ];
     let names: Vec<&str> = EVENTS.iter().map(|e| e.name).collect();
     let statements = [
         Statement::with(sql::FIRST_LAST_SEEN, [Bind::json(&names)]),
         Statement::with(sql::COUNTS_BY_TYPE, span.clone()),
         Statement::with(sql::REJECTIONS_BY_TYPE, span),
+        Statement::with(sql::VOLUME_BY_TYPE, days),
     ];
     let db = env::db(&ctx.env)?;
     let results = store::batch(&db, &statements).await?;
@@ -43,7 +49,13 @@ async fn catalog(req: Request, ctx: RouteContext<()>) -> AppResult<Response> {
             "from": range.from_stored(),
             "to": range.to_stored(),
             "services": SERVICES,
-            "events": catalog_stats::build(&store::rows(&results[0])?, &store::rows(&results[1])?, &rejections),
+            "events": catalog_stats::build(
+                &store::rows(&results[0])?,
+                &store::rows(&results[1])?,
+                &rejections,
+                &store::rows(&results[3])?,
+            ),
+            "quota_actions": crate::catalog::quotas::ACTIONS,
             "unknown_rejections": unknown,
             "kpis": KPIS,
             "funnels": FUNNELS,

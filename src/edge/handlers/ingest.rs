@@ -60,8 +60,8 @@ async fn ingest(mut req: Request, ctx: RouteContext<()>) -> AppResult<Response> 
     let plan = batch::plan(&envelope.events, &request, request_warnings, &mut new_event_id);
 
     let db = env::db(&ctx.env)?;
-    let inserted = store::insert_batch(&db, &plan).await?;
-    let answer = batch::respond(&plan, &inserted);
+    let outcome = store::insert_batch(&db, &plan).await?;
+    let answer = batch::respond_with(&plan, &outcome);
 
     let content_type = if answer.is_problem {
         PROBLEM_CONTENT_TYPE

@@ -22,8 +22,9 @@ pub async fn get(req: Request, ctx: RouteContext<()>) -> Result<Response> {
 }
 
 #[derive(Deserialize)]
-struct Measured {
+struct MeasureRow {
     value: Value,
+    min_rate: Option<f64>,
 }
 
 async fn summarize(req: Request, ctx: RouteContext<()>) -> AppResult<Response> {
@@ -43,10 +44,12 @@ async fn summarize(req: Request, ctx: RouteContext<()>) -> AppResult<Response> {
     let results = store::batch(&db, &statements).await?;
 
     let daily: Vec<DailyCount> = store::rows(&results[0])?;
-    let mut values: HashMap<&str, Value> = HashMap::new();
+    let mut values: HashMap<&str, summary::Measured> = HashMap::new();
     for ((id, _), result) in measured.iter().zip(&results[1..]) {
-        let rows: Vec<Measured> = store::rows(result)?;
-        values.insert(id, rows.into_iter().next().map_or(Value::Null, |r| r.value));
+        let row = store::rows::<MeasureRow>(result)?.into_iter().next();
+        let estimate = row.as_ref().and_then(|r| r.min_rate).is_some_and(|r| r < 1.0);
+        let value = row.map_or(Value::Null, |r| r.value);
+        values.insert(id, summary::Measured { value, estimate });
     }
     http::json(
         200,
@@ -56,6 +59,8 @@ async fn summarize(req: Request, ctx: RouteContext<()>) -> AppResult<Response> {
             "tz": range.tz.name(),
             "kpis": summary::evaluate(&values),
             "totals": summary::totals(&daily),
+            // Counts of these types are estimates: sampled rows weigh 1/sample_rate.
+            "estimated": summary::estimated_keys(&daily),
             "daily": summary::zero_filled(&days, &daily),
         }),
     )

@@ -6,7 +6,7 @@
 
 use worker::{Env, Request, Response, Result, Router};
 
-use super::handlers::{catalog, events, funnels, health, ingest, overview, quarantine, summary, trace};
+use super::handlers::{catalog, events, funnels, health, ingest, overview, quarantine, summary, trace, usage};
 
 pub async fn route(req: Request, env: Env) -> Result<Response> {
     Router::new()
@@ -25,6 +25,13 @@ pub async fn route(req: Request, env: Env) -> Result<Response> {
         .get_async("/internal/quarantine", quarantine::list)
         .post_async("/internal/quarantine/replay", quarantine::replay)
         .get_async("/api/overview", overview::get)
+        // Monthly usage and quotas (the event dictionary seed).
+        .get_async("/internal/usage", usage::user)
+        .get_async("/internal/usage/over-quota", usage::over_quota)
+        .get_async("/internal/usage/summary", usage::summary)
+        .get_async("/internal/quotas", usage::quotas)
+        .put_async("/internal/quotas/overrides", usage::put_override)
+        .delete_async("/internal/quotas/overrides", usage::delete_override)
         .run(req, env)
         .await
 }

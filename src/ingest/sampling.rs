@@ -58,6 +58,11 @@ mod tests {
             let estimate = kept / rate;
             let sigma = (f64::from(n) * (1.0 - rate) / rate).sqrt();
             let error = (estimate - f64::from(n)).abs();
+            eprintln!(
+                "rate {rate}: kept {kept}, estimate {estimate:.0}, error {error:.0} ({:.2}%, 4σ = {:.0})",
+                100.0 * error / f64::from(n),
+                4.0 * sigma
+            );
             assert!(
                 error <= 4.0 * sigma,
                 "rate {rate}: estimate {estimate}, error {error:.0} > 4σ = {:.0}",

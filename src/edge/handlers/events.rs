@@ -1,5 +1,5 @@
 //! `GET /internal/funnel-events` (one page, newest first) and
-//! `GET /internal/funnel-events/export` (every page, as CSV).
+//! `GET /internal/funnel-events/export` (every page, as CSV or GA4 payloads).
 
 use chrono::Utc;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
@@ -14,8 +14,8 @@ use crate::query::cursor::{self, CursorKey, Position};
 use crate::query::filter::{EventFilter, LIST_PARAMS};
 use crate::query::params::{self, Params};
 use crate::query::{bad, range::TimeRange};
-use crate::report::csv;
 use crate::report::event::{split_page, StoredEvent};
+use crate::report::{csv, ga4};
 use crate::storage::sql;
 use crate::time::parse_rfc3339;
 
@@ -88,10 +88,18 @@ async fn export_csv(req: Request, ctx: RouteContext<()>) -> AppResult<Response> 
     let mut known = LIST_PARAMS.to_vec();
     known.push("format");
     let params = query(&req, &known)?;
-    match params.get("format").unwrap_or("csv") {
-        "csv" => {}
-        _ => return Err(bad("format", "invalid_format", "`format` must be csv.")),
-    }
+    // CSV rows, or GA4 Measurement Protocol payloads (one JSON request body per line).
+    let (render, content_type, filename): (fn(&[StoredEvent]) -> String, _, _) =
+        match params.get("format").unwrap_or("csv") {
+            "csv" => (csv::rows, "text/csv; charset=utf-8", "funnel-events.csv"),
+            "ga4" => (ga4::ndjson, "application/x-ndjson", "funnel-events-ga4.ndjson"),
+            _ => return Err(bad("format", "invalid_format", "`format` must be csv or ga4.")),
+        };
+    let header = if content_type.starts_with("text/csv") {
+        csv::HEADER
+    } else {
+        ""
+    };
     let key = CursorKey::derive(config.email_fingerprint_key.as_bytes());
     let (filter, after) = filter_and_position(&params, &config, &key)?;
     let db = env::db(&ctx.env)?;
@@ -99,12 +107,12 @@ async fn export_csv(req: Request, ctx: RouteContext<()>) -> AppResult<Response> 
     // The first page is read before answering, so a D1 failure is still a clean 503.
     let rows: Vec<StoredEvent> = store::all(&db, &sql::list_events(&filter, after.as_ref(), EXPORT_PAGE)).await?;
     let (page, next) = split_page(rows, EXPORT_PAGE, StoredEvent::position);
-    let first = format!("{}{}", csv::HEADER, csv::rows(&page)).into_bytes();
+    let first = format!("{header}{}", render(&page)).into_bytes();
 
     // Then one page per pull: never more than one page in memory.
     let rest = stream::try_unfold(
         next.map(|p| (db, filter, p, EXPORT_MAX_PAGES - 1)),
-        |state| async move {
+        move |state| async move {
             let Some((db, filter, after, pages_left)) = state else {
                 return Ok(None);
             };
@@ -118,18 +126,16 @@ async fn export_csv(req: Request, ctx: RouteContext<()>) -> AppResult<Response> 
                     worker::Error::RustError("export stopped: storage unavailable".into())
                 })?;
             let (page, next) = split_page(rows, EXPORT_PAGE, StoredEvent::position);
-            let chunk = csv::rows(&page).into_bytes();
+            let chunk = render(&page).into_bytes();
             Ok::<_, worker::Error>(Some((chunk, next.map(|p| (db, filter, p, pages_left - 1)))))
         },
     );
     let body = stream::once(async move { Ok::<Vec<u8>, worker::Error>(first) }).chain(rest.into_stream());
     let response = Response::from_stream(body).map_err(http::internal)?;
     let headers = response.headers();
-    for (name, value) in [
-        ("content-type", "text/csv; charset=utf-8"),
-        ("content-disposition", "attachment; filename=\"funnel-events.csv\""),
-    ] {
-        headers.set(name, value).map_err(http::internal)?;
-    }
+    headers.set("content-type", content_type).map_err(http::internal)?;
+    headers
+        .set("content-disposition", &format!("attachment; filename=\"{filename}\""))
+        .map_err(http::internal)?;
     Ok(response)
 }

@@ -9,6 +9,7 @@ pub mod overview;
 pub mod quarantine;
 pub mod summary;
 pub mod trace;
+pub mod usage;
 
 use worker::{Env, Request};
 

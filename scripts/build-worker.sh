@@ -7,3 +7,5 @@ export WASM_BINDGEN_BIN="$(command -v wasm-bindgen)"
 export ESBUILD_BIN="$ROOT/node_modules/.bin/esbuild"
 cd "$ROOT"
 worker-build --release
+# The console's bundle, served from admin-ui/public by the asset binding.
+node scripts/build-console.mjs

@@ -18,10 +18,14 @@ cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings
 log "cargo test (core, natively)"
 cargo test
 
+log "console type check (tsc --noEmit)"
+(cd "$ROOT" && node_modules/.bin/tsc -p admin-ui)
+
 log "gateway signing tests (integrations/zuplo)"
 node scripts/run-ts-tests.mjs integrations/zuplo
 
-log "end-to-end tests against wrangler dev"
+ensure_chromium
+log "end-to-end tests against wrangler dev (API, then the console in Chromium)"
 node tests/e2e/run.mjs
 
 log "load with retries and D1 faults (short run; LOAD_SECONDS=60 node tests/load/run.mjs for the full one)"

@@ -81,3 +81,17 @@ apply_local_migrations() {
   [[ $# -gt 0 ]] && persist=(--persist-to "$1")
   (cd "$ROOT" && wrangler d1 migrations apply DB --local "${persist[@]}" >/dev/null)
 }
+
+# Debian's Chromium for the console's browser tests (playwright-core drives it;
+# `npx playwright install` would try to download a browser and fail offline).
+CHROMIUM_BIN="${CHROMIUM_BIN:-/usr/bin/chromium}"
+# fonts-noto-cjk: the console is Korean first; without it screenshots show boxes.
+ensure_chromium() {
+  [ -x "$CHROMIUM_BIN" ] && fc-list 2>/dev/null | grep -qi "Noto Sans CJK" && return 0
+  log "installing Debian chromium and CJK fonts (browser tests)"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  local pkgs=(chromium fonts-noto-cjk)
+  $sudo apt-get install -y --no-install-recommends "${pkgs[@]}" >/dev/null \
+    || { $sudo apt-get update >/dev/null && $sudo apt-get install -y --no-install-recommends "${pkgs[@]}" >/dev/null; }
+}

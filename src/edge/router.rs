@@ -1,15 +1,18 @@
 //! Every route of the worker, in one table.
 //!
 //! `wrangler.toml`'s `run_worker_first` must list a pattern covering each of
-//! these paths; everything else is served from `admin-ui/` as static assets.
+//! these paths; anything else would be served from `admin-ui/public` directly.
 //! Everything but health and ingest needs `Authorization: Bearer <INTERNAL_API_KEY>`.
 
 use worker::{Env, Request, Response, Result, Router};
 
-use super::handlers::{catalog, events, funnels, health, ingest, overview, quarantine, summary, trace, usage};
+use super::handlers::{catalog, console, events, funnels, health, ingest, overview, quarantine, summary, trace, usage};
 
 pub async fn route(req: Request, env: Env) -> Result<Response> {
     Router::new()
+        // The console: `/` leads there; its files get a strict CSP.
+        .get_async("/", console::root)
+        .get_async("/cp/*path", console::asset)
         .get_async("/api/health", health::get)
         // Ingest: signed (gateway) or bearer (control plane).
         .post_async("/internal/funnel-events/ingest", ingest::post)

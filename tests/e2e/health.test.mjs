@@ -23,8 +23,24 @@ test("a wrong method is a 405 problem", async () => {
   assertProblem(assert, await call("/internal/funnel-events/ingest"), 405, "method_not_allowed");
 });
 
-test("the console path is served from static assets, not the worker", async () => {
-  const res = await call("/");
-  assert.equal(res.status, 200);
-  assert.match(res.headers.get("content-type") ?? "", /text\/html/);
+test("/ leads to the console, whose files carry a strict Content-Security-Policy", async () => {
+  const root = await fetch(`${process.env.FUNNEL_URL}/`, { redirect: "manual" });
+  assert.equal(root.status, 302);
+  assert.equal(root.headers.get("location"), "/cp/auth-commerce-funnel/");
+  for (const file of ["", "app.js", "app.css"]) {
+    const res = await call(`/cp/auth-commerce-funnel/${file}`);
+    assert.equal(res.status, 200, file);
+    const csp = res.headers.get("content-security-policy") ?? "";
+    assert.match(csp, /default-src 'none'/);
+    assert.match(csp, /script-src 'self'(;|$)/, "no inline or remote scripts");
+    assert.match(csp, /connect-src 'self'/);
+    assert.equal(res.headers.get("x-content-type-options"), "nosniff");
+    assert.equal(res.headers.get("referrer-policy"), "no-referrer");
+  }
+  const html = await call("/cp/auth-commerce-funnel/");
+  assert.match(html.headers.get("content-type") ?? "", /text\/html/);
+  assert.ok(!/<script(?![^>]*\bsrc=)[^>]*>/i.test(html.text), "no inline script element");
+  assert.ok(!/https?:\/\//.test(html.text), "nothing loaded from another origin");
+  const missing = await call("/cp/auth-commerce-funnel/nope.js");
+  assert.equal(missing.status, 404);
 });

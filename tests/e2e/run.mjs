@@ -2,7 +2,8 @@
 // Runs the end-to-end tests against a real worker: builds it (wrangler's
 // [build] command), applies the migrations to a fresh local D1 in a temp dir,
 // starts `wrangler dev` on a free loopback port with random test secrets, runs
-// `node --test tests/e2e/*.test.mjs`, and always stops the worker.
+// `node --test tests/e2e/*.test.mjs tests/browser/*.test.mjs`, and always
+// stops the worker.
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -26,8 +27,11 @@ try {
   applyMigrations(persistDir);
   worker = await startWorker({ persistDir, envFile });
   console.log(`e2e: worker ready at ${worker.url}`);
-  const dir = join(ROOT, "tests", "e2e");
-  const tests = readdirSync(dir).filter((f) => f.endsWith(".test.mjs")).sort().map((f) => join(dir, f));
+  // The API tests first, then the console in a browser (which loads demo data).
+  const tests = ["e2e", "browser"].flatMap((folder) => {
+    const dir = join(ROOT, "tests", folder);
+    return readdirSync(dir).filter((f) => f.endsWith(".test.mjs")).sort().map((f) => join(dir, f));
+  });
   const run = spawnSync(process.execPath, ["--test", "--test-concurrency=1", ...tests], {
     stdio: "inherit",
     env: { ...process.env, FUNNEL_URL: worker.url, FUNNEL_SECRETS: JSON.stringify(secrets),

@@ -1,6 +1,7 @@
 //! One module per endpoint group; each handler is a plain `async fn`.
 
 pub mod catalog;
+pub mod console;
 pub mod events;
 pub mod funnels;
 pub mod health;

@@ -1,0 +1,45 @@
+import { currentLang } from "./i18n";
+
+const locale = () => (currentLang() === "ko" ? "ko-KR" : "en-US");
+
+export const num = (n: number | null | undefined): string =>
+  n == null ? "–" : new Intl.NumberFormat(locale()).format(n);
+
+export const krw = (n: number | null | undefined): string =>
+  n == null ? "–" : new Intl.NumberFormat(locale(), { style: "currency", currency: "KRW" }).format(n);
+
+export const pct = (r: number | null | undefined): string =>
+  r == null ? "–" : new Intl.NumberFormat(locale(), { style: "percent", maximumFractionDigits: 1 }).format(r);
+
+export function dateTime(iso: string | null | undefined, tz: string): string {
+  if (!iso) return "–";
+  return new Intl.DateTimeFormat(locale(), {
+    timeZone: tz, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit",
+  }).format(new Date(iso));
+}
+
+/** Masked email: the domain and the first 8 hex of the fingerprint, never more. */
+export function maskedEmail(fp: string | null, domain: string | null): string {
+  if (!fp) return "–";
+  return `${fp.slice(0, 8)}…@${domain ?? "?"}`;
+}
+
+/** A DOM element from a tag, attributes and children (text is always set as text, never HTML). */
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string | boolean | ((e: Event) => void) | undefined> = {},
+  ...children: (Node | string | null | undefined | false)[]
+): HTMLElementTagNameMap[K] {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === false) continue;
+    if (typeof v === "function") el.addEventListener(k.replace(/^on/, ""), v);
+    else if (v === true) el.setAttribute(k, "");
+    else el.setAttribute(k, v);
+  }
+  for (const c of children) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(typeof c === "string" ? document.createTextNode(c) : c);
+  }
+  return el;
+}

@@ -1,0 +1,126 @@
+// Korean first, as in the seeds. The language follows the browser and can be switched.
+export type Lang = "ko" | "en";
+export type Text = { ko: string; en: string };
+
+const LANG_KEY = "funnel.lang";
+
+const dict = {
+  title: { ko: "퍼널 콘솔", en: "Funnel console" },
+  summary: { ko: "요약", en: "Summary" },
+  trends: { ko: "추이", en: "Trends" },
+  funnel: { ko: "퍼널", en: "Funnel" },
+  feed: { ko: "이벤트 피드", en: "Event feed" },
+  ops: { ko: "운영 렌즈", en: "Ops lenses" },
+  catalog: { ko: "이벤트 카탈로그", en: "Event catalog" },
+  quarantine: { ko: "격리함", en: "Quarantine" },
+  usage: { ko: "사용량", en: "Usage" },
+  trace: { ko: "트레이스", en: "Trace" },
+  today: { ko: "오늘", en: "Today" },
+  days7: { ko: "7일", en: "7 days" },
+  days14: { ko: "14일", en: "14 days" },
+  days30: { ko: "30일", en: "30 days" },
+  custom: { ko: "직접 지정", en: "Custom" },
+  from: { ko: "시작", en: "From" },
+  to: { ko: "끝", en: "To" },
+  tz: { ko: "시간대", en: "Time zone" },
+  apply: { ko: "적용", en: "Apply" },
+  loading: { ko: "불러오는 중…", en: "Loading…" },
+  empty: { ko: "데이터가 없습니다.", en: "No data." },
+  error: { ko: "오류", en: "Error" },
+  retry: { ko: "다시 시도", en: "Retry" },
+  keyPrompt: { ko: "내부 API 키를 입력하세요", en: "Enter the internal API key" },
+  keyHint: { ko: "키는 이 탭(sessionStorage)에만 보관됩니다.", en: "The key stays in this tab only (sessionStorage)." },
+  keyRejected: { ko: "키가 거부되었습니다. 다시 입력하세요.", en: "The key was refused. Enter it again." },
+  signIn: { ko: "확인", en: "Continue" },
+  signOut: { ko: "키 지우기", en: "Forget key" },
+  vsPrevious: { ko: "이전 기간 대비", en: "vs previous period" },
+  estimate: { ko: "추정치(샘플링)", en: "estimate (sampled)" },
+  time: { ko: "시각", en: "Time" },
+  type: { ko: "유형", en: "Type" },
+  service: { ko: "서비스", en: "Service" },
+  email: { ko: "이메일", en: "Email" },
+  result: { ko: "결과", en: "Result" },
+  errorCode: { ko: "에러 코드", en: "Error code" },
+  detail: { ko: "상세", en: "Detail" },
+  tenant: { ko: "테넌트", en: "Tenant" },
+  source: { ko: "소스", en: "Source" },
+  success: { ko: "성공", en: "Success" },
+  failure: { ko: "실패", en: "Failure" },
+  any: { ko: "전체", en: "Any" },
+  filter: { ko: "필터", en: "Filter" },
+  clear: { ko: "초기화", en: "Clear" },
+  loadMore: { ko: "더 보기", en: "Load more" },
+  live: { ko: "실시간", en: "Live" },
+  openTrace: { ko: "트레이스 열기", en: "Open trace" },
+  tracePlaceholder: { ko: "trace_id 붙여넣기", en: "Paste a trace_id" },
+  personEvents: { ko: "이 사람의 이벤트", en: "This person's events" },
+  elapsed: { ko: "경과", en: "Elapsed" },
+  services: { ko: "서비스", en: "Services" },
+  sources: { ko: "소스", en: "Sources" },
+  failures: { ko: "실패", en: "Failures" },
+  step: { ko: "단계", en: "Step" },
+  count: { ko: "수", en: "Count" },
+  conversion: { ko: "전환율", en: "Conversion" },
+  dropOff: { ko: "이탈 (에러 코드별)", en: "Drop-off by error code" },
+  overall: { ko: "전체 전환율", en: "Overall conversion" },
+  health: { ko: "서비스 상태", en: "Service health" },
+  lastSeen: { ko: "마지막 수신", en: "Last seen" },
+  events: { ko: "이벤트", en: "Events" },
+  users: { ko: "사용자", en: "Users" },
+  sessions: { ko: "세션", en: "Sessions" },
+  revenue: { ko: "매출", en: "Revenue" },
+  recent: { ko: "최근 이벤트", en: "Recent events" },
+  topEvents: { ko: "상위 이벤트", en: "Top events" },
+  firstSeen: { ko: "처음 수신", en: "First seen" },
+  rejected: { ko: "거부", en: "Rejected" },
+  rejectionRate: { ko: "거부율", en: "Rejection rate" },
+  sampledOut: { ko: "샘플링 제외", en: "Sampled out" },
+  replay: { ko: "재처리", en: "Replay" },
+  replayDone: { ko: "재처리 결과", en: "Replay result" },
+  reasons: { ko: "사유", en: "Reasons" },
+  status: { ko: "상태", en: "Status" },
+  action: { ko: "액션", en: "Action" },
+  used: { ko: "사용", en: "Used" },
+  limit: { ko: "한도", en: "Limit" },
+  remaining: { ko: "남음", en: "Remaining" },
+  overQuota: { ko: "한도 도달 사용자", en: "Users at their limit" },
+  month: { ko: "월", en: "Month" },
+  userId: { ko: "사용자 ID", en: "User ID" },
+  lookup: { ko: "조회", en: "Look up" },
+  progress: { ko: "긴 기간을 불러오는 중", en: "Loading a long range" },
+  lens_funnel: { ko: "인증·결제 퍼널", en: "Auth & checkout funnel" },
+  lens_revenue: { ko: "매출", en: "Revenue" },
+  lens_content: { ko: "콘텐츠·리포트", en: "Content & reports" },
+  lens_workspace: { ko: "워크스페이스", en: "Workspace" },
+  lens_engagement: { ko: "참여", en: "Engagement" },
+  lens_usage: { ko: "월간 사용량", en: "Monthly usage" },
+} satisfies Record<string, Text>;
+
+export type Key = keyof typeof dict;
+
+let lang: Lang = pickLanguage();
+
+function pickLanguage(): Lang {
+  const saved = localStorage.getItem(LANG_KEY);
+  if (saved === "ko" || saved === "en") return saved;
+  return (navigator.language || "ko").toLowerCase().startsWith("ko") ? "ko" : "en";
+}
+
+export function currentLang(): Lang {
+  return lang;
+}
+
+export function setLang(next: Lang): void {
+  lang = next;
+  localStorage.setItem(LANG_KEY, next);
+  document.documentElement.lang = next;
+}
+
+export function t(key: Key): string {
+  return dict[key][lang];
+}
+
+/** A text from the API ({ko, en}). */
+export function tx(text: Text | undefined | null): string {
+  return text ? text[lang] : "";
+}

@@ -1,0 +1,29 @@
+import { get, request, type Quarantined } from "../api";
+import { dateTime, h, num } from "../format";
+import { t } from "../i18n";
+import { period, rangeParams } from "../state";
+import { empty, table, withStates } from "../ui";
+
+export async function render(root: HTMLElement): Promise<void> {
+  const result = h("p", { class: "replay-result", role: "status" });
+  const replay = h("button", { type: "button", id: "replay" }, t("replay"));
+  const body = h("div");
+  root.replaceChildren(h("h2", {}, t("quarantine")), h("div", { class: "toolbar" }, replay, result), body);
+  const load = () => withStates(body, async () => {
+    const page = await get<{ events: Quarantined[] }>("/internal/quarantine", { ...rangeParams(), status: "pending", limit: "100" });
+    body.replaceChildren(page.events.length
+      ? table([t("time"), t("source"), t("type"), "event_id", t("reasons")],
+        page.events.map((q) => [dateTime(q.received_at, period.tz), q.source, q.event_type ?? "–", q.event_id,
+          q.errors.map((e) => `${e.code} @ ${e.field}`).join("; ")]), "quarantine")
+      : empty());
+  });
+  replay.addEventListener("click", async () => {
+    replay.disabled = true;
+    const r = await request<{ examined: number; replayed: number; already_stored: number; still_failing: number; pending: number }>(
+      "/internal/quarantine/replay", { method: "POST" });
+    result.textContent = `${t("replayDone")}: ${num(r.replayed)} / ${num(r.examined)} (${t("failures")} ${num(r.still_failing)})`;
+    replay.disabled = false;
+    await load();
+  });
+  await load();
+}

@@ -1,0 +1,38 @@
+import uPlot from "uplot";
+
+import { get, type Summary } from "../api";
+import { h } from "../format";
+import { t } from "../i18n";
+import { dayCount, rangeParams } from "../state";
+import { empty, withStates } from "../ui";
+
+const COLORS = ["#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#65a30d", "#9333ea", "#ea580c"];
+
+/** A daily multi-series chart; clicking a legend entry toggles its series (uPlot's legend). */
+export function dailyChart(el: HTMLElement, daily: { date: string; counts: Record<string, number> }[], title: string): void {
+  const keys = Object.keys(daily[0]?.counts ?? {});
+  if (!keys.length) {
+    el.replaceChildren(empty());
+    return;
+  }
+  const xs = daily.map((d) => Date.parse(`${d.date}T00:00:00Z`) / 1000);
+  const data: uPlot.AlignedData = [xs, ...keys.map((k) => daily.map((d) => d.counts[k] ?? 0))];
+  const width = Math.max(320, Math.min(1100, el.clientWidth || 900));
+  el.replaceChildren();
+  new uPlot({
+    title, width, height: 320,
+    scales: { x: { time: true } },
+    series: [{ label: "date", value: (_u, v) => (v == null ? "" : new Date(v * 1000).toISOString().slice(0, 10)) },
+      ...keys.map((k, i) => ({ label: k, stroke: COLORS[i % COLORS.length], width: 2, show: i < 6 }))],
+    axes: [{}, { size: 60 }],
+  }, data, el);
+}
+
+export async function render(root: HTMLElement): Promise<void> {
+  await withStates(root, async () => {
+    const s = await get<Summary>("/internal/funnel-events/summary", rangeParams());
+    const chart = h("div", { class: "chart", id: "trend-chart" });
+    root.replaceChildren(h("h2", {}, t("trends")), chart);
+    dailyChart(chart, s.daily, `${s.tz} · ${s.daily.length}d`);
+  }, dayCount() > 60);
+}

@@ -1,0 +1,39 @@
+import { get, type UsageLine } from "../api";
+import { h, num } from "../format";
+import { t } from "../i18n";
+import { empty, table, withStates } from "../ui";
+
+type Month = { month: string; time_zone: string };
+
+export async function render(root: HTMLElement, params: URLSearchParams, go: (hash: string) => void): Promise<void> {
+  const user = h("input", { name: "user_id", placeholder: t("userId"), autocomplete: "off" });
+  user.value = params.get("user_id") ?? "";
+  const month = h("input", { name: "month", placeholder: "YYYY-MM", autocomplete: "off" });
+  month.value = params.get("month") ?? "";
+  const form = h("form", { class: "filters" }, user, month, h("button", { type: "submit" }, t("lookup")));
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    go(`usage?${new URLSearchParams({ ...(user.value ? { user_id: user.value } : {}), ...(month.value ? { month: month.value } : {}) })}`);
+  });
+  const mine = h("div");
+  const system = h("div");
+  const over = h("div");
+  root.replaceChildren(h("h2", {}, t("usage")), form, mine, system, h("h3", {}, t("overQuota")), over);
+  const m = params.get("month") ?? undefined;
+  const line = (l: UsageLine) => [l.action, num(l.used), num(l.limit), num(l.remaining)];
+  await Promise.all([
+    params.get("user_id") ? withStates(mine, async () => {
+      const u = await get<{ month: Month; actions: UsageLine[] }>("/internal/usage", { user_id: params.get("user_id")!, month: m });
+      mine.replaceChildren(h("p", {}, `${u.month.month} (${u.month.time_zone})`), table([t("action"), t("used"), t("limit"), t("remaining")], u.actions.map(line)));
+    }) : Promise.resolve(),
+    withStates(system, async () => {
+      const s = await get<{ month: Month; actions: { action: string; total_used: number; users: number; users_at_limit: number }[] }>("/internal/usage/summary", { month: m });
+      system.replaceChildren(h("p", {}, `${t("month")}: ${s.month.month} (${s.month.time_zone})`),
+        table([t("action"), t("used"), t("users"), t("overQuota")], s.actions.map((a) => [a.action, num(a.total_used), num(a.users), num(a.users_at_limit)]), "usage-summary"));
+    }),
+    withStates(over, async () => {
+      const o = await get<{ users: { user_id: string; line: UsageLine }[] }>("/internal/usage/over-quota", { month: m });
+      over.replaceChildren(o.users.length ? table([t("userId"), t("action"), t("used"), t("limit"), t("remaining")], o.users.map((u) => [u.user_id, ...line(u.line)])) : empty());
+    }),
+  ]);
+}

@@ -156,6 +156,21 @@ test("a wrong key is asked for again", async () => {
   await page.waitForSelector("table.catalog");
 });
 
+test("a custom 90-day range is read in chunks behind a progress bar and charted", async () => {
+  await page.click("[data-range=custom]");
+  await page.fill(".custom input[name=from]", seoulDate(-89));
+  await page.fill(".custom input[name=to]", seoulDate(0));
+  const chunkRequests = [];
+  const listener = (req) => { if (req.url().includes("/summary?")) chunkRequests.push(req.url()); };
+  page.on("request", listener);
+  await page.click(".custom button");
+  await open("trends", "#trend-chart .uplot");
+  page.off("request", listener);
+  assert.ok(chunkRequests.length >= 3, `${chunkRequests.length} summary requests for 90 days`);
+  await shot("trends-90-days");
+  await page.click("[data-range='14d']");
+});
+
 test("no CSP violation or script error happened on any screen", () => {
   assert.deepEqual(pageErrors.filter((e) => !e.includes("401")), []);
 });

@@ -3,14 +3,16 @@ import uPlot from "uplot";
 import { get, type Summary } from "../api";
 import { h } from "../format";
 import { t } from "../i18n";
-import { dayCount, rangeParams } from "../state";
+import { rangeParams } from "../state";
 import { empty, withStates } from "../ui";
 
 const COLORS = ["#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#65a30d", "#9333ea", "#ea580c"];
+/** Ranges longer than this are read a chunk at a time, with a progress bar. */
+const CHUNK_DAYS = 31;
 
 /** A daily multi-series chart; clicking a legend entry toggles its series (uPlot's legend). */
 export function dailyChart(el: HTMLElement, daily: { date: string; counts: Record<string, number> }[], title: string): void {
-  const keys = Object.keys(daily[0]?.counts ?? {});
+  const keys = [...new Set(daily.flatMap((d) => Object.keys(d.counts)))].sort();
   if (!keys.length) {
     el.replaceChildren(empty());
     return;
@@ -28,11 +30,30 @@ export function dailyChart(el: HTMLElement, daily: { date: string; counts: Recor
   }, data, el);
 }
 
+function addDays(date: string, n: number): string {
+  const d = new Date(`${date}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + n);
+  return d.toISOString().slice(0, 10);
+}
+
 export async function render(root: HTMLElement): Promise<void> {
   await withStates(root, async () => {
-    const s = await get<Summary>("/internal/funnel-events/summary", rangeParams());
+    const range = rangeParams();
+    const chunks: { from: string; to: string }[] = [];
+    for (let from = range.from; from < range.to; from = addDays(from, CHUNK_DAYS)) {
+      const to = addDays(from, CHUNK_DAYS) < range.to ? addDays(from, CHUNK_DAYS) : range.to;
+      chunks.push({ from, to });
+    }
+    const bar = h("progress", { max: String(chunks.length), value: "0", id: "trend-progress" });
+    if (chunks.length > 1) root.replaceChildren(h("p", { class: "state loading", role: "status" }, `${t("progress")} `, bar));
+    const daily: Summary["daily"] = [];
+    for (const [i, c] of chunks.entries()) {
+      const s = await get<Summary>("/internal/funnel-events/summary", { ...c, tz: range.tz });
+      daily.push(...s.daily);
+      bar.value = i + 1;
+    }
     const chart = h("div", { class: "chart", id: "trend-chart" });
     root.replaceChildren(h("h2", {}, t("trends")), chart);
-    dailyChart(chart, s.daily, `${s.tz} · ${s.daily.length}d`);
-  }, dayCount() > 60);
+    dailyChart(chart, daily, `${range.tz} · ${daily.length}d`);
+  });
 }

@@ -121,7 +121,10 @@ for (let day = 0; day < DAYS; day++) {
       add({ event_type: "select_template", user_id, properties: { template_id: `tpl_${Math.floor(rnd() * 30)}`, template_type: "prompt", category: "콘텐츠 제작" } }, day, m + 3);
       if (chance(0.4)) add({ event_type: "compile_prompt", user_id, properties: { prompt_id: `p_${day}_${i}`, model_type: pick(["gpt-4", "claude"]), prompt_length: 100 + Math.floor(rnd() * 400) } }, day, m + 4);
     }
-    if (chance(0.15)) add({ event_type: "start_workflow", user_id, properties: { workflow_id: "content_creation_001", workflow_type: "blog_creation", step_count: 5 } }, day, m + 5);
+    if (chance(0.15)) {
+      add({ event_type: "start_workflow", user_id, properties: { workflow_id: "content_creation_001", workflow_type: "blog_creation", step_count: 5 } }, day, m + 5);
+      for (let s = 1; s <= 1 + Math.floor(rnd() * 3); s++) add({ event_type: "complete_step", user_id, properties: { workflow_id: "content_creation_001", step_number: s, step_type: "outline", time_spent: 30 + Math.floor(rnd() * 90) } }, day, m + 5 + s);
+    }
     if (chance(0.3)) add({ event_type: "tool_interaction", user_id, properties: { tool_id: `tool_${Math.floor(rnd() * 20)}`, action_type: pick(["view", "click", "use"]), tool_name: "summarizer", category: "writing" } }, day, m + 6);
     if (chance(0.02)) add({ event_type: "subscription", user_id, properties: { action: "complete", plan_type: "pro", amount: 9900, currency: "KRW", subscription_id: `sub_${day}_${i}` } }, day, m + 7);
     if (chance(0.01)) add({ event_type: "error", user_id, properties: { error_type: "api_timeout", error_message: "OpenAI API timeout", error_code: "E504" } }, day, m + 8);

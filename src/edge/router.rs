@@ -6,7 +6,7 @@
 
 use worker::{Env, Request, Response, Result, Router};
 
-use super::handlers::{catalog, console, events, funnels, health, ingest, overview, quarantine, summary, trace, usage};
+use super::handlers::{bench, catalog, console, events, funnels, health, ingest, overview, quarantine, summary, trace, usage};
 
 pub async fn route(req: Request, env: Env) -> Result<Response> {
     Router::new()
@@ -28,6 +28,8 @@ pub async fn route(req: Request, env: Env) -> Result<Response> {
         .get_async("/internal/quarantine", quarantine::list)
         .post_async("/internal/quarantine/replay", quarantine::replay)
         .get_async("/api/overview", overview::get)
+        // The benchmark's floor; a 404 unless BENCH_ROUTES = "1" (see bench/).
+        .post_async("/bench/floor", bench::floor)
         // Monthly usage and quotas (the event dictionary seed).
         .get_async("/internal/usage", usage::user)
         .get_async("/internal/usage/over-quota", usage::over_quota)

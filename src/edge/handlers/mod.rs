@@ -1,5 +1,6 @@
 //! One module per endpoint group; each handler is a plain `async fn`.
 
+pub mod bench;
 pub mod catalog;
 pub mod console;
 pub mod events;

@@ -1,0 +1,172 @@
+#!/usr/bin/env node
+// The benchmark: `node bench/run.mjs` (or `npm run bench`). Builds the release
+// worker, runs it under `wrangler dev` on loopback with a fresh local D1,
+// loads it with autocannon, and prints one table where every row is measured
+// in the same run as its floor and reported as a ratio to it. Writes the
+// table to docs/benchmarks.md. BENCH_SECONDS (default 8) per measurement.
+import { spawnSync } from "node:child_process";
+import { createHmac, randomBytes } from "node:crypto";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir, totalmem } from "node:os";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+
+import autocannon from "autocannon";
+
+import { applyMigrations, ROOT, startWorker } from "../tests/e2e/worker.mjs";
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 4);
+const LEVELS = (process.env.BENCH_LEVELS ?? "10000,100000,1000000").split(",").map(Number);
+
+const work = mkdtempSync(join(tmpdir(), "funnel-bench-"));
+const secret = randomBytes(24).toString("hex");
+const apiKey = randomBytes(24).toString("hex");
+const fpKey = randomBytes(24).toString("hex");
+const envFile = join(work, "bench.env");
+writeFileSync(envFile, `INTERNAL_API_KEY=${apiKey}\nINGEST_HMAC_SECRET=${secret}\nEMAIL_FINGERPRINT_KEY=${fpKey}\nBENCH_ROUTES=1\n`);
+const persistDir = join(work, "state");
+
+function cannon(opts) {
+  return new Promise((resolve, reject) =>
+    autocannon({ connections: CONNECTIONS, duration: SECONDS, ...opts }, (err, r) => (err ? reject(err) : resolve(r))));
+}
+
+let seq = 0;
+function events(n) {
+  return Array.from({ length: n }, () => {
+    const i = seq++;
+    return i % 2
+      ? { event_type: "m_auth_login_start", event_id: `i${i}`, email: `User${i % 997}@Example.com`, trace_id: `trace_i${i}`, properties: { method: "otp" } }
+      : { event_type: "purchase_completed", event_id: `i${i}`, user_id: `u${i % 997}`, properties: { amount: 39000, currency: "KRW", plan_id: "pro" } };
+  });
+}
+
+/** The rows ingest would write for `events(n)`, prepared (the floor skips every check). */
+function preparedRows(n) {
+  const ts = new Date().toISOString();
+  return events(n).map((e) => ({
+    ts, occurred_at: null, event_type: e.event_type, service: e.event_type === "purchase_completed" ? "presstuner" : "pregoi",
+    source: "zuplo", event_id: e.event_id, trace_id: e.trace_id ?? null, tenant_id: null, job_id: null, user_id: e.user_id ?? null,
+    session_id: null, anonymous_id: null, email_fingerprint: e.email ? createHmac("sha256", fpKey).update(e.email.toLowerCase()).digest("hex") : null,
+    email_domain: e.email ? "example.com" : null, success: null, error_code: null, error_message: null,
+    payload_json: JSON.stringify(e.properties), sample_rate: 1.0,
+  }));
+}
+
+async function ingest(url, batch) {
+  const r = await cannon({
+    url,
+    requests: [{
+      method: "POST",
+      path: "/internal/funnel-events/ingest",
+      setupRequest: (req) => {
+        const body = JSON.stringify({ events: events(batch) });
+        const t = Math.floor(Date.now() / 1000);
+        const v1 = createHmac("sha256", secret).update(`${t}.${body}`).digest("hex");
+        return { ...req, body, headers: { "content-type": "application/json", "x-funnel-signature": `t=${t},v1=${v1}` } };
+      },
+    }],
+  });
+  return summarize(r, batch);
+}
+
+async function floor(url, batch) {
+  const r = await cannon({
+    url,
+    requests: [{
+      method: "POST",
+      path: "/bench/floor",
+      setupRequest: (req) => ({ ...req, body: JSON.stringify(preparedRows(batch)), headers: { "content-type": "application/json" } }),
+    }],
+  });
+  return summarize(r, batch);
+}
+
+async function read(url, path) {
+  const r = await cannon({ url, requests: [{ method: "GET", path, headers: { authorization: `Bearer ${apiKey}` } }] });
+  return summarize(r, 1);
+}
+
+function summarize(r, perRequest) {
+  const ok = r["2xx"];
+  if (r.non2xx || r.errors || !ok) throw new Error(`bench: ${r.non2xx} non-2xx, ${r.errors} errors of ${ok + r.non2xx}`);
+  return { rps: ok / r.duration, eps: (ok / r.duration) * perRequest, p50: r.latency.p50, p99: r.latency.p99 };
+}
+
+function d1File() {
+  const dir = join(persistDir, "v3", "d1", "miniflare-D1DatabaseObject");
+  return join(dir, readdirSync(dir).find((f) => f.endsWith(".sqlite") && f !== "metadata.sqlite"));
+}
+
+function loadRows(start, count) {
+  const r = spawnSync("python3", [join(ROOT, "bench", "load_rows.py"), d1File(), fpKey, String(start), String(count)], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`loading rows failed: ${r.stderr}`);
+  return Number(r.stdout.trim());
+}
+
+const fmt = (n, d = 0) => n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
+const rows = [];
+let worker;
+try {
+  applyMigrations(persistDir);
+  worker = await startWorker({ persistDir, envFile });
+  let url = worker.url;
+  console.log(`bench: worker at ${url}; ${SECONDS}s per row, ${CONNECTIONS} connections`);
+
+  // Ingest, each against the floor measured right before it.
+  const floor500 = await floor(url, 500);
+  rows.push(["Floor: 500 prepared rows, one statement, no checks", `${fmt(floor500.eps)} ev/s`, `${fmt(floor500.p50)} / ${fmt(floor500.p99)}`, "1.00"]);
+  const ingests = {};
+  for (const batch of [1, 50, 500]) {
+    const r = await ingest(url, batch);
+    ingests[batch] = r;
+    rows.push([`Ingest, signed batches of ${batch}`, `${fmt(r.eps)} ev/s`, `${fmt(r.p50)} / ${fmt(r.p99)}`, fmt(r.eps / floor500.eps, 2)]);
+  }
+  rows.push(["Ingest 500 vs ingest 1 (events/s)", "", "", `${fmt(ingests[500].eps / ingests[1].eps, 0)}×`]);
+
+  // Reads at growing stored volumes, on a fresh database (so the levels are
+  // exact), each against the health floor measured at the same level.
+  worker.stop();
+  rmSync(persistDir, { recursive: true, force: true });
+  applyMigrations(persistDir);
+  worker = await startWorker({ persistDir, envFile });
+  url = worker.url;
+  const now = Date.now();
+  const day = (d) => new Date(now + d * 86_400_000).toISOString().slice(0, 10);
+  let stored = 0;
+  for (const level of LEVELS) {
+    const count = loadRows(stored + 1_000_000_000, level - stored);
+    stored = level;
+    const health = await read(url, "/api/health");
+    const q = (p) => `/internal/funnel-events?${new URLSearchParams(p)}`;
+    const probes = [
+      ["list by trace_id", q({ trace_id: "trace_b1000000017", from: day(-90), to: day(1), limit: "50" })],
+      ["list by email", q({ q_email: "user17@bench.example", from: day(-90), to: day(1), limit: "50" })],
+      ["list by type + 14 days", q({ type: "m_auth_login_fail", from: day(-13), to: day(1), limit: "50" })],
+      ["summary, 14 days", `/internal/funnel-events/summary?from=${day(-13)}&to=${day(1)}&tz=Asia/Seoul`],
+      ["summary, 90 days", `/internal/funnel-events/summary?from=${day(-89)}&to=${day(1)}&tz=Asia/Seoul`],
+    ];
+    rows.push([`Floor: GET /api/health at ${fmt(count)} events`, `${fmt(health.rps)} req/s`, `${fmt(health.p50)} / ${fmt(health.p99)}`, "1.00"]);
+    for (const [name, path] of probes) {
+      const r = await read(url, path);
+      rows.push([`${name} at ${fmt(count)} events`, `${fmt(r.rps)} req/s`, `${fmt(r.p50)} / ${fmt(r.p99)}`, `${fmt(r.p50 / Math.max(health.p50, 1), 2)}× p50`]);
+    }
+  }
+} finally {
+  worker?.stop();
+}
+
+const wasm = readFileSync(join(ROOT, "build", "index_bg.wasm"));
+rows.push(["Worker wasm size", `${fmt(wasm.length / 1024)} KB raw`, `${fmt(gzipSync(wasm, { level: 9 }).length / 1024)} KB gzip`, ""]);
+rmSync(work, { recursive: true, force: true });
+
+const table = [
+  "| Measurement | Throughput | p50 / p99 ms | Ratio to its floor |",
+  "|---|---|---|---|",
+  ...rows.map((r) => `| ${r.join(" | ")} |`),
+].join("\n");
+console.log(`\n${table}\n`);
+const machine = `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${fmt(totalmem() / 2 ** 30)} GiB; node ${process.version}`;
+writeFileSync(join(ROOT, "bench", "last-run.md"), `Measured ${new Date().toISOString()} on ${machine}; ${SECONDS}s per row, ${CONNECTIONS} connections.\n\n${table}\n`);
+console.log("bench: table written to bench/last-run.md");

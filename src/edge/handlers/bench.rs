@@ -1,0 +1,36 @@
+//! `POST /bench/floor`: the ingest benchmark's floor. Writes the rows it is
+//! given (a JSON array of prepared `funnel_events` rows) with the same one
+//! statement ingest uses, and does nothing else: no auth, no validation.
+//! It exists only when the deployment sets `BENCH_ROUTES = "1"` (the bench
+//! harness does, locally); everywhere else it is a 404 like any unknown path.
+
+use worker::{Request, Response, Result, RouteContext};
+
+use crate::edge::{env, http, store};
+use crate::error::{AppError, AppResult};
+use crate::storage::{sql, Bind, Statement};
+
+pub fn enabled(env: &worker::Env) -> bool {
+    env.var("BENCH_ROUTES").map(|v| v.to_string() == "1").unwrap_or(false)
+}
+
+pub async fn floor(req: Request, ctx: RouteContext<()>) -> Result<Response> {
+    if !enabled(&ctx.env) {
+        return http::problem(&AppError::NotFound);
+    }
+    http::respond(write_rows(req, ctx).await)
+}
+
+async fn write_rows(mut req: Request, ctx: RouteContext<()>) -> AppResult<Response> {
+    let rows = req
+        .text()
+        .await
+        .map_err(|_| AppError::InvalidBody("The body could not be read.".into()))?;
+    let db = env::db(&ctx.env)?;
+    let results = store::batch(&db, &[Statement::with(sql::INSERT_EVENTS, [Bind::Text(rows)])]).await?;
+    let inserted = match results.first() {
+        Some(r) => store::rows::<serde_json::Value>(r)?.len(),
+        None => 0,
+    };
+    http::json(200, &serde_json::json!({ "inserted": inserted }))
+}

@@ -390,12 +390,16 @@ fn kpi_measures_count_sum_distinct_and_top_agree_with_the_rows() {
 #[test]
 fn daily_counts_follow_the_given_day_boundaries_and_use_the_time_index() {
     let (conn, rows) = seeded(500);
-    let days = serde_json::json!([
-        ["2026-03-02", "2026-03-01T15:00:00.000Z", "2026-03-02T15:00:00.000Z"],
-        ["2026-03-03", "2026-03-02T15:00:00.000Z", "2026-03-03T15:00:00.000Z"]
-    ])
-    .to_string();
-    let s = Statement::with(sql::DAILY_COUNTS_BY_TYPE, [Bind::Text(days)]);
+    // Seoul days: whole hours from the rollup; one raw edge to exercise the second path.
+    let rollup = serde_json::json!([
+        ["2026-03-02", "2026-03-01T15", "2026-03-02T15"],
+        ["2026-03-03", "2026-03-02T15", "2026-03-03T14"]
+    ]);
+    let raw = serde_json::json!([["2026-03-03", "2026-03-03T14:00:00.000Z", "2026-03-03T15:00:00.000Z"]]);
+    let s = Statement::with(
+        sql::DAILY_COUNTS_BY_TYPE,
+        [Bind::Text(rollup.to_string()), Bind::Text(raw.to_string())],
+    );
     let got: Vec<(String, String, i64)> = conn
         .prepare(&s.sql)
         .unwrap()
@@ -486,7 +490,8 @@ fn summary_daily_counts_equal_the_list_count_for_every_type_and_zone() {
     for tz in ["UTC", "Asia/Seoul", "America/New_York", "Asia/Kathmandu"] {
         let params = Params::parse([("from", "2026-03-03"), ("to", "2026-03-17"), ("tz", tz)], LIST_PARAMS).unwrap();
         let range = TimeRange::parse(&params, Utc::now()).unwrap();
-        let s = Statement::with(sql::DAILY_COUNTS_BY_TYPE, [Bind::Text(days_json(&range.days()))]);
+        let (rollup, raw) = days_json(&range.days());
+        let s = Statement::with(sql::DAILY_COUNTS_BY_TYPE, [Bind::Text(rollup), Bind::Text(raw)]);
         let daily: Vec<DailyCount> = conn
             .prepare(&s.sql)
             .unwrap()
@@ -742,5 +747,107 @@ mod quotas {
         ] {
             assert_uses_indexes(&conn, name, &s);
         }
+    }
+}
+
+/// The rollup kept by triggers always equals a recount of the rows: after
+/// inserts, deletes and moves of `ts`, in whole-hour and mid-hour zones.
+#[test]
+fn the_hourly_rollup_stays_exactly_equal_to_the_rows_through_inserts_deletes_and_updates() {
+    use funnel::query::range::TimeRange;
+    use funnel::report::summary::days_json;
+    let (conn, _) = seeded(3000);
+    conn.execute("DELETE FROM funnel_events WHERE id % 7 = 0", []).unwrap();
+    conn.execute(
+        "UPDATE funnel_events SET ts = strftime('%Y-%m-%dT%H:%M:%fZ', ts, '-3 days', '+17 minutes') WHERE id % 5 = 0",
+        [],
+    )
+    .unwrap();
+    conn.execute(
+        "UPDATE funnel_events SET sample_rate = 0.1 WHERE event_type = 'app_open' AND id % 3 = 0",
+        [],
+    )
+    .unwrap();
+    let recount: i64 = conn
+        .query_row(
+            "SELECT CAST(ROUND(SUM(1.0 / sample_rate)) AS INTEGER) FROM funnel_events",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let rolled: i64 = conn
+        .query_row("SELECT CAST(ROUND(SUM(n)) AS INTEGER) FROM event_rollup", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(rolled, recount);
+
+    for tz in ["UTC", "Asia/Seoul", "Asia/Kathmandu", "America/New_York"] {
+        let params = Params::parse([("from", "2026-03-02"), ("to", "2026-03-20"), ("tz", tz)], LIST_PARAMS).unwrap();
+        let range = TimeRange::parse(&params, Utc::now()).unwrap();
+        let (rollup, raw) = days_json(&range.days());
+        let s = Statement::with(sql::DAILY_COUNTS_BY_TYPE, [Bind::Text(rollup), Bind::Text(raw)]);
+        let got: Vec<(String, String, i64)> = conn
+            .prepare(&s.sql)
+            .unwrap()
+            .query_map(params_from_iter(binds(&s)), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        for day in range.days() {
+            let (from, to) = (funnel::time::to_stored(day.start), funnel::time::to_stored(day.end));
+            let mut stmt = conn
+                .prepare(
+                    "SELECT event_type, CAST(ROUND(SUM(1.0 / sample_rate)) AS INTEGER) FROM funnel_events \
+                     WHERE ts >= ? AND ts < ? GROUP BY event_type ORDER BY event_type",
+                )
+                .unwrap();
+            let expected: Vec<(String, i64)> = stmt
+                .query_map([&from, &to], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            let mut actual: Vec<(String, i64)> = got
+                .iter()
+                .filter(|g| g.0 == day.date.to_string())
+                .map(|g| (g.1.clone(), g.2))
+                .collect();
+            actual.sort();
+            assert_eq!(actual, expected, "{tz} {}", day.date);
+        }
+        // Range measures through the rollup equal a recount too, on mid-hour bounds.
+        let (from, to) = ("2026-03-03T10:37:00.000Z", "2026-03-15T02:11:00.000Z");
+        let m = Measure::Count {
+            events: &["m_auth_login_fail", "app_open"],
+            outcome: Outcome::Success,
+        };
+        let expected: i64 = conn
+            .query_row(
+                "SELECT CAST(ROUND(COALESCE(SUM(1.0 / sample_rate), 0)) AS INTEGER) FROM funnel_events \
+                 WHERE ts >= ? AND ts < ? AND event_type IN ('m_auth_login_fail', 'app_open') AND success = 1",
+                [from, to],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(
+            value(&conn, &sql::measure(&m, from, to)),
+            rusqlite::types::Value::Integer(expected)
+        );
+        let revenue = Measure::Sum {
+            events: &["purchase_completed"],
+            property: "amount",
+        };
+        let expected: f64 = conn
+            .query_row(
+                "SELECT TOTAL(json_extract(payload_json, '$.amount') / sample_rate) FROM funnel_events \
+                 WHERE ts >= ? AND ts < ? AND event_type = 'purchase_completed'",
+                [from, to],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(
+            value(&conn, &sql::measure(&revenue, from, to)),
+            rusqlite::types::Value::Real(expected)
+        );
     }
 }

@@ -6,7 +6,9 @@
 
 use worker::{Env, Request, Response, Result, Router};
 
-use super::handlers::{bench, catalog, console, events, funnels, health, ingest, overview, quarantine, summary, trace, usage};
+use super::handlers::{
+    bench, catalog, console, events, funnels, health, ingest, overview, quarantine, summary, trace, usage,
+};
 
 pub async fn route(req: Request, env: Env) -> Result<Response> {
     Router::new()

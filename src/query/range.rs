@@ -84,6 +84,54 @@ impl TimeRange {
     }
 }
 
+/// `[start, end)` cut into whole UTC hours (read from the hourly rollup) and
+/// the partial hours at either edge (read from the rows themselves).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HourSplit {
+    /// `[first, last)` as rollup hour keys (`YYYY-MM-DDTHH`); `None` when no whole hour fits.
+    pub hours: Option<(String, String)>,
+    /// Stored-form `[start, end)` pieces outside the whole hours.
+    pub raw: Vec<(String, String)>,
+}
+
+pub fn hour_key(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H").to_string()
+}
+
+fn floor_hour(t: DateTime<Utc>) -> DateTime<Utc> {
+    use chrono::{DurationRound, TimeDelta};
+    t.duration_trunc(TimeDelta::hours(1)).unwrap_or(t)
+}
+
+pub fn split_by_hours(start: DateTime<Utc>, end: DateTime<Utc>) -> HourSplit {
+    let first = {
+        let f = floor_hour(start);
+        if f == start {
+            f
+        } else {
+            f + chrono::Duration::hours(1)
+        }
+    };
+    let last = floor_hour(end);
+    if first >= last {
+        return HourSplit {
+            hours: None,
+            raw: vec![(time::to_stored(start), time::to_stored(end))],
+        };
+    }
+    let mut raw = Vec::new();
+    if start < first {
+        raw.push((time::to_stored(start), time::to_stored(first)));
+    }
+    if last < end {
+        raw.push((time::to_stored(last), time::to_stored(end)));
+    }
+    HourSplit {
+        hours: Some((hour_key(first), hour_key(last))),
+        raw,
+    }
+}
+
 fn parse_tz(raw: Option<&str>) -> AppResult<Tz> {
     match raw {
         None => Ok(Tz::UTC),
@@ -209,6 +257,37 @@ mod tests {
             start.with_timezone(&Tz::America__Santiago).format("%H:%M").to_string(),
             "01:00"
         );
+    }
+
+    #[test]
+    fn a_range_splits_into_whole_hours_and_partial_edges() {
+        let s = split_by_hours(utc("2026-03-01T10:30:00Z"), utc("2026-03-02T03:15:00Z"));
+        assert_eq!(s.hours, Some(("2026-03-01T11".into(), "2026-03-02T03".into())));
+        assert_eq!(
+            s.raw,
+            [
+                (
+                    "2026-03-01T10:30:00.000Z".to_string(),
+                    "2026-03-01T11:00:00.000Z".to_string()
+                ),
+                (
+                    "2026-03-02T03:00:00.000Z".to_string(),
+                    "2026-03-02T03:15:00.000Z".to_string()
+                ),
+            ]
+        );
+        let aligned = split_by_hours(utc("2026-03-01T00:00:00Z"), utc("2026-03-02T00:00:00Z"));
+        assert_eq!(
+            (aligned.hours.unwrap().0.as_str(), aligned.raw.len()),
+            ("2026-03-01T00", 0)
+        );
+        let short = split_by_hours(utc("2026-03-01T10:10:00Z"), utc("2026-03-01T10:50:00Z"));
+        assert_eq!((short.hours, short.raw.len()), (None, 1));
+        // Asia/Kathmandu (+5:45): every day boundary is mid-hour, so each day has two raw edges.
+        let r = parse(&[("from", "2026-03-01"), ("to", "2026-03-03"), ("tz", "Asia/Kathmandu")]).unwrap();
+        for d in r.days() {
+            assert_eq!(split_by_hours(d.start, d.end).raw.len(), 2);
+        }
     }
 
     #[test]

@@ -8,8 +8,7 @@ use serde_json::Value;
 
 use crate::catalog::kpis::{Formula, Kpi, Lens, Measure, Unit, KPIS};
 use crate::catalog::Text;
-use crate::query::range::Day;
-use crate::time::to_stored;
+use crate::query::range::{split_by_hours, Day};
 
 /// A `(day, key, n)` row of the daily statements (key: event type or service).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -40,13 +39,22 @@ pub struct DailyBucket {
     pub counts: BTreeMap<String, i64>,
 }
 
-/// The days of a range as the JSON array the daily statements bind: `[[date, start, end], ...]`.
-pub fn days_json(days: &[Day]) -> String {
-    let rows: Vec<[String; 3]> = days
-        .iter()
-        .map(|d| [d.date.to_string(), to_stored(d.start), to_stored(d.end)])
-        .collect();
-    serde_json::to_string(&rows).expect("strings always serialize")
+/// The days of a range as the two JSON arrays the daily statements bind:
+/// whole hours read from the rollup `[[date, first hour, end hour], ...]` and
+/// partial-hour edges read from the rows `[[date, start, end], ...]`.
+pub fn days_json(days: &[Day]) -> (String, String) {
+    let mut rollup: Vec<[String; 3]> = Vec::new();
+    let mut raw: Vec<[String; 3]> = Vec::new();
+    for d in days {
+        let date = d.date.to_string();
+        let split = split_by_hours(d.start, d.end);
+        if let Some((first, last)) = split.hours {
+            rollup.push([date.clone(), first, last]);
+        }
+        raw.extend(split.raw.into_iter().map(|(s, e)| [date.clone(), s, e]));
+    }
+    let json = |v: &Vec<[String; 3]>| serde_json::to_string(v).expect("strings always serialize");
+    (json(&rollup), json(&raw))
 }
 
 /// One bucket per day, every key seen anywhere in the range present (0 where absent).
@@ -202,12 +210,10 @@ mod tests {
     }
 
     #[test]
-    fn days_bind_as_date_start_end_triples() {
-        let json = days_json(&[day(1)]);
-        assert_eq!(
-            json,
-            r#"[["2026-03-01","2026-03-01T00:00:00.000Z","2026-03-02T00:00:00.000Z"]]"#
-        );
+    fn whole_hour_days_read_the_rollup_and_nothing_raw() {
+        let (rollup, raw) = days_json(&[day(1)]);
+        assert_eq!(rollup, r#"[["2026-03-01","2026-03-01T00","2026-03-02T00"]]"#);
+        assert_eq!(raw, "[]");
     }
 
     #[test]

@@ -116,22 +116,88 @@ pub fn trace_events(trace_id: &str) -> Statement {
     s
 }
 
-/// Estimated events per local day and type: each row weighs 1/sample_rate
-/// (1 for unsampled types, so those counts are exact). `?1` is a JSON array of `[date, start, end]` (stored timestamps).
+/// Estimated events per local day and type: whole hours from the rollup, the
+/// partial hours at the edges from the rows; each row weighs 1/sample_rate
+/// (1 for unsampled types, so those counts are exact). `?1`: JSON
+/// `[[date, first hour, end hour], ...]`; `?2`: JSON `[[date, start, end], ...]`
+/// (see `report::summary::days_json`).
 pub const DAILY_COUNTS_BY_TYPE: &str = "\
-SELECT json_extract(d.value, '$[0]') AS day, e.event_type AS key,
-  CAST(ROUND(SUM(1.0 / e.sample_rate)) AS INTEGER) AS n, MIN(e.sample_rate) < 1 AS estimated
-FROM json_each(?) AS d
-JOIN funnel_events AS e ON e.ts >= json_extract(d.value, '$[1]') AND e.ts < json_extract(d.value, '$[2]')
-GROUP BY day, e.event_type";
+SELECT day, key, CAST(ROUND(SUM(n)) AS INTEGER) AS n, SUM(sampled) > 0 AS estimated FROM (
+  SELECT json_extract(d.value, '$[0]') AS day, r.event_type AS key, r.n AS n, r.sampled AS sampled
+  FROM json_each(?1) AS d
+  JOIN event_rollup AS r ON r.hour >= json_extract(d.value, '$[1]') AND r.hour < json_extract(d.value, '$[2]')
+  UNION ALL
+  SELECT json_extract(d.value, '$[0]'), e.event_type, 1.0 / e.sample_rate, e.sample_rate < 1
+  FROM json_each(?2) AS d
+  JOIN funnel_events AS e ON e.ts >= json_extract(d.value, '$[1]') AND e.ts < json_extract(d.value, '$[2]')
+) GROUP BY day, key HAVING ROUND(SUM(n)) > 0";
 
 /// Events per local day and service (the overview's timeline). Same binding as [`DAILY_COUNTS_BY_TYPE`].
 pub const DAILY_COUNTS_BY_SERVICE: &str = "\
-SELECT json_extract(d.value, '$[0]') AS day, e.service AS key,
-  CAST(ROUND(SUM(1.0 / e.sample_rate)) AS INTEGER) AS n, MIN(e.sample_rate) < 1 AS estimated
-FROM json_each(?) AS d
-JOIN funnel_events AS e ON e.ts >= json_extract(d.value, '$[1]') AND e.ts < json_extract(d.value, '$[2]')
-GROUP BY day, e.service";
+SELECT day, key, CAST(ROUND(SUM(n)) AS INTEGER) AS n, SUM(sampled) > 0 AS estimated FROM (
+  SELECT json_extract(d.value, '$[0]') AS day, r.service AS key, r.n AS n, r.sampled AS sampled
+  FROM json_each(?1) AS d
+  JOIN event_rollup AS r ON r.hour >= json_extract(d.value, '$[1]') AND r.hour < json_extract(d.value, '$[2]')
+  UNION ALL
+  SELECT json_extract(d.value, '$[0]'), e.service, 1.0 / e.sample_rate, e.sample_rate < 1
+  FROM json_each(?2) AS d
+  JOIN funnel_events AS e ON e.ts >= json_extract(d.value, '$[1]') AND e.ts < json_extract(d.value, '$[2]')
+) GROUP BY day, key HAVING ROUND(SUM(n)) > 0";
+
+/// The property the rollup sums (the revenue KPIs' `amount`); sums of others read the rows.
+pub const ROLLUP_SUM_PROPERTY: &str = "amount";
+
+/// Count or `amount` sum of event types over `[from, to)`, from the rollup's whole
+/// hours plus the rows of the partial edges. Binds: ?1, ?2 rollup hours `[first, end)`
+/// ('' when none), ?3 JSON event types, ?4 outcome (1, 0) or NULL for any, ?5 JSON
+/// `[[start, end], ...]` raw edges. One row: `value`, `estimated`.
+const ROLLUP_COUNT: &str = "\
+SELECT CAST(ROUND(COALESCE(SUM(n), 0)) AS INTEGER) AS value, COALESCE(SUM(sampled), 0) > 0 AS estimated FROM (
+  SELECT n, sampled FROM event_rollup
+  WHERE hour >= ?1 AND hour < ?2 AND event_type IN (SELECT value FROM json_each(?3)) AND (?4 IS NULL OR outcome = ?4)
+  UNION ALL
+  SELECT 1.0 / e.sample_rate, e.sample_rate < 1 FROM json_each(?5) AS seg
+  JOIN funnel_events AS e ON e.ts >= json_extract(seg.value, '$[0]') AND e.ts < json_extract(seg.value, '$[1]')
+  WHERE e.event_type IN (SELECT value FROM json_each(?3)) AND (?4 IS NULL OR e.success = ?4)
+)";
+
+const ROLLUP_AMOUNT: &str = "\
+SELECT TOTAL(a) AS value, COALESCE(SUM(sampled), 0) > 0 AS estimated FROM (
+  SELECT amount AS a, sampled FROM event_rollup
+  WHERE hour >= ?1 AND hour < ?2 AND event_type IN (SELECT value FROM json_each(?3)) AND (?4 IS NULL OR outcome = ?4)
+  UNION ALL
+  SELECT COALESCE(json_extract(e.payload_json, '$.amount'), 0) / e.sample_rate, e.sample_rate < 1 FROM json_each(?5) AS seg
+  JOIN funnel_events AS e ON e.ts >= json_extract(seg.value, '$[0]') AND e.ts < json_extract(seg.value, '$[1]')
+  WHERE e.event_type IN (SELECT value FROM json_each(?3)) AND (?4 IS NULL OR e.success = ?4)
+)";
+
+fn rollup_measure(sql: &'static str, events: &[&str], outcome: Option<i64>, from: &str, to: &str) -> Statement {
+    let (Some(from_t), Some(to_t)) = (crate::time::parse_rfc3339(from), crate::time::parse_rfc3339(to)) else {
+        return Statement::with(
+            sql,
+            [
+                Bind::text(""),
+                Bind::text(""),
+                Bind::json(events),
+                Bind::Null,
+                Bind::json(&[[from, to]]),
+            ],
+        );
+    };
+    let split = crate::query::range::split_by_hours(from_t, to_t);
+    let (first, last) = split.hours.unwrap_or_default();
+    let raw: Vec<[String; 2]> = split.raw.into_iter().map(|(s, e)| [s, e]).collect();
+    Statement::with(
+        sql,
+        [
+            Bind::Text(first),
+            Bind::Text(last),
+            Bind::json(events),
+            outcome.map_or(Bind::Null, Bind::Int),
+            Bind::json(&raw),
+        ],
+    )
+}
 
 /// The statement computing one KPI measure over `[from, to)`: one row with
 /// `value` (counts and sums weighted by 1/sample_rate) and `min_rate` (< 1
@@ -144,6 +210,18 @@ pub fn measure(m: &Measure, from: &str, to: &str) -> Statement {
         }
     };
     match m {
+        // Counts and `amount` sums of named types read the hourly rollup: flat in stored events.
+        Measure::Count { events, outcome } if !events.is_empty() => {
+            let outcome = match outcome {
+                Outcome::Any => None,
+                Outcome::Success => Some(1),
+                Outcome::Failure => Some(0),
+            };
+            rollup_measure(ROLLUP_COUNT, events, outcome, from, to)
+        }
+        Measure::Sum { events, property } if !events.is_empty() && *property == ROLLUP_SUM_PROPERTY => {
+            rollup_measure(ROLLUP_AMOUNT, events, None, from, to)
+        }
         Measure::Count { events, outcome } => {
             let mut s = Statement::new(
                 "SELECT CAST(ROUND(COALESCE(SUM(1.0 / sample_rate), 0)) AS INTEGER) AS value, MIN(sample_rate) AS min_rate \

@@ -66,7 +66,10 @@ async fn overview(req: Request, ctx: RouteContext<()>) -> AppResult<Response> {
         ),
         Statement::with(sql::COUNTS_BY_SERVICE_AND_TYPE, span.clone()),
         Statement::with(sql::FIRST_LAST_SEEN, [Bind::json(&names)]),
-        Statement::with(sql::DAILY_COUNTS_BY_SERVICE, [Bind::Text(summary::days_json(&days))]),
+        Statement::with(sql::DAILY_COUNTS_BY_SERVICE, {
+            let (rollup_days, raw_days) = summary::days_json(&days);
+            [Bind::Text(rollup_days), Bind::Text(raw_days)]
+        }),
         sql::list_events(&everything, None, RECENT_EVENTS),
     ];
     statements.extend(revenue.iter().map(|(_, m)| sql::measure(m, &from, &to)));

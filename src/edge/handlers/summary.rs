@@ -24,7 +24,9 @@ pub async fn get(req: Request, ctx: RouteContext<()>) -> Result<Response> {
 #[derive(Deserialize)]
 struct MeasureRow {
     value: Value,
+    /// Raw statements report the smallest sample rate, rollup ones whether sampled rows took part.
     min_rate: Option<f64>,
+    estimated: Option<i64>,
 }
 
 async fn summarize(req: Request, ctx: RouteContext<()>) -> AppResult<Response> {
@@ -35,9 +37,10 @@ async fn summarize(req: Request, ctx: RouteContext<()>) -> AppResult<Response> {
     let (from, to) = (range.from_stored(), range.to_stored());
     let measured = summary::measured();
 
+    let (rollup_days, raw_days) = summary::days_json(&days);
     let mut statements = vec![Statement::with(
         sql::DAILY_COUNTS_BY_TYPE,
-        [Bind::Text(summary::days_json(&days))],
+        [Bind::Text(rollup_days), Bind::Text(raw_days)],
     )];
     statements.extend(measured.iter().map(|(_, m)| sql::measure(m, &from, &to)));
     let db = env::db(&ctx.env)?;
@@ -47,7 +50,9 @@ async fn summarize(req: Request, ctx: RouteContext<()>) -> AppResult<Response> {
     let mut values: HashMap<&str, summary::Measured> = HashMap::new();
     for ((id, _), result) in measured.iter().zip(&results[1..]) {
         let row = store::rows::<MeasureRow>(result)?.into_iter().next();
-        let estimate = row.as_ref().and_then(|r| r.min_rate).is_some_and(|r| r < 1.0);
+        let estimate = row
+            .as_ref()
+            .is_some_and(|r| r.min_rate.is_some_and(|m| m < 1.0) || r.estimated.is_some_and(|e| e != 0));
         let value = row.map_or(Value::Null, |r| r.value);
         values.insert(id, summary::Measured { value, estimate });
     }

@@ -851,3 +851,80 @@ fn the_hourly_rollup_stays_exactly_equal_to_the_rows_through_inserts_deletes_and
         );
     }
 }
+
+#[test]
+fn every_top_kpi_reads_a_rolled_up_property_listed_in_the_migration() {
+    use funnel::catalog::kpis::{Formula, KPIS};
+    let conn = migrated();
+    let mut listed: Vec<(String, String)> = conn
+        .prepare("SELECT event_type, property FROM rollup_properties ORDER BY 1, 2")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut declared: Vec<(String, String)> = sql::ROLLUP_PROPERTIES
+        .iter()
+        .map(|(e, p)| (e.to_string(), p.to_string()))
+        .collect();
+    listed.sort();
+    declared.sort();
+    assert_eq!(
+        listed, declared,
+        "migration 0006 and storage::sql::ROLLUP_PROPERTIES agree"
+    );
+    for k in KPIS {
+        if let Formula::Measure(Measure::Top { events, property }) = k.formula {
+            for e in events {
+                assert!(
+                    sql::ROLLUP_PROPERTIES.contains(&(*e, property)),
+                    "{}: {e}.{property} is not rolled up",
+                    k.id
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_property_rollup_gives_the_same_top_value_as_the_rows_after_changes() {
+    let conn = migrated();
+    let mut rows = rows(600);
+    for (i, r) in rows.iter_mut().enumerate() {
+        r.event_type = "command_executed".into();
+        r.service = "presstuner".into();
+        r.payload_json = Some(format!(r#"{{"scope":"s{}","action":"a{}"}}"#, i % 7, (i * i) % 5));
+    }
+    for chunk in json_chunks(&rows, 64 * 1024).unwrap() {
+        let mut stmt = conn.prepare(sql::INSERT_EVENTS).unwrap();
+        let mut out = stmt.query([chunk]).unwrap();
+        while out.next().unwrap().is_some() {}
+    }
+    conn.execute("DELETE FROM funnel_events WHERE id % 4 = 0", []).unwrap();
+    conn.execute(
+        "UPDATE funnel_events SET ts = strftime('%Y-%m-%dT%H:%M:%fZ', ts, '+2 days', '+29 minutes') WHERE id % 3 = 0",
+        [],
+    )
+    .unwrap();
+    let (from, to) = ("2026-03-02T07:13:00.000Z", "2026-03-14T19:41:00.000Z");
+    for property in ["scope", "action"] {
+        let m = Measure::Top {
+            events: &["command_executed"],
+            property: if property == "scope" { "scope" } else { "action" },
+        };
+        let s = sql::measure(&m, from, to);
+        assert!(s.sql.contains("property_rollup"), "reads the rollup");
+        let expected: String = conn
+            .query_row(
+                &format!(
+                    "SELECT json_extract(payload_json, '$.{property}') AS v FROM funnel_events \
+                     WHERE ts >= ? AND ts < ? AND event_type = 'command_executed' GROUP BY v \
+                     ORDER BY SUM(1.0 / sample_rate) DESC, v LIMIT 1"
+                ),
+                [from, to],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(value(&conn, &s), rusqlite::types::Value::Text(expected), "{property}");
+    }
+}

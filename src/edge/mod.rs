@@ -5,10 +5,11 @@
 mod env;
 mod handlers;
 mod http;
+mod retention;
 mod router;
 mod store;
 
-use worker::{event, Context, Env, Request, Response, Result};
+use worker::{event, Context, Env, Request, Response, Result, ScheduleContext, ScheduledEvent};
 
 #[event(start)]
 fn start() {
@@ -20,4 +21,10 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     // Every error becomes a problem+json here; only a failure to build any
     // response at all reaches workers-rs (which answers a bare 500).
     http::finish(router::route(req, env).await)
+}
+
+/// The cron of wrangler.toml: retention (see [`retention`]).
+#[event(scheduled)]
+async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    retention::run(&env).await;
 }

@@ -171,7 +171,27 @@ SELECT TOTAL(a) AS value, COALESCE(SUM(sampled), 0) > 0 AS estimated FROM (
   WHERE e.event_type IN (SELECT value FROM json_each(?3)) AND (?4 IS NULL OR e.success = ?4)
 )";
 
-fn rollup_measure(sql: &'static str, events: &[&str], outcome: Option<i64>, from: &str, to: &str) -> Statement {
+/// `(event type, property)` pairs whose values migration 0006 rolls up per hour
+/// (`rollup_properties`); a "top value" KPI over one of them reads the rollup.
+pub const ROLLUP_PROPERTIES: &[(&str, &str)] = &[("command_executed", "scope"), ("command_executed", "action")];
+
+/// The most frequent value of a rolled-up property over `[from, to)`. Binds as
+/// [`ROLLUP_COUNT`], with ?4 the property name.
+const ROLLUP_TOP: &str = "\
+SELECT value, SUM(n) AS n, COALESCE(SUM(sampled), 0) > 0 AS estimated FROM (
+  SELECT value, n, 0 AS sampled FROM property_rollup
+  WHERE hour >= ?1 AND hour < ?2 AND event_type IN (SELECT value FROM json_each(?3)) AND property = ?4
+  UNION ALL
+  SELECT json_extract(e.payload_json, '$.' || ?4), 1.0 / e.sample_rate, e.sample_rate < 1 FROM json_each(?5) AS seg
+  JOIN funnel_events AS e ON e.ts >= json_extract(seg.value, '$[0]') AND e.ts < json_extract(seg.value, '$[1]')
+  WHERE e.event_type IN (SELECT value FROM json_each(?3)) AND json_extract(e.payload_json, '$.' || ?4) IS NOT NULL
+) GROUP BY value HAVING SUM(n) > 0 ORDER BY SUM(n) DESC, value LIMIT 1";
+
+fn is_rolled_up(events: &[&str], property: &str) -> bool {
+    !events.is_empty() && events.iter().all(|e| ROLLUP_PROPERTIES.contains(&(*e, property)))
+}
+
+fn rollup_measure(sql: &'static str, events: &[&str], fourth: Option<Bind>, from: &str, to: &str) -> Statement {
     let (Some(from_t), Some(to_t)) = (crate::time::parse_rfc3339(from), crate::time::parse_rfc3339(to)) else {
         return Statement::with(
             sql,
@@ -193,7 +213,7 @@ fn rollup_measure(sql: &'static str, events: &[&str], outcome: Option<i64>, from
             Bind::Text(first),
             Bind::Text(last),
             Bind::json(events),
-            outcome.map_or(Bind::Null, Bind::Int),
+            fourth.unwrap_or(Bind::Null),
             Bind::json(&raw),
         ],
     )
@@ -217,7 +237,10 @@ pub fn measure(m: &Measure, from: &str, to: &str) -> Statement {
                 Outcome::Success => Some(1),
                 Outcome::Failure => Some(0),
             };
-            rollup_measure(ROLLUP_COUNT, events, outcome, from, to)
+            rollup_measure(ROLLUP_COUNT, events, outcome.map(Bind::Int), from, to)
+        }
+        Measure::Top { events, property } if is_rolled_up(events, property) => {
+            rollup_measure(ROLLUP_TOP, events, Some(Bind::text(*property)), from, to)
         }
         Measure::Sum { events, property } if !events.is_empty() && *property == ROLLUP_SUM_PROPERTY => {
             rollup_measure(ROLLUP_AMOUNT, events, None, from, to)
@@ -542,3 +565,18 @@ pub fn quota_binds(
         Bind::Int(action.limits.team),
     ]
 }
+
+// Retention.
+
+/// Deletes up to ?2 of the oldest events before ?1; triggers keep the rollups right.
+pub const DELETE_EXPIRED_EVENTS: &str = "\
+DELETE FROM funnel_events WHERE id IN (SELECT id FROM funnel_events WHERE ts < ?1 ORDER BY ts LIMIT ?2)";
+
+/// Once no expired event is left: drops emptied rollup hours, old quarantine
+/// entries and old volume counters. Binds: ?1 the cutoff.
+pub const PRUNE_EXPIRED: &[&str] = &[
+    "DELETE FROM event_rollup WHERE hour < substr(?1, 1, 13)",
+    "DELETE FROM property_rollup WHERE hour < substr(?1, 1, 13)",
+    "DELETE FROM event_quarantine WHERE received_at < ?1",
+    "DELETE FROM event_volume WHERE day < substr(?1, 1, 10)",
+];

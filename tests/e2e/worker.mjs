@@ -34,7 +34,7 @@ export async function startWorker({ persistDir, envFile, anyHealth = false, time
   const child = spawn(
     wrangler,
     ["dev", "--ip", "127.0.0.1", "--port", String(port), "--env-file", envFile, "--persist-to", persistDir,
-     "--show-interactive-dev-session=false", "--log-level", "log"],
+     "--show-interactive-dev-session=false", "--log-level", "log", "--test-scheduled"],
     { cwd: ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] },
   );
   const output = [];

@@ -1,0 +1,60 @@
+// Retention: the scheduled handler (triggered through wrangler dev's
+// --test-scheduled endpoint) deletes events past RETENTION_DAYS (400) in
+// chunks, keeps the rest, and leaves the rollups equal to a recount.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+
+import { BASE, uid } from "./client.mjs";
+
+function d1File() {
+  const dir = join(process.env.FUNNEL_D1_DIR, "v3", "d1", "miniflare-D1DatabaseObject");
+  return join(dir, readdirSync(dir).find((f) => f.endsWith(".sqlite") && f !== "metadata.sqlite"));
+}
+
+function sqlite(script, ...args) {
+  const r = spawnSync("python3", ["-c", script, d1File(), ...args], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+test("the daily cron deletes events older than 400 days in chunks and keeps the rollups exact", async () => {
+  const tag = uid("old");
+  // 12,000 events 401–500 days old (past retention) and 300 that are 399 days old (kept).
+  sqlite(`
+import json, sqlite3, sys
+from datetime import datetime, timedelta, timezone
+db = sqlite3.connect(sys.argv[1], timeout=30)
+now = datetime.now(timezone.utc)
+def ts(days, i): return (now - timedelta(days=days, seconds=i)).strftime('%Y-%m-%dT%H:%M:%S.000Z')
+rows = [(ts(401 + i % 100, i), 'app_open', 'pluid', 'retention', sys.argv[2] + '_old_' + str(i), 1.0) for i in range(12000)]
+rows += [(ts(399, i), 'app_open', 'pluid', 'retention', sys.argv[2] + '_kept_' + str(i), 1.0) for i in range(300)]
+db.executemany("INSERT INTO funnel_events (ts, event_type, service, source, event_id, sample_rate) VALUES (?,?,?,?,?,?)", rows)
+db.commit()
+print(json.dumps(len(rows)))`, tag);
+
+  const res = await fetch(`${BASE}/__scheduled?cron=${encodeURIComponent("17 3 * * *")}`);
+  assert.equal(res.status, 200, await res.text());
+
+  const state = sqlite(`
+import json, sqlite3, sys
+from datetime import datetime, timedelta, timezone
+db = sqlite3.connect(sys.argv[1], timeout=30)
+cutoff = (datetime.now(timezone.utc) - timedelta(days=400)).strftime('%Y-%m-%dT%H:%M:%S.000Z')
+q = lambda s, *a: db.execute(s, a).fetchone()[0]
+print(json.dumps({
+  "old": q("SELECT COUNT(*) FROM funnel_events WHERE event_id LIKE ? || '_old_%'", sys.argv[2]),
+  "kept": q("SELECT COUNT(*) FROM funnel_events WHERE event_id LIKE ? || '_kept_%'", sys.argv[2]),
+  "expired": q("SELECT COUNT(*) FROM funnel_events WHERE ts < ?", cutoff),
+  "recount": q("SELECT CAST(ROUND(COALESCE(SUM(1.0 / sample_rate), 0)) AS INTEGER) FROM funnel_events"),
+  "rolled": q("SELECT CAST(ROUND(COALESCE(SUM(n), 0)) AS INTEGER) FROM event_rollup"),
+  "old_rollup_hours": q("SELECT COUNT(*) FROM event_rollup WHERE hour < substr(?, 1, 13)", cutoff),
+}))`, tag);
+  assert.deepEqual(
+    { old: state.old, kept: state.kept, expired: state.expired, old_rollup_hours: state.old_rollup_hours },
+    { old: 0, kept: 300, expired: 0, old_rollup_hours: 0 },
+  );
+  assert.equal(state.rolled, state.recount, "the rollup equals a recount after the deletes");
+});

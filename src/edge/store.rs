@@ -139,6 +139,7 @@ fn prepare(db: &D1Database, s: &Statement) -> AppResult<D1PreparedStatement> {
             Bind::Text(t) => JsValue::from_str(t),
             // Numbers, not BigInt: D1 rejects BigInt binds.
             Bind::Int(i) => JsValue::from_f64(*i as f64),
+            Bind::Real(f) => JsValue::from_f64(*f),
             Bind::Null => JsValue::NULL,
         })
         .collect();

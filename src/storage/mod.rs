@@ -11,6 +11,7 @@ use serde::Serialize;
 pub enum Bind {
     Text(String),
     Int(i64),
+    Real(f64),
     Null,
 }
 

@@ -125,11 +125,11 @@ pub const DAILY_COUNTS_BY_TYPE: &str = "\
 SELECT day, key, CAST(ROUND(SUM(n)) AS INTEGER) AS n, SUM(sampled) > 0 AS estimated FROM (
   SELECT json_extract(d.value, '$[0]') AS day, r.event_type AS key, r.n AS n, r.sampled AS sampled
   FROM json_each(?1) AS d
-  JOIN event_rollup AS r ON r.hour >= json_extract(d.value, '$[1]') AND r.hour < json_extract(d.value, '$[2]')
+  CROSS JOIN event_rollup AS r ON r.hour >= json_extract(d.value, '$[1]') AND r.hour < json_extract(d.value, '$[2]')
   UNION ALL
   SELECT json_extract(d.value, '$[0]'), e.event_type, 1.0 / e.sample_rate, e.sample_rate < 1
   FROM json_each(?2) AS d
-  JOIN funnel_events AS e ON e.ts >= json_extract(d.value, '$[1]') AND e.ts < json_extract(d.value, '$[2]')
+  CROSS JOIN funnel_events AS e ON e.ts >= json_extract(d.value, '$[1]') AND e.ts < json_extract(d.value, '$[2]')
 ) GROUP BY day, key HAVING ROUND(SUM(n)) > 0";
 
 /// Events per local day and service (the overview's timeline). Same binding as [`DAILY_COUNTS_BY_TYPE`].
@@ -137,15 +137,19 @@ pub const DAILY_COUNTS_BY_SERVICE: &str = "\
 SELECT day, key, CAST(ROUND(SUM(n)) AS INTEGER) AS n, SUM(sampled) > 0 AS estimated FROM (
   SELECT json_extract(d.value, '$[0]') AS day, r.service AS key, r.n AS n, r.sampled AS sampled
   FROM json_each(?1) AS d
-  JOIN event_rollup AS r ON r.hour >= json_extract(d.value, '$[1]') AND r.hour < json_extract(d.value, '$[2]')
+  CROSS JOIN event_rollup AS r ON r.hour >= json_extract(d.value, '$[1]') AND r.hour < json_extract(d.value, '$[2]')
   UNION ALL
   SELECT json_extract(d.value, '$[0]'), e.service, 1.0 / e.sample_rate, e.sample_rate < 1
   FROM json_each(?2) AS d
-  JOIN funnel_events AS e ON e.ts >= json_extract(d.value, '$[1]') AND e.ts < json_extract(d.value, '$[2]')
+  CROSS JOIN funnel_events AS e ON e.ts >= json_extract(d.value, '$[1]') AND e.ts < json_extract(d.value, '$[2]')
 ) GROUP BY day, key HAVING ROUND(SUM(n)) > 0";
 
 /// The property the rollup sums (the revenue KPIs' `amount`); sums of others read the rows.
 pub const ROLLUP_SUM_PROPERTY: &str = "amount";
+
+// `CROSS JOIN` keeps SQLite's join order: the few edge segments (or days)
+// drive index range reads on `ts`; otherwise the planner may walk every row
+// of a type and test it against the segments.
 
 /// Count or `amount` sum of event types over `[from, to)`, from the rollup's whole
 /// hours plus the rows of the partial edges. Binds: ?1, ?2 rollup hours `[first, end)`
@@ -157,7 +161,7 @@ SELECT CAST(ROUND(COALESCE(SUM(n), 0)) AS INTEGER) AS value, COALESCE(SUM(sample
   WHERE hour >= ?1 AND hour < ?2 AND event_type IN (SELECT value FROM json_each(?3)) AND (?4 IS NULL OR outcome = ?4)
   UNION ALL
   SELECT 1.0 / e.sample_rate, e.sample_rate < 1 FROM json_each(?5) AS seg
-  JOIN funnel_events AS e ON e.ts >= json_extract(seg.value, '$[0]') AND e.ts < json_extract(seg.value, '$[1]')
+  CROSS JOIN funnel_events AS e ON e.ts >= json_extract(seg.value, '$[0]') AND e.ts < json_extract(seg.value, '$[1]')
   WHERE e.event_type IN (SELECT value FROM json_each(?3)) AND (?4 IS NULL OR e.success = ?4)
 )";
 
@@ -167,7 +171,7 @@ SELECT TOTAL(a) AS value, COALESCE(SUM(sampled), 0) > 0 AS estimated FROM (
   WHERE hour >= ?1 AND hour < ?2 AND event_type IN (SELECT value FROM json_each(?3)) AND (?4 IS NULL OR outcome = ?4)
   UNION ALL
   SELECT COALESCE(json_extract(e.payload_json, '$.amount'), 0) / e.sample_rate, e.sample_rate < 1 FROM json_each(?5) AS seg
-  JOIN funnel_events AS e ON e.ts >= json_extract(seg.value, '$[0]') AND e.ts < json_extract(seg.value, '$[1]')
+  CROSS JOIN funnel_events AS e ON e.ts >= json_extract(seg.value, '$[0]') AND e.ts < json_extract(seg.value, '$[1]')
   WHERE e.event_type IN (SELECT value FROM json_each(?3)) AND (?4 IS NULL OR e.success = ?4)
 )";
 
@@ -183,7 +187,7 @@ SELECT value, SUM(n) AS n, COALESCE(SUM(sampled), 0) > 0 AS estimated FROM (
   WHERE hour >= ?1 AND hour < ?2 AND event_type IN (SELECT value FROM json_each(?3)) AND property = ?4
   UNION ALL
   SELECT json_extract(e.payload_json, '$.' || ?4), 1.0 / e.sample_rate, e.sample_rate < 1 FROM json_each(?5) AS seg
-  JOIN funnel_events AS e ON e.ts >= json_extract(seg.value, '$[0]') AND e.ts < json_extract(seg.value, '$[1]')
+  CROSS JOIN funnel_events AS e ON e.ts >= json_extract(seg.value, '$[0]') AND e.ts < json_extract(seg.value, '$[1]')
   WHERE e.event_type IN (SELECT value FROM json_each(?3)) AND json_extract(e.payload_json, '$.' || ?4) IS NOT NULL
 ) GROUP BY value HAVING SUM(n) > 0 ORDER BY SUM(n) DESC, value LIMIT 1";
 
@@ -272,26 +276,28 @@ pub fn measure(m: &Measure, from: &str, to: &str) -> Statement {
         Measure::Distinct { events, column } => {
             // Column names cannot be bound; each is a constant chosen by the enum.
             let select = match column {
-                Column::UserId => {
-                    "SELECT COUNT(DISTINCT user_id) AS value, MIN(sample_rate) AS min_rate FROM funnel_events"
-                }
-                Column::SessionId => {
-                    "SELECT COUNT(DISTINCT session_id) AS value, MIN(sample_rate) AS min_rate FROM funnel_events"
-                }
-                Column::AnonymousId => {
-                    "SELECT COUNT(DISTINCT anonymous_id) AS value, MIN(sample_rate) AS min_rate FROM funnel_events"
-                }
+                Column::UserId => "SELECT COUNT(DISTINCT user_id) AS value, ? AS min_rate FROM funnel_events",
+                Column::SessionId => "SELECT COUNT(DISTINCT session_id) AS value, ? AS min_rate FROM funnel_events",
+                Column::AnonymousId => "SELECT COUNT(DISTINCT anonymous_id) AS value, ? AS min_rate FROM funnel_events",
                 Column::EmailFingerprint => {
-                    "SELECT COUNT(DISTINCT email_fingerprint) AS value, MIN(sample_rate) AS min_rate FROM funnel_events"
+                    "SELECT COUNT(DISTINCT email_fingerprint) AS value, ? AS min_rate FROM funnel_events"
                 }
-                Column::TraceId => {
-                    "SELECT COUNT(DISTINCT trace_id) AS value, MIN(sample_rate) AS min_rate FROM funnel_events"
-                }
-                Column::TenantId => {
-                    "SELECT COUNT(DISTINCT tenant_id) AS value, MIN(sample_rate) AS min_rate FROM funnel_events"
-                }
+                Column::TraceId => "SELECT COUNT(DISTINCT trace_id) AS value, ? AS min_rate FROM funnel_events",
+                Column::TenantId => "SELECT COUNT(DISTINCT tenant_id) AS value, ? AS min_rate FROM funnel_events",
+            };
+            // The catalog's lowest rate among the types says whether sampled rows can take
+            // part; reading sample_rate per row would cost the covering index its table-free read.
+            let min_rate = if events.is_empty() {
+                crate::catalog::EVENTS.iter().map(|e| e.sample_rate).fold(1.0, f64::min)
+            } else {
+                events
+                    .iter()
+                    .filter_map(|e| crate::catalog::find(e))
+                    .map(|e| e.sample_rate)
+                    .fold(1.0, f64::min)
             };
             let mut s = Statement::new(select);
+            s.binds.push(Bind::Real(min_rate));
             s.push(RANGE, range);
             types(&mut s, events);
             s

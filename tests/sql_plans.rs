@@ -40,7 +40,6 @@ fn binds(s: &Statement) -> Vec<rusqlite::types::Value> {
             Bind::Text(t) => rusqlite::types::Value::Text(t.clone()),
             Bind::Int(i) => rusqlite::types::Value::Integer(*i),
             Bind::Real(f) => rusqlite::types::Value::Real(*f),
-            Bind::Real(f) => rusqlite::types::Value::Real(*f),
             Bind::Null => rusqlite::types::Value::Null,
         })
         .collect()

@@ -151,29 +151,37 @@ pub const ROLLUP_SUM_PROPERTY: &str = "amount";
 // drive index range reads on `ts`; otherwise the planner may walk every row
 // of a type and test it against the segments.
 
-/// Count or `amount` sum of event types over `[from, to)`, from the rollup's whole
-/// hours plus the rows of the partial edges. Binds: ?1, ?2 rollup hours `[first, end)`
-/// ('' when none), ?3 JSON event types, ?4 outcome (1, 0) or NULL for any, ?5 JSON
-/// `[[start, end], ...]` raw edges. One row: `value`, `estimated`.
-const ROLLUP_COUNT: &str = "\
-SELECT CAST(ROUND(COALESCE(SUM(n), 0)) AS INTEGER) AS value, COALESCE(SUM(sampled), 0) > 0 AS estimated FROM (
-  SELECT n, sampled FROM event_rollup
-  WHERE hour >= ?1 AND hour < ?2 AND event_type IN (SELECT value FROM json_each(?3)) AND (?4 IS NULL OR outcome = ?4)
-  UNION ALL
-  SELECT 1.0 / e.sample_rate, e.sample_rate < 1 FROM json_each(?5) AS seg
-  CROSS JOIN funnel_events AS e ON e.ts >= json_extract(seg.value, '$[0]') AND e.ts < json_extract(seg.value, '$[1]')
-  WHERE e.event_type IN (SELECT value FROM json_each(?3)) AND (?4 IS NULL OR e.success = ?4)
-)";
+/// A weighted total of event types over `[from, to)`: `$rollup` summed over the
+/// rollup's whole hours plus `$row` summed over the rows of the partial edges.
+/// Binds: ?1, ?2 rollup hours `[first, end)` ('' when none), ?3 JSON event types,
+/// ?4 outcome (1, 0) or NULL for any, ?5 JSON `[[start, end], ...]` raw edges.
+/// One row: `value`, `estimated`.
+macro_rules! rollup_total {
+    ($total:literal, $rollup:literal, $row:literal) => {
+        concat!(
+            "SELECT ", $total, " AS value, COALESCE(SUM(sampled), 0) > 0 AS estimated FROM (",
+            " SELECT ", $rollup, " AS x, sampled FROM event_rollup",
+            " WHERE hour >= ?1 AND hour < ?2 AND event_type IN (SELECT value FROM json_each(?3))",
+            " AND (?4 IS NULL OR outcome = ?4)",
+            " UNION ALL",
+            " SELECT ", $row, ", e.sample_rate < 1 FROM json_each(?5) AS seg",
+            " CROSS JOIN funnel_events AS e",
+            " ON e.ts >= json_extract(seg.value, '$[0]') AND e.ts < json_extract(seg.value, '$[1]')",
+            " WHERE e.event_type IN (SELECT value FROM json_each(?3)) AND (?4 IS NULL OR e.success = ?4))"
+        )
+    };
+}
 
-const ROLLUP_AMOUNT: &str = "\
-SELECT TOTAL(a) AS value, COALESCE(SUM(sampled), 0) > 0 AS estimated FROM (
-  SELECT amount AS a, sampled FROM event_rollup
-  WHERE hour >= ?1 AND hour < ?2 AND event_type IN (SELECT value FROM json_each(?3)) AND (?4 IS NULL OR outcome = ?4)
-  UNION ALL
-  SELECT COALESCE(json_extract(e.payload_json, '$.amount'), 0) / e.sample_rate, e.sample_rate < 1 FROM json_each(?5) AS seg
-  CROSS JOIN funnel_events AS e ON e.ts >= json_extract(seg.value, '$[0]') AND e.ts < json_extract(seg.value, '$[1]')
-  WHERE e.event_type IN (SELECT value FROM json_each(?3)) AND (?4 IS NULL OR e.success = ?4)
-)";
+/// Weighted event count.
+const ROLLUP_COUNT: &str =
+    rollup_total!("CAST(ROUND(COALESCE(SUM(x), 0)) AS INTEGER)", "n", "1.0 / e.sample_rate");
+
+/// Weighted sum of `properties.amount`.
+const ROLLUP_AMOUNT: &str = rollup_total!(
+    "TOTAL(x)",
+    "amount",
+    "COALESCE(json_extract(e.payload_json, '$.amount'), 0) / e.sample_rate"
+);
 
 /// `(event type, property)` pairs whose values migration 0006 rolls up per hour
 /// (`rollup_properties`); a "top value" KPI over one of them reads the rollup.

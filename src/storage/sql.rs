@@ -159,12 +159,18 @@ pub const ROLLUP_SUM_PROPERTY: &str = "amount";
 macro_rules! rollup_total {
     ($total:literal, $rollup:literal, $row:literal) => {
         concat!(
-            "SELECT ", $total, " AS value, COALESCE(SUM(sampled), 0) > 0 AS estimated FROM (",
-            " SELECT ", $rollup, " AS x, sampled FROM event_rollup",
+            "SELECT ",
+            $total,
+            " AS value, COALESCE(SUM(sampled), 0) > 0 AS estimated FROM (",
+            " SELECT ",
+            $rollup,
+            " AS x, sampled FROM event_rollup",
             " WHERE hour >= ?1 AND hour < ?2 AND event_type IN (SELECT value FROM json_each(?3))",
             " AND (?4 IS NULL OR outcome = ?4)",
             " UNION ALL",
-            " SELECT ", $row, ", e.sample_rate < 1 FROM json_each(?5) AS seg",
+            " SELECT ",
+            $row,
+            ", e.sample_rate < 1 FROM json_each(?5) AS seg",
             " CROSS JOIN funnel_events AS e",
             " ON e.ts >= json_extract(seg.value, '$[0]') AND e.ts < json_extract(seg.value, '$[1]')",
             " WHERE e.event_type IN (SELECT value FROM json_each(?3)) AND (?4 IS NULL OR e.success = ?4))"
@@ -173,8 +179,11 @@ macro_rules! rollup_total {
 }
 
 /// Weighted event count.
-const ROLLUP_COUNT: &str =
-    rollup_total!("CAST(ROUND(COALESCE(SUM(x), 0)) AS INTEGER)", "n", "1.0 / e.sample_rate");
+const ROLLUP_COUNT: &str = rollup_total!(
+    "CAST(ROUND(COALESCE(SUM(x), 0)) AS INTEGER)",
+    "n",
+    "1.0 / e.sample_rate"
+);
 
 /// Weighted sum of `properties.amount`.
 const ROLLUP_AMOUNT: &str = rollup_total!(

@@ -85,6 +85,11 @@ pub fn action(name: &str) -> Option<&'static QuotaAction> {
     ACTIONS.iter().find(|a| a.name == name)
 }
 
+/// True when some action meters this event type (whatever its properties).
+pub fn is_metered_type(event_type: &str) -> bool {
+    ACTIONS.iter().any(|a| a.events.contains(&event_type))
+}
+
 /// The action an event uses, if its type is protected and it meets the condition.
 pub fn action_for(event_type: &str, properties: Option<&serde_json::Value>) -> Option<&'static QuotaAction> {
     ACTIONS.iter().find(|a| {

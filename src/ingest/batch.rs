@@ -116,9 +116,14 @@ pub fn plan(
             Normalized::Valid { mut row, warnings } => {
                 let event_id = row.event_id.clone();
                 let planned = if seen.insert((row.source.clone(), event_id.clone())) {
-                    let properties: Option<Value> =
-                        row.payload_json.as_deref().and_then(|p| serde_json::from_str(p).ok());
-                    let action = quotas::action_for(&row.event_type, properties.as_ref());
+                    // Only metered types need their properties read back (for a conditional action).
+                    let action = if quotas::is_metered_type(&row.event_type) {
+                        let properties: Option<Value> =
+                            row.payload_json.as_deref().and_then(|p| serde_json::from_str(p).ok());
+                        quotas::action_for(&row.event_type, properties.as_ref())
+                    } else {
+                        None
+                    };
                     // A metered event is always kept: usage must never be sampled away.
                     let kept = action.is_some() || sampling::keep(&row.source, &row.event_id, row.sample_rate);
                     let day = row.ts.get(..10).unwrap_or_default().to_string();

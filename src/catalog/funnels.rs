@@ -86,6 +86,22 @@ pub static FUNNELS: &[Funnel] = &[
             step("complete_step", t("단계 완료", "Step completed")),
         ],
     },
+    Funnel {
+        name: "pluid_writing_report",
+        label: t("앱 실행 → 노트 → 주간 리포트", "App open → note → weekly report"),
+        description: t(
+            "Pluid 작성 활동과 리포트 루프: 앱 실행, 노트 작성/수정, 주간 리포트 생성",
+            "Pluid's writing and report loop: app opened, note written, weekly report generated",
+        ),
+        steps: &[
+            step("app_open", t("앱 실행", "App opened")),
+            step("note_upserted", t("노트 작성/수정", "Note written")),
+            step(
+                "weekly_report_generated",
+                t("주간 리포트 생성", "Weekly report generated"),
+            ),
+        ],
+    },
 ];
 
 #[cfg(test)]
@@ -94,18 +110,90 @@ mod tests {
     use crate::catalog;
     use std::collections::HashSet;
 
+    fn events(name: &str) -> Vec<&'static str> {
+        find(name)
+            .unwrap_or_else(|| panic!("{name} missing"))
+            .steps
+            .iter()
+            .map(|s| s.event)
+            .collect()
+    }
+
     #[test]
-    fn funnels_are_uniquely_named_and_their_steps_are_distinct_catalog_events() {
+    fn funnel_names_are_unique_snake_case() {
         let mut names = HashSet::new();
         for f in FUNNELS {
             assert!(names.insert(f.name), "duplicate {}", f.name);
-            assert!(f.steps.len() >= 2, "{}", f.name);
-            let mut events = HashSet::new();
+            assert!(
+                !f.name.is_empty()
+                    && !f.name.starts_with('_')
+                    && !f.name.ends_with('_')
+                    && !f.name.contains("__")
+                    && f.name
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                "{} is not snake_case",
+                f.name
+            );
+        }
+    }
+
+    #[test]
+    fn every_funnel_has_two_or_more_distinct_catalog_events_of_one_service() {
+        for f in FUNNELS {
+            assert!(f.steps.len() >= 2, "{}: fewer than 2 steps", f.name);
+            let mut seen = HashSet::new();
+            let mut services = HashSet::new();
             for s in f.steps {
-                assert!(catalog::find(s.event).is_some(), "{}: unknown {}", f.name, s.event);
-                assert!(events.insert(s.event), "{}: {} twice", f.name, s.event);
+                let def = catalog::find(s.event).unwrap_or_else(|| panic!("{}: unknown event {}", f.name, s.event));
+                assert!(seen.insert(s.event), "{}: {} twice", f.name, s.event);
+                services.insert(def.service);
+            }
+            assert_eq!(services.len(), 1, "{}: steps span services {services:?}", f.name);
+        }
+    }
+
+    #[test]
+    fn funnels_and_steps_are_labelled_in_korean_and_english() {
+        for f in FUNNELS {
+            for text in [f.label, f.description].iter().chain(f.steps.iter().map(|s| &s.label)) {
+                assert!(
+                    !text.ko.trim().is_empty() && !text.en.trim().is_empty(),
+                    "{}: a label is missing a language",
+                    f.name
+                );
             }
         }
-        assert!(find("auth_commerce").is_some());
+    }
+
+    #[test]
+    fn auth_commerce_follows_the_funnel_seeds_order() {
+        assert_eq!(
+            events("auth_commerce"),
+            [
+                "m_auth_login_start",
+                "m_auth_login_success",
+                "m_checkout_click",
+                "m_checkout_session_created",
+                "m_stripe_webhook_checkout_complete",
+                "m_provision_job_created",
+            ]
+        );
+    }
+
+    #[test]
+    fn ops_and_dictionary_funnels_are_declared_in_the_seeds_order() {
+        assert_eq!(
+            events("presstuner_signup_purchase"),
+            ["signup_completed", "purchase_completed"]
+        );
+        assert_eq!(
+            events("easypick_workflow"),
+            ["select_template", "compile_prompt", "start_workflow", "complete_step"]
+        );
+        assert_eq!(
+            events("pluid_writing_report"),
+            ["app_open", "note_upserted", "weekly_report_generated"]
+        );
     }
 }

@@ -188,12 +188,22 @@ use Outcome::{Any, Failure, Success};
 /// console's lenses (000), and the event dictionary's monthly usage per action (002).
 pub static KPIS: &[Kpi] = &[
     // 001: 세션·로그인 시도/성공·OTP 발송/실패·checkout 시작/완료·프로비전 실패, and their rates.
+    // 세션 is the control plane's session record (m_auth_session_created), which the seed says
+    // the CP writes today; the landing visits are the optional m_page_view.
     count(
         "pregoi_sessions",
         Funnel,
         "pregoi",
         t("세션", "Sessions"),
         &["m_auth_session_created"],
+        Any,
+    ),
+    count(
+        "pregoi_page_views",
+        Funnel,
+        "pregoi",
+        t("랜딩/스텝 페이지 뷰", "Page views"),
+        &["m_page_view"],
         Any,
     ),
     count(
@@ -264,7 +274,7 @@ pub static KPIS: &[Kpi] = &[
         "pregoi_otp_failure_rate",
         Funnel,
         "pregoi",
-        t("OTP 발송 실패율", "OTP failure rate"),
+        t("OTP 발송 실패율", "OTP send failure rate"),
         "pregoi_otp_failed",
         "pregoi_otp_send_results",
     ),
@@ -272,7 +282,7 @@ pub static KPIS: &[Kpi] = &[
         "pregoi_checkout_started",
         Funnel,
         "pregoi",
-        t("결제 시작", "Checkouts started"),
+        t("checkout 시작", "Checkouts started"),
         &["m_checkout_click"],
         Any,
     ),
@@ -280,7 +290,7 @@ pub static KPIS: &[Kpi] = &[
         "pregoi_checkout_completed",
         Funnel,
         "pregoi",
-        t("결제 완료", "Checkouts completed"),
+        t("checkout 완료", "Checkouts completed"),
         &["m_stripe_webhook_checkout_complete"],
         Any,
     ),
@@ -288,7 +298,7 @@ pub static KPIS: &[Kpi] = &[
         "pregoi_checkout_completion_rate",
         Funnel,
         "pregoi",
-        t("결제 시작 대비 완료율", "Checkout completion rate"),
+        t("결제 시작 대비 완료 비율", "Checkout completion rate"),
         "pregoi_checkout_completed",
         "pregoi_checkout_started",
     ),
@@ -316,7 +326,8 @@ pub static KPIS: &[Kpi] = &[
         "pregoi_provision_failures",
         "pregoi_provision_jobs",
     ),
-    // 000, PressTuner: Revenue lens (가입, 결제, 핵심 생성 사용량) and Workspace lens.
+    // 000, PressTuner: the Revenue panel (가입, 결제, 전환, 매출), the Content lens
+    // (기사 생성; the seed's Revenue panel also shows it) and the Workspace panel.
     count(
         "presstuner_signups",
         Revenue,
@@ -356,7 +367,7 @@ pub static KPIS: &[Kpi] = &[
         "presstuner_articles",
         Content,
         "presstuner",
-        t("기사 생성", "Articles"),
+        t("기사 생성 완료", "Articles"),
         &["article_generated"],
         Any,
     ),
@@ -364,7 +375,7 @@ pub static KPIS: &[Kpi] = &[
         "presstuner_new_workspaces",
         Workspace,
         "presstuner",
-        t("신규 워크스페이스", "New workspaces"),
+        t("신규 워크스페이스 등록", "New workspaces"),
         &["workspace_registered"],
         Any,
     ),
@@ -397,7 +408,7 @@ pub static KPIS: &[Kpi] = &[
         "pluid_notes",
         Engagement,
         "pluid",
-        t("노트", "Notes"),
+        t("노트 작성/수정", "Notes"),
         &["note_upserted"],
         Any,
     ),
@@ -405,7 +416,7 @@ pub static KPIS: &[Kpi] = &[
         "pluid_reports",
         Engagement,
         "pluid",
-        t("주간 리포트", "Reports"),
+        t("주간 리포트 생성", "Reports"),
         &["weekly_report_generated"],
         Any,
     ),
@@ -413,7 +424,7 @@ pub static KPIS: &[Kpi] = &[
         id: "pluid_active_users",
         lens: Engagement,
         service: Some("pluid"),
-        label: t("활동 사용자", "Active users"),
+        label: t("활동 사용자 수", "Active users"),
         unit: Unit::Count,
         formula: Formula::Measure(Measure::Distinct {
             events: &[
@@ -438,7 +449,7 @@ pub static KPIS: &[Kpi] = &[
         "pluid_ai_organize_success",
         Engagement,
         "pluid",
-        t("AI 정리 성공", "AI organize successes"),
+        t("AI 정리 실행 성공", "AI organize successes"),
         &["ai_organize_completed"],
         Any,
     ),
@@ -446,7 +457,7 @@ pub static KPIS: &[Kpi] = &[
         "pluid_ai_organize_runs",
         Engagement,
         "pluid",
-        t("AI 정리 실행", "AI organize runs"),
+        t("AI 정리 시도", "AI organize attempts"),
         &["ai_organize_completed", "ai_organize_failed"],
         Any,
     ),
@@ -458,12 +469,14 @@ pub static KPIS: &[Kpi] = &[
         "pluid_ai_organize_success",
         "pluid_ai_organize_runs",
     ),
-    // 002: monthly usage per action (a month is the range the caller asks for).
+    // 002: monthly usage per action of the seed's PROTECTED_EVENTS (a month is the range the
+    // caller asks for). ai_tool_access counts every tool_interaction: a Measure cannot keep only
+    // `action_type = use`, which the quota meter (quotas.rs `only_when`) does.
     count(
         "easypick_usage_compile",
         Usage,
         "easypick",
-        t("프롬프트 컴파일", "compile"),
+        t("프롬프트 컴파일 (compile)", "Prompt compiles (compile)"),
         &["compile_prompt"],
         Any,
     ),
@@ -471,7 +484,7 @@ pub static KPIS: &[Kpi] = &[
         "easypick_usage_workflow_run",
         Usage,
         "easypick",
-        t("워크플로우 실행", "workflow_run"),
+        t("워크플로우 실행 (workflow_run)", "Workflow runs (workflow_run)"),
         &["start_workflow", "complete_step"],
         Any,
     ),
@@ -479,7 +492,10 @@ pub static KPIS: &[Kpi] = &[
         "easypick_usage_ai_tool_access",
         Usage,
         "easypick",
-        t("AI 도구 사용", "ai_tool_access"),
+        t(
+            "AI 도구 상호작용 (ai_tool_access)",
+            "AI tool interactions (ai_tool_access)",
+        ),
         &["tool_interaction"],
         Any,
     ),
@@ -488,7 +504,7 @@ pub static KPIS: &[Kpi] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::{self, ParamKind};
+    use crate::catalog::{self, quotas, Field, ParamKind, SERVICES};
     use std::collections::HashSet;
 
     fn events_of(m: &Measure) -> &'static [&'static str] {
@@ -500,16 +516,103 @@ mod tests {
         }
     }
 
+    fn measure(id: &str) -> Measure {
+        match find(id).unwrap_or_else(|| panic!("{id} missing")).formula {
+            Formula::Measure(m) => m,
+            Formula::Ratio { .. } => panic!("{id} is a ratio"),
+        }
+    }
+
+    /// Every KPI the seeds ask for: 001's KPI cards, 000's panels, 002's usage per action.
+    const REQUIRED: &[&str] = &[
+        "pregoi_sessions",
+        "pregoi_login_attempts",
+        "pregoi_login_success",
+        "pregoi_login_failures",
+        "pregoi_login_success_rate",
+        "pregoi_otp_sent",
+        "pregoi_otp_failed",
+        "pregoi_otp_failure_rate",
+        "pregoi_checkout_started",
+        "pregoi_checkout_completed",
+        "pregoi_checkout_completion_rate",
+        "pregoi_provision_failures",
+        "presstuner_signups",
+        "presstuner_purchases",
+        "presstuner_conversion",
+        "presstuner_revenue_krw",
+        "presstuner_articles",
+        "presstuner_new_workspaces",
+        "presstuner_commands",
+        "presstuner_top_scope",
+        "presstuner_top_action",
+        "pluid_notes",
+        "pluid_reports",
+        "pluid_active_users",
+        "pluid_report_rate",
+        "pluid_ai_organize_runs",
+        "pluid_ai_success_rate",
+        "easypick_usage_compile",
+        "easypick_usage_workflow_run",
+        "easypick_usage_ai_tool_access",
+    ];
+
+    #[test]
+    fn every_kpi_the_seeds_ask_for_is_declared() {
+        let missing: Vec<&str> = REQUIRED.iter().copied().filter(|id| find(id).is_none()).collect();
+        assert!(missing.is_empty(), "missing KPIs: {missing:?}");
+    }
+
     #[test]
     fn ids_are_unique_snake_case() {
         let mut seen = HashSet::new();
         for k in KPIS {
             assert!(seen.insert(k.id), "duplicate {}", k.id);
             assert!(
-                k.id.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
-                "{}",
+                !k.id.is_empty()
+                    && !k.id.starts_with('_')
+                    && !k.id.ends_with('_')
+                    && !k.id.contains("__")
+                    && k.id
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                "{} is not snake_case",
                 k.id
+            );
+        }
+    }
+
+    #[test]
+    fn every_kpi_has_a_korean_and_english_label() {
+        for k in KPIS {
+            assert!(!k.label.ko.trim().is_empty(), "{}: no Korean label", k.id);
+            assert!(!k.label.en.trim().is_empty(), "{}: no English label", k.id);
+        }
+    }
+
+    #[test]
+    fn service_kpis_name_a_known_service_and_sit_in_that_services_lens() {
+        for k in KPIS {
+            let service = k
+                .service
+                .unwrap_or_else(|| panic!("{}: every seed KPI describes one service", k.id));
+            assert!(SERVICES.contains(&service), "{}: unknown service {service}", k.id);
+            assert!(
+                k.id.starts_with(&format!("{service}_")),
+                "{}: id not prefixed by {service}",
+                k.id
+            );
+            let lens_services: &[&str] = match k.lens {
+                Lens::Funnel => &["pregoi"],
+                Lens::Usage => &["easypick"],
+                Lens::Revenue | Lens::Workspace | Lens::Content => &["presstuner"],
+                Lens::Engagement => &["pluid"],
+            };
+            assert!(
+                lens_services.contains(&service),
+                "{}: {service} in lens {:?}",
+                k.id,
+                k.lens
             );
         }
     }
@@ -518,38 +621,74 @@ mod tests {
     fn measures_name_catalog_events_of_their_service_and_declared_properties() {
         for k in KPIS {
             let Formula::Measure(m) = &k.formula else { continue };
+            assert!(!events_of(m).is_empty(), "{}: a service KPI names its events", k.id);
+            let mut seen = HashSet::new();
             for name in events_of(m) {
+                assert!(seen.insert(*name), "{}: {name} listed twice", k.id);
                 let def = catalog::find(name).unwrap_or_else(|| panic!("{}: unknown event {name}", k.id));
                 if let Some(service) = k.service {
                     assert_eq!(def.service, service, "{}: {name}", k.id);
                 }
                 match m {
-                    Measure::Sum { property, .. } => {
-                        assert_eq!(def.param(property).map(|p| p.kind), Some(ParamKind::Number), "{}", k.id)
-                    }
-                    Measure::Top { property, .. } => {
-                        assert_eq!(def.param(property).map(|p| p.kind), Some(ParamKind::String), "{}", k.id)
-                    }
+                    Measure::Sum { property, .. } => assert_eq!(
+                        def.param(property).map(|p| p.kind),
+                        Some(ParamKind::Number),
+                        "{}: {name}.{property} is not a declared number",
+                        k.id
+                    ),
+                    Measure::Top { property, .. } => assert_eq!(
+                        def.param(property).map(|p| p.kind),
+                        Some(ParamKind::String),
+                        "{}: {name}.{property} is not a declared string",
+                        k.id
+                    ),
                     _ => {}
                 }
             }
-            assert!(!events_of(m).is_empty(), "{}: a service KPI names its events", k.id);
-            let expected_unit = match m {
-                Measure::Top { .. } => Unit::Text,
-                Measure::Sum { .. } => Unit::Krw,
-                _ => Unit::Count,
-            };
-            assert_eq!(k.unit, expected_unit, "{}", k.id);
         }
     }
 
     #[test]
-    fn ratios_divide_two_declared_numeric_measures() {
+    fn units_follow_the_formula() {
+        for k in KPIS {
+            let expected = match k.formula {
+                Formula::Ratio { .. } => Unit::Ratio,
+                Formula::Measure(Measure::Top { .. }) => Unit::Text,
+                Formula::Measure(Measure::Sum { .. }) => Unit::Krw,
+                Formula::Measure(Measure::Count { .. } | Measure::Distinct { .. }) => Unit::Count,
+            };
+            assert_eq!(k.unit, expected, "{}", k.id);
+        }
+    }
+
+    #[test]
+    fn outcome_filters_only_count_events_that_must_carry_success() {
+        for k in KPIS {
+            let Formula::Measure(Measure::Count { events, outcome }) = k.formula else {
+                continue;
+            };
+            if outcome == Outcome::Any {
+                continue;
+            }
+            for name in events {
+                let def = catalog::find(name).unwrap();
+                assert!(
+                    def.requires.iter().any(|r| r.any_of == [Field::Success]),
+                    "{}: {name} does not require `success`, so {outcome:?} would undercount",
+                    k.id
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn ratios_divide_two_declared_numeric_measures_of_the_same_service() {
         for k in KPIS {
             let Formula::Ratio { numerator, denominator } = k.formula else {
                 continue;
             };
             assert_eq!(k.unit, Unit::Ratio, "{}", k.id);
+            assert_ne!(numerator, denominator, "{}", k.id);
             for part in [numerator, denominator] {
                 let p = find(part).unwrap_or_else(|| panic!("{}: unknown KPI {part}", k.id));
                 assert!(
@@ -560,43 +699,122 @@ mod tests {
                     "{}: {part} is not a numeric measure",
                     k.id
                 );
+                assert_eq!(p.service, k.service, "{}: {part} is another service's", k.id);
             }
         }
     }
 
     #[test]
-    fn every_kpi_the_seeds_ask_for_is_declared() {
-        for id in [
-            "pregoi_sessions",
-            "pregoi_login_attempts",
-            "pregoi_login_success",
-            "pregoi_login_success_rate",
-            "pregoi_otp_sent",
-            "pregoi_otp_failed",
-            "pregoi_otp_failure_rate",
-            "pregoi_checkout_started",
-            "pregoi_checkout_completed",
-            "pregoi_checkout_completion_rate",
-            "pregoi_provision_failures",
-            "presstuner_signups",
-            "presstuner_purchases",
-            "presstuner_conversion",
-            "presstuner_revenue_krw",
-            "presstuner_articles",
-            "presstuner_new_workspaces",
-            "presstuner_commands",
-            "presstuner_top_scope",
-            "presstuner_top_action",
-            "pluid_notes",
-            "pluid_reports",
-            "pluid_active_users",
-            "pluid_report_rate",
-            "pluid_ai_success_rate",
-            "easypick_usage_compile",
-            "easypick_usage_workflow_run",
-            "easypick_usage_ai_tool_access",
-        ] {
-            assert!(find(id).is_some(), "{id} missing");
+    fn the_seeds_rates_divide_what_the_seeds_say() {
+        let ratio_of = |id: &str| match find(id).unwrap_or_else(|| panic!("{id} missing")).formula {
+            Formula::Ratio { numerator, denominator } => (numerator, denominator),
+            Formula::Measure(_) => panic!("{id} is not a ratio"),
+        };
+        assert_eq!(
+            ratio_of("pregoi_login_success_rate"),
+            ("pregoi_login_success", "pregoi_login_attempts")
+        );
+        assert_eq!(
+            ratio_of("pregoi_checkout_completion_rate"),
+            ("pregoi_checkout_completed", "pregoi_checkout_started")
+        );
+        assert_eq!(
+            ratio_of("presstuner_conversion"),
+            ("presstuner_purchases", "presstuner_signups")
+        );
+        assert_eq!(ratio_of("pluid_report_rate"), ("pluid_reports", "pluid_notes"));
+        assert_eq!(
+            ratio_of("pluid_ai_success_rate"),
+            ("pluid_ai_organize_success", "pluid_ai_organize_runs")
+        );
+        // OTP 발송 실패율: failed results over all results of the mail gateway.
+        let (failed, all) = ratio_of("pregoi_otp_failure_rate");
+        assert_eq!(failed, "pregoi_otp_failed");
+        assert_eq!(
+            measure(failed),
+            Measure::Count {
+                events: &["m_otp_send_result"],
+                outcome: Outcome::Failure
+            }
+        );
+        assert_eq!(
+            measure(all),
+            Measure::Count {
+                events: &["m_otp_send_result"],
+                outcome: Outcome::Any
+            }
+        );
+        // AI 정리 성공률: completed over completed + failed.
+        assert_eq!(
+            measure("pluid_ai_organize_runs"),
+            Measure::Count {
+                events: &["ai_organize_completed", "ai_organize_failed"],
+                outcome: Outcome::Any
+            }
+        );
+    }
+
+    #[test]
+    fn revenue_is_the_won_sum_of_purchase_amounts() {
+        let k = find("presstuner_revenue_krw").unwrap();
+        assert_eq!(k.unit, Unit::Krw);
+        assert_eq!(k.lens, Lens::Revenue);
+        assert_eq!(
+            k.formula,
+            Formula::Measure(Measure::Sum {
+                events: &["purchase_completed"],
+                property: "amount"
+            })
+        );
+        // The overview's revenue is every won sum: the seed shows purchase_completed only.
+        let won: Vec<&str> = KPIS.iter().filter(|k| k.unit == Unit::Krw).map(|k| k.id).collect();
+        assert_eq!(won, ["presstuner_revenue_krw"]);
+    }
+
+    #[test]
+    fn top_scope_and_action_are_the_commands_properties() {
+        for (id, property) in [("presstuner_top_scope", "scope"), ("presstuner_top_action", "action")] {
+            assert_eq!(
+                measure(id),
+                Measure::Top {
+                    events: &["command_executed"],
+                    property
+                },
+                "{id}"
+            );
         }
+    }
+
+    #[test]
+    fn active_users_are_distinct_users_over_every_pluid_event() {
+        let pluid: HashSet<&str> = catalog::EVENTS
+            .iter()
+            .filter(|e| e.service == "pluid")
+            .map(|e| e.name)
+            .collect();
+        let Measure::Distinct { events, column } = measure("pluid_active_users") else {
+            panic!("pluid_active_users is not a distinct count");
+        };
+        assert_eq!(column, Column::UserId);
+        assert_eq!(events.iter().copied().collect::<HashSet<_>>(), pluid);
+    }
+
+    #[test]
+    fn monthly_usage_counts_the_events_of_each_quota_action() {
+        for action in quotas::ACTIONS {
+            let id = format!("easypick_usage_{}", action.name);
+            let k = find(&id).unwrap_or_else(|| panic!("{id} missing"));
+            assert_eq!(k.lens, Lens::Usage, "{id}");
+            assert_eq!(
+                k.formula,
+                Formula::Measure(Measure::Count {
+                    events: action.events,
+                    outcome: Outcome::Any
+                }),
+                "{id}"
+            );
+        }
+        let usage = KPIS.iter().filter(|k| k.lens == Lens::Usage).count();
+        assert_eq!(usage, quotas::ACTIONS.len(), "one usage KPI per quota action");
     }
 }

@@ -929,3 +929,85 @@ fn the_property_rollup_gives_the_same_top_value_as_the_rows_after_changes() {
         assert_eq!(value(&conn, &s), rusqlite::types::Value::Text(expected), "{property}");
     }
 }
+
+/// `event_type_users` as recounted from the rows.
+fn type_user_pairs(conn: &Connection, table_sql: &str) -> Vec<(String, String, i64)> {
+    conn.prepare(table_sql)
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[test]
+fn the_type_users_table_stays_exactly_equal_to_the_rows_through_inserts_deletes_and_updates() {
+    let (conn, _) = seeded(2000);
+    let recount = "SELECT event_type, user_id, COUNT(*) FROM funnel_events WHERE user_id IS NOT NULL \
+                   GROUP BY event_type, user_id ORDER BY 1, 2";
+    let table = "SELECT event_type, user_id, n FROM event_type_users ORDER BY 1, 2";
+    assert!(!type_user_pairs(&conn, table).is_empty());
+    assert_eq!(type_user_pairs(&conn, table), type_user_pairs(&conn, recount));
+    for change in [
+        // Retention-like deletes empty some pairs entirely: they must disappear, not stay at 0.
+        "DELETE FROM funnel_events WHERE user_id = 'u3' OR id % 7 = 0",
+        "UPDATE funnel_events SET user_id = NULL WHERE id % 5 = 0",
+        "UPDATE funnel_events SET user_id = 'u_new' || (id % 3) WHERE id % 11 = 0",
+        "UPDATE funnel_events SET event_type = 'note_upserted' WHERE event_type = 'app_open' AND id % 2 = 0",
+        "UPDATE funnel_events SET ts = strftime('%Y-%m-%dT%H:%M:%fZ', ts, '-1 day') WHERE id % 3 = 0",
+    ] {
+        conn.execute(change, []).unwrap();
+        assert_eq!(
+            type_user_pairs(&conn, table),
+            type_user_pairs(&conn, recount),
+            "after {change}"
+        );
+    }
+    let zero: i64 = conn
+        .query_row("SELECT COUNT(*) FROM event_type_users WHERE n <= 0", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(zero, 0);
+}
+
+#[test]
+fn distinct_users_are_exact_whichever_read_the_statement_picks() {
+    use rusqlite::types::Value as V;
+    let (conn, rows) = seeded(1500);
+    let events: &[&str] = &["app_open", "purchase_completed", "m_auth_login_fail"];
+    let m = Measure::Distinct {
+        events,
+        column: Column::UserId,
+    };
+    for (from, to) in [
+        ("2026-03-01T00:00:00.000Z", "2026-04-01T00:00:00.000Z"),
+        ("2026-03-03T10:37:00.000Z", "2026-03-05T02:11:00.000Z"),
+        ("2026-03-04T00:00:00.000Z", "2026-03-04T01:00:00.000Z"),
+        ("2027-01-01T00:00:00.000Z", "2027-02-01T00:00:00.000Z"),
+    ] {
+        let expected: std::collections::HashSet<&str> = rows
+            .iter()
+            .filter(|r| r.ts.as_str() >= from && r.ts.as_str() < to && events.contains(&r.event_type.as_str()))
+            .filter_map(|r| r.user_id.as_deref())
+            .collect();
+        let mut s = sql::measure(&m, from, to);
+        assert_eq!(s.sql, sql::DISTINCT_USERS);
+        // ?5 weighs a user visit against a range entry: 0 always visits users, a huge weight always scans.
+        for (weight, read) in [(0, "visit each user"), (i64::MAX / 1024, "scan the range")] {
+            *s.binds.last_mut().unwrap() = Bind::Int(weight);
+            assert_eq!(
+                value(&conn, &s),
+                V::Integer(expected.len() as i64),
+                "{read} over [{from}, {to})"
+            );
+        }
+        assert_uses_indexes(&conn, "distinct users", &s);
+    }
+    // The visit reads only the (type, user) pairs and one index seek per pair.
+    let s = sql::measure(&m, "2026-03-01T00:00:00.000Z", "2026-04-01T00:00:00.000Z");
+    let plan = plan(&conn, &s).join("\n");
+    assert!(plan.contains("SEARCH u USING PRIMARY KEY (event_type=?)"), "{plan}");
+    assert!(
+        plan.contains("COVERING INDEX idx_funnel_events_user_type_ts (user_id=? AND event_type=? AND ts>? AND ts<?)"),
+        "{plan}"
+    );
+}

@@ -30,8 +30,9 @@ pub async fn route(req: Request, env: Env) -> Result<Response> {
         .get_async("/internal/quarantine", quarantine::list)
         .post_async("/internal/quarantine/replay", quarantine::replay)
         .get_async("/api/overview", overview::get)
-        // The benchmark's floor; a 404 unless BENCH_ROUTES = "1" (see bench/).
+        // The ingest benchmark's references; a 404 unless BENCH_ROUTES = "1" (see bench/).
         .post_async("/bench/floor", bench::floor)
+        .post_async("/bench/discard", bench::discard)
         // Monthly usage and quotas (the event dictionary seed).
         .get_async("/internal/usage", usage::user)
         .get_async("/internal/usage/over-quota", usage::over_quota)

@@ -26,8 +26,9 @@ pub struct RequestContext<'a> {
     pub replay: bool,
 }
 
-/// A row of `funnel_events`, serialized as one element of the JSON the insert statement reads.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// A row of `funnel_events`, serialized as one element of the JSON the insert
+/// statement reads: an array in [`EventRow::COLUMNS`] order (see the `Serialize` impl).
+#[derive(Debug, Clone, PartialEq)]
 pub struct EventRow {
     pub ts: String,
     pub occurred_at: Option<String>,
@@ -49,6 +50,62 @@ pub struct EventRow {
     pub payload_json: Option<String>,
     /// The event type's sampling rate when it was kept; reads weight it by 1/rate.
     pub sample_rate: f64,
+}
+
+impl EventRow {
+    /// The `funnel_events` columns in the order a row is serialized; the insert
+    /// statements read element `i` as column `COLUMNS[i]` (`value ->> i`).
+    pub const COLUMNS: [&'static str; 19] = [
+        "ts",
+        "occurred_at",
+        "event_type",
+        "service",
+        "source",
+        "event_id",
+        "trace_id",
+        "tenant_id",
+        "job_id",
+        "user_id",
+        "session_id",
+        "anonymous_id",
+        "email_fingerprint",
+        "email_domain",
+        "success",
+        "error_code",
+        "error_message",
+        "payload_json",
+        "sample_rate",
+    ];
+}
+
+/// An array, not an object: positional elements keep the bound JSON a third
+/// smaller and spare SQLite a key search per column per row (the insert is
+/// most of a batch's cost).
+impl Serialize for EventRow {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeTuple;
+        let mut t = serializer.serialize_tuple(Self::COLUMNS.len())?;
+        t.serialize_element(&self.ts)?;
+        t.serialize_element(&self.occurred_at)?;
+        t.serialize_element(&self.event_type)?;
+        t.serialize_element(&self.service)?;
+        t.serialize_element(&self.source)?;
+        t.serialize_element(&self.event_id)?;
+        t.serialize_element(&self.trace_id)?;
+        t.serialize_element(&self.tenant_id)?;
+        t.serialize_element(&self.job_id)?;
+        t.serialize_element(&self.user_id)?;
+        t.serialize_element(&self.session_id)?;
+        t.serialize_element(&self.anonymous_id)?;
+        t.serialize_element(&self.email_fingerprint)?;
+        t.serialize_element(&self.email_domain)?;
+        t.serialize_element(&self.success)?;
+        t.serialize_element(&self.error_code)?;
+        t.serialize_element(&self.error_message)?;
+        t.serialize_element(&self.payload_json)?;
+        t.serialize_element(&self.sample_rate)?;
+        t.end()
+    }
 }
 
 /// A rejected event as kept in `event_quarantine`: the raw address replaced by

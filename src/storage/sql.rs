@@ -4,22 +4,30 @@
 //! batch is one statement with one parameter: far under D1's 100-parameter
 //! limit, and one round trip.
 
+/// `INSERT ... SELECT` of the rows in the bound JSON array `?1`, each an array in
+/// [`crate::ingest::normalize::EventRow::COLUMNS`] order (element `i` is column
+/// `i`; a test checks the two lists agree). Ends in `WHERE `: each statement
+/// adds its own condition.
+macro_rules! insert_event_rows {
+    () => {
+        concat!(
+            "INSERT INTO funnel_events (ts, occurred_at, event_type, service, source, event_id, trace_id, tenant_id, ",
+            "job_id, user_id, session_id, anonymous_id, email_fingerprint, email_domain, success, error_code, ",
+            "error_message, payload_json, sample_rate) ",
+            "SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, ",
+            "value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11, value ->> 12, value ->> 13, ",
+            "value ->> 14, value ->> 15, value ->> 16, value ->> 17, value ->> 18 ",
+            "FROM json_each(?1) WHERE "
+        )
+    };
+}
+
 /// Inserts the rows of [`crate::ingest::normalize::EventRow`] serialized as a
 /// JSON array; an existing `(source, event_id)` is skipped. Returns the new keys.
-pub const INSERT_EVENTS: &str = "\
-INSERT INTO funnel_events (ts, occurred_at, event_type, service, source, event_id, trace_id, tenant_id,
-  job_id, user_id, session_id, anonymous_id, email_fingerprint, email_domain, success, error_code,
-  error_message, payload_json, sample_rate)
-SELECT json_extract(value, '$.ts'), json_extract(value, '$.occurred_at'), json_extract(value, '$.event_type'),
-  json_extract(value, '$.service'), json_extract(value, '$.source'), json_extract(value, '$.event_id'),
-  json_extract(value, '$.trace_id'), json_extract(value, '$.tenant_id'), json_extract(value, '$.job_id'),
-  json_extract(value, '$.user_id'), json_extract(value, '$.session_id'), json_extract(value, '$.anonymous_id'),
-  json_extract(value, '$.email_fingerprint'), json_extract(value, '$.email_domain'),
-  json_extract(value, '$.success'), json_extract(value, '$.error_code'), json_extract(value, '$.error_message'),
-  json_extract(value, '$.payload_json'), json_extract(value, '$.sample_rate')
-FROM json_each(?1) WHERE true
-ON CONFLICT (source, event_id) DO NOTHING
-RETURNING source, event_id";
+pub const INSERT_EVENTS: &str = concat!(
+    insert_event_rows!(),
+    "true ON CONFLICT (source, event_id) DO NOTHING RETURNING source, event_id"
+);
 
 /// Keeps rejected events (already PII-free) for listing and replay.
 pub const INSERT_QUARANTINE: &str = "\
@@ -240,6 +248,52 @@ fn rollup_measure(sql: &'static str, events: &[&str], fourth: Option<Bind>, from
     )
 }
 
+/// The catalog's lowest sampling rate among `events` (all types when empty):
+/// below 1, sampled rows may take part in a distinct count, which is then a
+/// lower bound. Reading `sample_rate` per row would cost the covering index
+/// its table-free read.
+fn lowest_sample_rate(events: &[&str]) -> f64 {
+    let rates: Vec<f64> = if events.is_empty() {
+        crate::catalog::EVENTS.iter().map(|e| e.sample_rate).collect()
+    } else {
+        events
+            .iter()
+            .filter_map(|e| crate::catalog::find(e))
+            .map(|e| e.sample_rate)
+            .collect()
+    };
+    rates.into_iter().fold(1.0, f64::min)
+}
+
+/// A user-pair visit costs about this many range entries: a seek into
+/// `idx_funnel_events_user_type_ts` against one step of a range scan that also
+/// feeds COUNT(DISTINCT)'s temporary b-tree (measured: `cargo test
+/// distinct_users_plan -- --ignored --nocapture`).
+pub const USER_VISIT_COST: i64 = 4;
+
+/// Distinct users of the types `?3` over `[?1, ?2)`, exactly, by the cheaper of
+/// two reads, chosen inside the statement from two cheap counts:
+/// - the range's events of those types (from the hourly rollup, an estimate)
+///   → read them through `idx_funnel_events_type_ts_user` (one entry each);
+/// - the `(type, user)` pairs ever stored (`event_type_users`), times
+///   [`USER_VISIT_COST`] → visit each pair and seek its events in the range.
+///
+/// The first grows with the range's events, the second with users: at a
+/// million events the second keeps the summary flat. `?4` is bound as
+/// `min_rate`, `?5` is [`USER_VISIT_COST`]. One row: `value`, `min_rate`.
+pub const DISTINCT_USERS: &str = concat!(
+    "SELECT CASE WHEN ",
+    "(SELECT COUNT(*) FROM event_type_users WHERE event_type IN (SELECT value FROM json_each(?3))) * ?5",
+    " < (SELECT COALESCE(SUM(n), 0) FROM event_rollup WHERE event_type IN (SELECT value FROM json_each(?3))",
+    " AND hour >= substr(?1, 1, 13) AND hour <= substr(?2, 1, 13))",
+    " THEN (SELECT COUNT(DISTINCT u.user_id) FROM event_type_users AS u",
+    " WHERE u.event_type IN (SELECT value FROM json_each(?3)) AND EXISTS (SELECT 1 FROM funnel_events AS e",
+    " WHERE e.user_id = u.user_id AND e.event_type = u.event_type AND e.ts >= ?1 AND e.ts < ?2))",
+    " ELSE (SELECT COUNT(DISTINCT user_id) FROM funnel_events",
+    " WHERE ts >= ?1 AND ts < ?2 AND event_type IN (SELECT value FROM json_each(?3)))",
+    " END AS value, ?4 AS min_rate"
+);
+
 /// The statement computing one KPI measure over `[from, to)`: one row with
 /// `value` (counts and sums weighted by 1/sample_rate) and `min_rate` (< 1
 /// means sampled rows took part: the value is an estimate).
@@ -290,6 +344,19 @@ pub fn measure(m: &Measure, from: &str, to: &str) -> Statement {
             types(&mut s, events);
             s
         }
+        Measure::Distinct {
+            events,
+            column: Column::UserId,
+        } if !events.is_empty() => Statement::with(
+            DISTINCT_USERS,
+            [
+                Bind::text(from),
+                Bind::text(to),
+                Bind::json(events),
+                Bind::Real(lowest_sample_rate(events)),
+                Bind::Int(USER_VISIT_COST),
+            ],
+        ),
         Measure::Distinct { events, column } => {
             // Column names cannot be bound; each is a constant chosen by the enum.
             let select = match column {
@@ -302,19 +369,8 @@ pub fn measure(m: &Measure, from: &str, to: &str) -> Statement {
                 Column::TraceId => "SELECT COUNT(DISTINCT trace_id) AS value, ? AS min_rate FROM funnel_events",
                 Column::TenantId => "SELECT COUNT(DISTINCT tenant_id) AS value, ? AS min_rate FROM funnel_events",
             };
-            // The catalog's lowest rate among the types says whether sampled rows can take
-            // part; reading sample_rate per row would cost the covering index its table-free read.
-            let min_rate = if events.is_empty() {
-                crate::catalog::EVENTS.iter().map(|e| e.sample_rate).fold(1.0, f64::min)
-            } else {
-                events
-                    .iter()
-                    .filter_map(|e| crate::catalog::find(e))
-                    .map(|e| e.sample_rate)
-                    .fold(1.0, f64::min)
-            };
             let mut s = Statement::new(select);
-            s.binds.push(Bind::Real(min_rate));
+            s.binds.push(Bind::Real(lowest_sample_rate(events)));
             s.push(RANGE, range);
             types(&mut s, events);
             s
@@ -504,17 +560,7 @@ macro_rules! quota_limit {
 /// batch's statements one after another in one transaction, so each metered
 /// row sees every row stored before it: concurrent ingests cannot overshoot.
 pub const INSERT_METERED_EVENT: &str = concat!(
-    "INSERT INTO funnel_events (ts, occurred_at, event_type, service, source, event_id, trace_id, tenant_id, ",
-    "job_id, user_id, session_id, anonymous_id, email_fingerprint, email_domain, success, error_code, ",
-    "error_message, payload_json, sample_rate) ",
-    "SELECT json_extract(value, '$.ts'), json_extract(value, '$.occurred_at'), json_extract(value, '$.event_type'), ",
-    "json_extract(value, '$.service'), json_extract(value, '$.source'), json_extract(value, '$.event_id'), ",
-    "json_extract(value, '$.trace_id'), json_extract(value, '$.tenant_id'), json_extract(value, '$.job_id'), ",
-    "json_extract(value, '$.user_id'), json_extract(value, '$.session_id'), json_extract(value, '$.anonymous_id'), ",
-    "json_extract(value, '$.email_fingerprint'), json_extract(value, '$.email_domain'), ",
-    "json_extract(value, '$.success'), json_extract(value, '$.error_code'), json_extract(value, '$.error_message'), ",
-    "json_extract(value, '$.payload_json'), json_extract(value, '$.sample_rate') ",
-    "FROM json_each(?1) WHERE ",
+    insert_event_rows!(),
     usage_count!("?7"),
     " < ",
     quota_limit!("?7"),
@@ -603,3 +649,32 @@ pub const PRUNE_EXPIRED: &[&str] = &[
     "DELETE FROM event_quarantine WHERE received_at < ?1",
     "DELETE FROM event_volume WHERE day < substr(?1, 1, 10)",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::normalize::EventRow;
+
+    /// The column list of an insert, and the element index each selected value reads.
+    fn columns_and_elements(sql: &str) -> (Vec<String>, Vec<usize>) {
+        let open = sql.find('(').unwrap();
+        let close = sql[open..].find(')').unwrap() + open;
+        let columns = sql[open + 1..close].split(',').map(|c| c.trim().to_string()).collect();
+        let select = &sql[sql.find("SELECT ").unwrap() + 7..sql.find(" FROM json_each(?1)").unwrap()];
+        let elements = select
+            .split(',')
+            .map(|e| e.trim().trim_start_matches("value ->> ").parse().unwrap())
+            .collect();
+        (columns, elements)
+    }
+
+    #[test]
+    fn every_insert_reads_each_column_from_its_element_of_the_serialized_row() {
+        let expected: Vec<String> = EventRow::COLUMNS.iter().map(|c| c.to_string()).collect();
+        for sql in [INSERT_EVENTS, INSERT_METERED_EVENT] {
+            let (columns, elements) = columns_and_elements(sql);
+            assert_eq!(columns, expected);
+            assert_eq!(elements, (0..expected.len()).collect::<Vec<_>>());
+        }
+    }
+}

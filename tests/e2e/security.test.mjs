@@ -47,3 +47,16 @@ test("every answer carries nosniff, no-referrer and no-store", async () => {
     assert.equal(res.headers.get("cache-control"), "no-store");
   }
 });
+
+test("the benchmark's routes are a 404 unless BENCH_ROUTES=1, even with valid credentials", async () => {
+  const rows = JSON.stringify([["2026-01-01T00:00:00.000Z", null, "page_view", "easypick", "bench", "x1", null, null,
+    null, null, null, null, null, null, null, null, null, null, 1]]);
+  for (const path of ["/bench/floor", "/bench/discard"]) {
+    const res = await call(path, {
+      method: "POST",
+      body: rows,
+      headers: { "content-type": "application/json", authorization: `Bearer ${SECRETS.INTERNAL_API_KEY}` },
+    });
+    assertProblem(assert, res, 404, "not_found");
+  }
+});

@@ -1,17 +1,30 @@
-//! `POST /bench/floor`: the ingest benchmark's floor. Writes the rows it is
-//! given (a JSON array of prepared `funnel_events` rows) with the same one
-//! statement ingest uses, and does nothing else: no auth, no validation.
-//! It exists only when the deployment sets `BENCH_ROUTES = "1"` (the bench
-//! harness does, locally); everywhere else it is a 404 like any unknown path.
+//! The ingest benchmark's two reference routes. Both exist only when the
+//! deployment sets `BENCH_ROUTES = "1"` (the bench harness does, locally);
+//! everywhere else they are a 404 like any unknown path.
+//!
+//! - `POST /bench/floor`: D1's own cost. Writes the rows it is given (a JSON
+//!   array of prepared `funnel_events` rows) with the same one statement
+//!   ingest uses, and does nothing else: no auth, no validation.
+//! - `POST /bench/discard`: the worker's own cost. Everything ingest does
+//!   (signature, parse, validation, fingerprints, the per-event answer) but
+//!   no D1 call.
 
 use worker::{Request, Response, Result, RouteContext};
 
+use super::ingest;
 use crate::edge::{env, http, store};
 use crate::error::{AppError, AppResult};
 use crate::storage::{sql, Bind, Statement};
 
 pub fn enabled(env: &worker::Env) -> bool {
     env.var("BENCH_ROUTES").map(|v| v.to_string() == "1").unwrap_or(false)
+}
+
+pub async fn discard(req: Request, ctx: RouteContext<()>) -> Result<Response> {
+    if !enabled(&ctx.env) {
+        return http::problem(&AppError::NotFound);
+    }
+    http::respond(ingest::ingest(req, ctx, ingest::Sink::Discard).await)
 }
 
 pub async fn floor(req: Request, ctx: RouteContext<()>) -> Result<Response> {

@@ -9,15 +9,24 @@ use worker::{Request, Response, Result, RouteContext};
 use super::header;
 use crate::edge::{env, http, store};
 use crate::error::{AppError, AppResult, PROBLEM_CONTENT_TYPE};
-use crate::ingest::{batch, body, normalize::RequestContext};
+use crate::ingest::batch::{self, StoreOutcome};
+use crate::ingest::{body, normalize::RequestContext};
 use crate::security::{self, signature};
 use crate::trace::accept_trace_id;
 
 pub async fn post(req: Request, ctx: RouteContext<()>) -> Result<Response> {
-    http::respond(ingest(req, ctx).await)
+    http::respond(ingest(req, ctx, Sink::D1).await)
 }
 
-async fn ingest(mut req: Request, ctx: RouteContext<()>) -> AppResult<Response> {
+/// Where an accepted batch goes.
+pub enum Sink {
+    D1,
+    /// Nowhere, every row reported new: the benchmark's measure of the
+    /// worker's own cost (`POST /bench/discard`, see `bench.rs`).
+    Discard,
+}
+
+pub async fn ingest(mut req: Request, ctx: RouteContext<()>, sink: Sink) -> AppResult<Response> {
     let received_at = Utc::now();
     body::check_declared_length(header(&req, "content-length").as_deref())?;
     let raw = req
@@ -59,8 +68,17 @@ async fn ingest(mut req: Request, ctx: RouteContext<()>) -> AppResult<Response> 
     };
     let plan = batch::plan(&envelope.events, &request, request_warnings, &mut new_event_id);
 
-    let db = env::db(&ctx.env)?;
-    let outcome = store::insert_batch(&db, &plan).await?;
+    let outcome = match sink {
+        Sink::D1 => store::insert_batch(&env::db(&ctx.env)?, &plan).await?,
+        Sink::Discard => StoreOutcome {
+            inserted: plan
+                .rows
+                .iter()
+                .map(|r| (r.source.clone(), r.event_id.clone()))
+                .collect(),
+            ..StoreOutcome::default()
+        },
+    };
     let answer = batch::respond_with(&plan, &outcome);
 
     let content_type = if answer.is_problem {

@@ -13,6 +13,7 @@ use funnel::ingest::normalize::EventRow;
 use funnel::query::cursor::Position;
 use funnel::query::filter::{EventFilter, LIST_PARAMS};
 use funnel::query::params::Params;
+use funnel::report::summary::{daily_counts, DailyCount, DailyRollup};
 use funnel::security::fingerprint::{fingerprint_email, EmailFilter};
 use funnel::storage::{json_chunks, sql, Bind, Statement};
 use funnel::time::to_stored;
@@ -316,6 +317,28 @@ fn value(conn: &Connection, s: &Statement) -> rusqlite::types::Value {
         .unwrap()
 }
 
+/// The summary's day rows for a day binding, and the chart's counts made from them.
+fn day_rollup(conn: &Connection, s: &Statement) -> (Vec<DailyRollup>, Vec<DailyCount>) {
+    let rows: Vec<DailyRollup> = conn
+        .prepare(&s.sql)
+        .unwrap()
+        .query_map(params_from_iter(binds(s)), |r| {
+            Ok(DailyRollup {
+                day: r.get("day")?,
+                key: r.get("key")?,
+                outcome: r.get("outcome")?,
+                n: r.get("n")?,
+                amount: r.get("amount")?,
+                sampled: r.get("sampled")?,
+            })
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let counts = daily_counts(&rows);
+    (rows, counts)
+}
+
 #[test]
 fn kpi_measures_count_sum_distinct_and_top_agree_with_the_rows() {
     let (conn, rows) = seeded(700);
@@ -398,23 +421,17 @@ fn daily_counts_follow_the_given_day_boundaries_and_use_the_time_index() {
     ]);
     let raw = serde_json::json!([["2026-03-03", "2026-03-03T14:00:00.000Z", "2026-03-03T15:00:00.000Z"]]);
     let s = Statement::with(
-        sql::DAILY_COUNTS_BY_TYPE,
+        sql::DAILY_ROLLUP_BY_TYPE,
         [Bind::Text(rollup.to_string()), Bind::Text(raw.to_string())],
     );
-    let got: Vec<(String, String, i64)> = conn
-        .prepare(&s.sql)
-        .unwrap()
-        .query_map(params_from_iter(binds(&s)), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    let total: i64 = got.iter().map(|g| g.2).sum();
+    let (_, got) = day_rollup(&conn, &s);
+    let total: i64 = got.iter().map(|g| g.n).sum();
     let expected = rows
         .iter()
         .filter(|r| r.ts.as_str() >= "2026-03-01T15:00:00.000Z" && r.ts.as_str() < "2026-03-03T15:00:00.000Z")
         .count() as i64;
     assert_eq!(total, expected);
-    assert!(got.iter().all(|g| g.0 == "2026-03-02" || g.0 == "2026-03-03"));
+    assert!(got.iter().all(|g| g.day == "2026-03-02" || g.day == "2026-03-03"));
     assert_uses_indexes(&conn, "daily", &s);
     assert_uses_indexes(
         &conn,
@@ -486,27 +503,31 @@ fn trace_catalog_funnel_overview_and_quarantine_reads_search_indexes() {
 #[test]
 fn summary_daily_counts_equal_the_list_count_for_every_type_and_zone() {
     use funnel::query::range::TimeRange;
-    use funnel::report::summary::{days_json, totals, DailyCount};
+    use funnel::report::summary::{days_json, totals};
     let (conn, _) = seeded(1200);
     for tz in ["UTC", "Asia/Seoul", "America/New_York", "Asia/Kathmandu"] {
         let params = Params::parse([("from", "2026-03-03"), ("to", "2026-03-17"), ("tz", tz)], LIST_PARAMS).unwrap();
         let range = TimeRange::parse(&params, Utc::now()).unwrap();
         let (rollup, raw) = days_json(&range.days());
-        let s = Statement::with(sql::DAILY_COUNTS_BY_TYPE, [Bind::Text(rollup), Bind::Text(raw)]);
-        let daily: Vec<DailyCount> = conn
-            .prepare(&s.sql)
-            .unwrap()
-            .query_map(params_from_iter(binds(&s)), |r| {
-                Ok(DailyCount {
-                    day: r.get("day")?,
-                    key: r.get("key")?,
-                    n: r.get("n")?,
-                    estimated: r.get("estimated")?,
-                })
-            })
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
+        let s = Statement::with(sql::DAILY_ROLLUP_BY_TYPE, [Bind::Text(rollup), Bind::Text(raw)]);
+        let (day_rows, daily) = day_rollup(&conn, &s);
+        // Every KPI the day rows answer equals its own statement over the whole range.
+        let (from, to) = (range.from_stored(), range.to_stored());
+        let mut answered = 0;
+        for (id, m) in funnel::report::summary::measured() {
+            let Some(got) = funnel::report::summary::from_daily(m, &day_rows) else {
+                continue;
+            };
+            answered += 1;
+            let own = value(&conn, &sql::measure(m, &from, &to));
+            let own = match own {
+                rusqlite::types::Value::Integer(i) => serde_json::Value::from(i),
+                rusqlite::types::Value::Real(f) => serde_json::Value::from(f),
+                other => panic!("{id}: {other:?}"),
+            };
+            assert_eq!(got.value, own, "{tz} {id}");
+        }
+        assert!(answered >= 15, "{tz}: only {answered} KPIs from the day rows");
         let per_type = totals(&daily);
         assert_eq!(per_type.len(), 5, "{tz}");
         for (event_type, n) in per_type {
@@ -787,14 +808,8 @@ fn the_hourly_rollup_stays_exactly_equal_to_the_rows_through_inserts_deletes_and
         let params = Params::parse([("from", "2026-03-02"), ("to", "2026-03-20"), ("tz", tz)], LIST_PARAMS).unwrap();
         let range = TimeRange::parse(&params, Utc::now()).unwrap();
         let (rollup, raw) = days_json(&range.days());
-        let s = Statement::with(sql::DAILY_COUNTS_BY_TYPE, [Bind::Text(rollup), Bind::Text(raw)]);
-        let got: Vec<(String, String, i64)> = conn
-            .prepare(&s.sql)
-            .unwrap()
-            .query_map(params_from_iter(binds(&s)), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
+        let s = Statement::with(sql::DAILY_ROLLUP_BY_TYPE, [Bind::Text(rollup), Bind::Text(raw)]);
+        let (_, got) = day_rollup(&conn, &s);
         for day in range.days() {
             let (from, to) = (funnel::time::to_stored(day.start), funnel::time::to_stored(day.end));
             let mut stmt = conn
@@ -810,8 +825,8 @@ fn the_hourly_rollup_stays_exactly_equal_to_the_rows_through_inserts_deletes_and
                 .collect();
             let mut actual: Vec<(String, i64)> = got
                 .iter()
-                .filter(|g| g.0 == day.date.to_string())
-                .map(|g| (g.1.clone(), g.2))
+                .filter(|g| g.day == day.date.to_string())
+                .map(|g| (g.key.clone(), g.n))
                 .collect();
             actual.sort();
             assert_eq!(actual, expected, "{tz} {}", day.date);

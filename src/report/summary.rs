@@ -6,9 +6,25 @@ use std::collections::{BTreeMap, HashMap};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::catalog::kpis::{Formula, Kpi, Lens, Measure, Unit, KPIS};
+use crate::catalog::kpis::{Formula, Kpi, Lens, Measure, Outcome, Unit, KPIS};
 use crate::catalog::Text;
 use crate::query::range::{split_by_hours, Day};
+use crate::storage::sql::ROLLUP_SUM_PROPERTY;
+
+/// A row of `storage::sql::DAILY_ROLLUP_BY_TYPE`: one local day, event type and outcome.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct DailyRollup {
+    pub day: String,
+    pub key: String,
+    /// 1 success, 0 failure, -1 not given.
+    pub outcome: i64,
+    /// Events, each weighted 1/sample_rate.
+    pub n: f64,
+    /// `properties.amount`, each weighted 1/sample_rate.
+    pub amount: f64,
+    /// Rows kept at a rate below 1 that took part.
+    pub sampled: i64,
+}
 
 /// A `(day, key, n)` row of the daily statements (key: event type or service).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -57,6 +73,71 @@ pub fn days_json(days: &[Day]) -> (String, String) {
     (json(&rollup), json(&raw))
 }
 
+/// The chart's counts: per day and type over every outcome, rounded; types
+/// with no (weighted) event that day are left out.
+pub fn daily_counts(rows: &[DailyRollup]) -> Vec<DailyCount> {
+    let mut sums: BTreeMap<(&str, &str), (f64, i64)> = BTreeMap::new();
+    for r in rows {
+        let sum = sums.entry((&r.day, &r.key)).or_default();
+        sum.0 += r.n;
+        sum.1 += r.sampled;
+    }
+    sums.into_iter()
+        .map(|((day, key), (n, sampled))| DailyCount {
+            day: day.to_string(),
+            key: key.to_string(),
+            n: n.round() as i64,
+            estimated: i64::from(sampled > 0),
+        })
+        .filter(|c| c.n > 0)
+        .collect()
+}
+
+/// Whether [`from_daily`] answers this measure: counts of named types and
+/// sums of their `amount` (what the rollup holds per type and outcome).
+pub fn rolled_up(m: &Measure) -> bool {
+    match m {
+        Measure::Count { events, .. } => !events.is_empty(),
+        Measure::Sum { events, property } => !events.is_empty() && *property == ROLLUP_SUM_PROPERTY,
+        Measure::Distinct { .. } | Measure::Top { .. } => false,
+    }
+}
+
+/// A [`rolled_up`] measure over the whole range, from the day rows that cover
+/// it: no statement of its own. `None` for any other measure.
+pub fn from_daily(m: &Measure, rows: &[DailyRollup]) -> Option<Measured> {
+    if !rolled_up(m) {
+        return None;
+    }
+    let (events, outcome) = match m {
+        Measure::Count { events, outcome } => (*events, *outcome),
+        Measure::Sum { events, .. } => (*events, Outcome::Any),
+        _ => return None,
+    };
+    let matching = rows.iter().filter(|r| {
+        events.contains(&r.key.as_str())
+            && match outcome {
+                Outcome::Any => true,
+                Outcome::Success => r.outcome == 1,
+                Outcome::Failure => r.outcome == 0,
+            }
+    });
+    let (mut n, mut amount, mut sampled) = (0.0, 0.0, 0);
+    for r in matching {
+        n += r.n;
+        amount += r.amount;
+        sampled += r.sampled;
+    }
+    let value = match m {
+        Measure::Count { .. } => Value::from(n.round() as i64),
+        _ => serde_json::Number::from_f64(amount).map_or(Value::Null, Value::Number),
+    };
+    Some(Measured {
+        value,
+        estimate: sampled > 0,
+    })
+}
+
 /// One bucket per day, every key seen anywhere in the range present (0 where absent).
 pub fn zero_filled(days: &[Day], counts: &[DailyCount]) -> Vec<DailyBucket> {
     let keys: Vec<&str> = {
@@ -91,7 +172,7 @@ pub fn totals(counts: &[DailyCount]) -> BTreeMap<String, i64> {
     out
 }
 
-/// The KPIs whose value is read from storage, in catalog order: one statement each.
+/// The KPIs whose value is read from storage, in catalog order.
 pub fn measured() -> Vec<(&'static str, &'static Measure)> {
     KPIS.iter()
         .filter_map(|k| match &k.formula {
@@ -194,6 +275,100 @@ mod tests {
             key: key.into(),
             n,
             estimated: 0,
+        }
+    }
+
+    fn rollup(day: &str, key: &str, outcome: i64, n: f64, amount: f64, sampled: i64) -> DailyRollup {
+        DailyRollup {
+            day: day.into(),
+            key: key.into(),
+            outcome,
+            n,
+            amount,
+            sampled,
+        }
+    }
+
+    #[test]
+    fn daily_counts_sum_the_outcomes_of_a_day_and_type_and_drop_empty_ones() {
+        let rows = [
+            rollup("2026-03-01", "a", 1, 2.0, 0.0, 0),
+            rollup("2026-03-01", "a", 0, 10.0, 0.0, 1),
+            rollup("2026-03-01", "b", -1, 0.4, 0.0, 1),
+            rollup("2026-03-02", "a", -1, 3.0, 0.0, 0),
+        ];
+        let mut a1 = count("2026-03-01", "a", 12);
+        a1.estimated = 1;
+        assert_eq!(daily_counts(&rows), vec![a1, count("2026-03-02", "a", 3)]);
+    }
+
+    #[test]
+    fn counts_and_amounts_of_named_types_come_from_the_day_rows_with_their_outcome() {
+        let rows = [
+            rollup("2026-03-01", "a", 1, 2.0, 100.0, 0),
+            rollup("2026-03-01", "a", 0, 10.5, 0.0, 1),
+            rollup("2026-03-02", "a", 1, 3.0, 50.0, 0),
+            rollup("2026-03-02", "b", -1, 7.0, 1000.0, 0),
+        ];
+        let count_of = |events, outcome| from_daily(&Measure::Count { events, outcome }, &rows).unwrap();
+        assert_eq!(
+            count_of(&["a"], Outcome::Success),
+            Measured {
+                value: Value::from(5),
+                estimate: false
+            }
+        );
+        assert_eq!(
+            count_of(&["a"], Outcome::Failure),
+            Measured {
+                value: Value::from(11),
+                estimate: true
+            }
+        );
+        assert_eq!(count_of(&["a", "b"], Outcome::Any).value, Value::from(23));
+        assert_eq!(
+            count_of(&["c"], Outcome::Any),
+            Measured {
+                value: Value::from(0),
+                estimate: false
+            }
+        );
+        let amount = from_daily(
+            &Measure::Sum {
+                events: &["a"],
+                property: "amount",
+            },
+            &rows,
+        )
+        .unwrap();
+        assert_eq!(amount.value, Value::from(150.0));
+        assert!(amount.estimate, "a sampled row of the type took part");
+    }
+
+    #[test]
+    fn distinct_top_and_unnamed_or_unrolled_measures_need_their_own_statement() {
+        use crate::catalog::kpis::Column;
+        let rows = [rollup("2026-03-01", "a", 1, 2.0, 0.0, 0)];
+        for m in [
+            Measure::Count {
+                events: &[],
+                outcome: Outcome::Any,
+            },
+            Measure::Sum {
+                events: &["a"],
+                property: "price",
+            },
+            Measure::Distinct {
+                events: &["a"],
+                column: Column::UserId,
+            },
+            Measure::Top {
+                events: &["a"],
+                property: "scope",
+            },
+        ] {
+            assert!(!rolled_up(&m));
+            assert_eq!(from_daily(&m, &rows), None);
         }
     }
 

@@ -124,23 +124,28 @@ pub fn trace_events(trace_id: &str) -> Statement {
     s
 }
 
-/// Estimated events per local day and type: whole hours from the rollup, the
-/// partial hours at the edges from the rows; each row weighs 1/sample_rate
-/// (1 for unsampled types, so those counts are exact). `?1`: JSON
-/// `[[date, first hour, end hour], ...]`; `?2`: JSON `[[date, start, end], ...]`
-/// (see `report::summary::days_json`).
-pub const DAILY_COUNTS_BY_TYPE: &str = "\
-SELECT day, key, CAST(ROUND(SUM(n)) AS INTEGER) AS n, SUM(sampled) > 0 AS estimated FROM (
-  SELECT json_extract(d.value, '$[0]') AS day, r.event_type AS key, r.n AS n, r.sampled AS sampled
+/// Weighted events, weighted `amount` and sampled rows per local day, event
+/// type and outcome (1, 0, -1 when not given): whole hours from the rollup,
+/// the partial hours at the edges from the rows; each row weighs
+/// 1/sample_rate (1 for unsampled types, so those counts are exact). The
+/// summary's daily chart and every count and `amount` KPI of named types come
+/// from this one read (`report::summary::daily_counts`, `from_daily`).
+/// `?1`: JSON `[[date, first hour, end hour], ...]`; `?2`: JSON
+/// `[[date, start, end], ...]` (see `report::summary::days_json`).
+pub const DAILY_ROLLUP_BY_TYPE: &str = "\
+SELECT day, key, outcome, SUM(n) AS n, TOTAL(amount) AS amount, SUM(sampled) AS sampled FROM (
+  SELECT json_extract(d.value, '$[0]') AS day, r.event_type AS key, r.outcome AS outcome, r.n AS n,
+    r.amount AS amount, r.sampled AS sampled
   FROM json_each(?1) AS d
   CROSS JOIN event_rollup AS r ON r.hour >= json_extract(d.value, '$[1]') AND r.hour < json_extract(d.value, '$[2]')
   UNION ALL
-  SELECT json_extract(d.value, '$[0]'), e.event_type, 1.0 / e.sample_rate, e.sample_rate < 1
+  SELECT json_extract(d.value, '$[0]'), e.event_type, COALESCE(e.success, -1), 1.0 / e.sample_rate,
+    COALESCE(json_extract(e.payload_json, '$.amount'), 0) / e.sample_rate, e.sample_rate < 1
   FROM json_each(?2) AS d
   CROSS JOIN funnel_events AS e ON e.ts >= json_extract(d.value, '$[1]') AND e.ts < json_extract(d.value, '$[2]')
-) GROUP BY day, key HAVING ROUND(SUM(n)) > 0";
+) GROUP BY day, key, outcome";
 
-/// Events per local day and service (the overview's timeline). Same binding as [`DAILY_COUNTS_BY_TYPE`].
+/// Events per local day and service (the overview's timeline). Same binding as [`DAILY_ROLLUP_BY_TYPE`].
 pub const DAILY_COUNTS_BY_SERVICE: &str = "\
 SELECT day, key, CAST(ROUND(SUM(n)) AS INTEGER) AS n, SUM(sampled) > 0 AS estimated FROM (
   SELECT json_extract(d.value, '$[0]') AS day, r.service AS key, r.n AS n, r.sampled AS sampled

@@ -1,5 +1,6 @@
 //! `GET /internal/funnel-events/summary`: the catalog's KPIs and zero-filled
-//! daily counts per event type, in one D1 round trip.
+//! daily counts per event type, in one D1 round trip: one read of the day
+//! rollup, plus one statement per KPI the rollup cannot answer.
 
 use std::collections::HashMap;
 
@@ -12,7 +13,7 @@ use super::{authorize, query};
 use crate::edge::{env, http, store};
 use crate::error::AppResult;
 use crate::query::range::TimeRange;
-use crate::report::summary::{self, DailyCount};
+use crate::report::summary::{self, DailyRollup};
 use crate::storage::{sql, Bind, Statement};
 
 pub const PARAMS: &[&str] = &["from", "to", "tz"];
@@ -37,18 +38,27 @@ async fn summarize(req: Request, ctx: RouteContext<()>) -> AppResult<Response> {
     let (from, to) = (range.from_stored(), range.to_stored());
     let measured = summary::measured();
 
+    // One read of the day rollup answers the chart and every count and amount
+    // KPI of named types; the others (distinct users, top values) get a statement each.
     let (rollup_days, raw_days) = summary::days_json(&days);
+    let (from_rollup, queried): (Vec<_>, Vec<_>) = measured.iter().partition(|(_, m)| summary::rolled_up(m));
     let mut statements = vec![Statement::with(
-        sql::DAILY_COUNTS_BY_TYPE,
+        sql::DAILY_ROLLUP_BY_TYPE,
         [Bind::Text(rollup_days), Bind::Text(raw_days)],
     )];
-    statements.extend(measured.iter().map(|(_, m)| sql::measure(m, &from, &to)));
+    statements.extend(queried.iter().map(|(_, m)| sql::measure(m, &from, &to)));
     let db = env::db(&ctx.env)?;
     let results = store::batch(&db, &statements).await?;
 
-    let daily: Vec<DailyCount> = store::rows(&results[0])?;
+    let day_rows: Vec<DailyRollup> = store::rows(&results[0])?;
+    let daily = summary::daily_counts(&day_rows);
     let mut values: HashMap<&str, summary::Measured> = HashMap::new();
-    for ((id, _), result) in measured.iter().zip(&results[1..]) {
+    for (id, m) in &from_rollup {
+        if let Some(v) = summary::from_daily(m, &day_rows) {
+            values.insert(id, v);
+        }
+    }
+    for ((id, _), result) in queried.iter().zip(&results[1..]) {
         let row = store::rows::<MeasureRow>(result)?.into_iter().next();
         let estimate = row
             .as_ref()

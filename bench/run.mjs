@@ -1,9 +1,11 @@
 #!/usr/bin/env node
-// The benchmark: `node bench/run.mjs` (or `npm run bench`). Builds the release
-// worker, runs it under `wrangler dev` on loopback with a fresh local D1,
-// loads it with autocannon, and prints one table where every row is measured
-// in the same run as its floor and reported as a ratio to it. Writes the
-// table to docs/benchmarks.md. BENCH_SECONDS (default 8) per measurement.
+// The benchmark: `scripts/bench.sh` (installs the toolchain, then runs this).
+// Builds the release worker, runs it under `wrangler dev` on loopback with a
+// fresh local D1, loads it with autocannon, runs the core's criterion
+// benchmark, and prints one table where every row is measured in the same run
+// as its floor and reported as a ratio to it; the table also goes to
+// bench/last-run.md (docs/benchmarks.md quotes a run and reads it).
+// BENCH_SECONDS (default 8) per measurement; BENCH_PARTS=ingest,reads,core.
 import { spawnSync } from "node:child_process";
 import { createHmac, randomBytes } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -20,8 +22,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 4);
 const LEVELS = (process.env.BENCH_LEVELS ?? "10000,100000,1000000").split(",").filter(Boolean).map(Number);
-// BENCH_PARTS=ingest or =reads runs one half (to iterate on it); the table in docs/benchmarks.md is from both.
-const PARTS = (process.env.BENCH_PARTS ?? "ingest,reads").split(",");
+// BENCH_PARTS picks parts (to iterate on one); the table in docs/benchmarks.md is from all of them.
+const PARTS = (process.env.BENCH_PARTS ?? "ingest,reads,core").split(",");
 
 const work = mkdtempSync(join(tmpdir(), "funnel-bench-"));
 const secret = randomBytes(24).toString("hex");
@@ -195,6 +197,18 @@ try {
   worker?.stop();
 }
 
+/** The pure core's CPU per 500-event batch, natively: criterion's estimate (`benches/core.rs`). */
+function benchCore() {
+  const run = spawnSync("cargo", ["bench", "--bench", "core"], { cwd: ROOT, encoding: "utf8", maxBuffer: 64 << 20 });
+  if (run.status !== 0) throw new Error(`cargo bench failed:\n${run.stderr.slice(-2000)}`);
+  // "time:   [1.7712 ms 1.7901 ms 1.8103 ms]": low, estimate, high.
+  const m = run.stdout.match(/time:\s+\[\S+ \S+ (\S+) (\S+)/);
+  if (!m) throw new Error(`no estimate in cargo bench's output:\n${run.stdout.slice(-2000)}`);
+  const ms = Number(m[1]) * { ns: 1e-6, "µs": 1e-3, us: 1e-3, ms: 1, s: 1000 }[m[2]];
+  rows.push(["Core CPU, natively: verify + parse + validate + fingerprint + plan, 500 events", `${fmt(500 / ms * 1000)} ev/s`, `${fmt(ms, 2)} ms per batch`, "target ≤ 5 ms"]);
+}
+
+if (PARTS.includes("core")) benchCore();
 const wasm = readFileSync(join(ROOT, "build", "index_bg.wasm"));
 rows.push(["Worker wasm size", `${fmt(wasm.length / 1024)} KB raw`, `${fmt(gzipSync(wasm, { level: 9 }).length / 1024)} KB gzip`, ""]);
 rmSync(work, { recursive: true, force: true });

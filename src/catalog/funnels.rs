@@ -124,17 +124,7 @@ mod tests {
         let mut names = HashSet::new();
         for f in FUNNELS {
             assert!(names.insert(f.name), "duplicate {}", f.name);
-            assert!(
-                !f.name.is_empty()
-                    && !f.name.starts_with('_')
-                    && !f.name.ends_with('_')
-                    && !f.name.contains("__")
-                    && f.name
-                        .bytes()
-                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
-                "{} is not snake_case",
-                f.name
-            );
+            assert!(catalog::is_snake_case(f.name), "{} is not snake_case", f.name);
         }
     }
 

@@ -568,17 +568,7 @@ mod tests {
         let mut seen = HashSet::new();
         for k in KPIS {
             assert!(seen.insert(k.id), "duplicate {}", k.id);
-            assert!(
-                !k.id.is_empty()
-                    && !k.id.starts_with('_')
-                    && !k.id.ends_with('_')
-                    && !k.id.contains("__")
-                    && k.id
-                        .bytes()
-                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
-                "{} is not snake_case",
-                k.id
-            );
+            assert!(catalog::is_snake_case(k.id), "{} is not snake_case", k.id);
         }
     }
 

@@ -147,6 +147,18 @@ pub fn find(event_type: &str) -> Option<&'static EventDef> {
     EVENTS.iter().find(|e| e.name == event_type)
 }
 
+/// `snake_case`: lowercase ASCII words of letters and digits joined by single underscores.
+#[cfg(test)]
+pub(crate) fn is_snake_case(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('_')
+        && !name.ends_with('_')
+        && !name.contains("__")
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,13 +170,7 @@ mod tests {
         for e in EVENTS {
             assert!(seen.insert(e.name), "duplicate event {}", e.name);
             assert!(e.name.len() <= 40, "{} longer than GA4's 40", e.name);
-            assert!(
-                e.name
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
-                "{}",
-                e.name
-            );
+            assert!(is_snake_case(e.name), "{} is not snake_case", e.name);
         }
     }
 

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The benchmark, from a clean checkout: installs the toolchain (once), then
+# `node bench/run.mjs`, which builds the release worker, measures ingest and
+# reads under `wrangler dev` against their floors, runs the core's criterion
+# benchmark, and prints one table (also written to bench/last-run.md).
+# Knobs: BENCH_SECONDS, BENCH_ROUNDS, BENCH_CONNECTIONS, BENCH_LEVELS, BENCH_PARTS
+# (see bench/run.mjs). Takes ~15 minutes, most of it loading 1M rows.
+source "$(dirname "$0")/toolchain.sh"
+ensure_toolchain
+command -v python3 >/dev/null || die "python3 not found (bench/load_rows.py fills the read levels)"
+cd "$ROOT"
+exec node bench/run.mjs "$@"

@@ -491,7 +491,7 @@ fn trace_catalog_funnel_overview_and_quarantine_reads_search_indexes() {
         ),
         (
             "pending quarantine",
-            Statement::with(sql::QUARANTINE_PENDING_OLDEST, [Bind::Int(100)]),
+            Statement::with(sql::QUARANTINE_PENDING_NEXT, [Bind::Int(100)]),
         ),
         ("pending count", Statement::new(sql::QUARANTINE_PENDING_COUNT)),
     ];
@@ -584,7 +584,10 @@ fn replay_statements_mark_passes_update_failures_and_never_store_twice() {
     assert_eq!(
         run(&Statement::with(
             sql::QUARANTINE_UPDATE_ERRORS,
-            [Bind::json(&[(2, r#"[{"code":"x"}]"#)])]
+            [
+                Bind::json(&[(2, r#"[{"code":"x"}]"#)]),
+                Bind::text("2026-03-02T00:00:00.000Z")
+            ]
         )),
         1
     );
@@ -597,7 +600,7 @@ fn replay_statements_mark_passes_update_failures_and_never_store_twice() {
         0
     );
     let pending: Vec<(i64, String)> = conn
-        .prepare(sql::QUARANTINE_PENDING_OLDEST)
+        .prepare(sql::QUARANTINE_PENDING_NEXT)
         .unwrap()
         .query_map([10], |r| Ok((r.get("id")?, r.get("errors_json")?)))
         .unwrap()
@@ -1024,5 +1027,71 @@ fn distinct_users_are_exact_whichever_read_the_statement_picks() {
     assert!(
         plan.contains("COVERING INDEX idx_funnel_events_user_type_ts (user_id=? AND event_type=? AND ts>? AND ts<?)"),
         "{plan}"
+    );
+}
+
+#[test]
+fn replays_reach_every_pending_event_even_behind_a_full_batch_that_keeps_failing() {
+    let conn = migrated();
+    // 500 events that will always fail, then one that a replay can pass.
+    let quarantined: Vec<serde_json::Value> = (0..=500)
+        .map(|i| {
+            serde_json::json!({"received_at": format!("2026-03-01T00:{:02}:{:02}.000Z", i / 60, i % 60),
+                "source": "zuplo", "event_type": "nope", "event_id": format!("q{i}"), "clock_skew_ms": 0,
+                "errors_json": "[]", "event_json": "{}"})
+        })
+        .collect();
+    conn.execute(
+        sql::INSERT_QUARANTINE,
+        [serde_json::Value::from(quarantined).to_string()],
+    )
+    .unwrap();
+    let fixable = "q500";
+    let next = |limit: i64| -> Vec<(i64, String)> {
+        conn.prepare(sql::QUARANTINE_PENDING_NEXT)
+            .unwrap()
+            .query_map([limit], |r| Ok((r.get("id")?, r.get("event_id")?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let mut replays = 0;
+    loop {
+        replays += 1;
+        assert!(
+            replays <= 2,
+            "{fixable} not reached after {} replays of 500",
+            replays - 1
+        );
+        let batch = next(500);
+        assert_eq!(batch.len(), 500);
+        if let Some((id, _)) = batch.iter().find(|(_, e)| e == fixable) {
+            let mark = Statement::with(
+                sql::QUARANTINE_MARK_REPLAYED,
+                [Bind::text("2026-03-02T00:00:00.000Z"), Bind::json(&[id])],
+            );
+            conn.execute(&mark.sql, params_from_iter(binds(&mark))).unwrap();
+            break;
+        }
+        // Every examined event still fails: recorded with this replay's time.
+        let failing: Vec<(i64, &str)> = batch.iter().map(|(id, _)| (*id, r#"[{"code":"x"}]"#)).collect();
+        let update = Statement::with(
+            sql::QUARANTINE_UPDATE_ERRORS,
+            [
+                Bind::json(&failing),
+                Bind::text(format!("2026-03-02T00:00:0{replays}.000Z")),
+            ],
+        );
+        assert_eq!(
+            conn.execute(&update.sql, params_from_iter(binds(&update))).unwrap(),
+            500
+        );
+    }
+    assert_eq!(replays, 2);
+    // The never-checked go first, then the longest ago: the next batch starts with the oldest failures.
+    let after = next(3);
+    assert_eq!(
+        after.iter().map(|(_, e)| e.as_str()).collect::<Vec<_>>(),
+        ["q0", "q1", "q2"]
     );
 }

@@ -186,7 +186,7 @@ pub async fn apply_replay(db: &D1Database, plan: &ReplayPlan, replayed_at: &str)
     if !plan.still_failing.is_empty() {
         statements.push(Statement::with(
             sql::QUARANTINE_UPDATE_ERRORS,
-            [Bind::json(&plan.still_failing)],
+            [Bind::json(&plan.still_failing), Bind::text(replayed_at)],
         ));
     }
     let results = batch(db, &statements).await?;

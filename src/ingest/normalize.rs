@@ -256,14 +256,17 @@ pub fn normalize(raw: &Value, ctx: &RequestContext, new_event_id: &mut dyn FnMut
         }
     });
     let email = match f.map.get("email") {
+        // The address itself is gone from a quarantined copy, so a refused one can never pass.
+        None | Some(Value::Null) if ctx.replay && f.map.get(EMAIL_REFUSED) == Some(&Value::Bool(true)) => {
+            f.errors.push(invalid_email());
+            None
+        }
         None | Some(Value::Null) if ctx.replay => stored_fingerprint(f.map),
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => match fingerprint_email(ctx.fingerprint_key, s) {
             Ok(fp) => Some(fp),
             Err(_) => {
-                // Never echo the value: it may be an address with a typo.
-                f.errors
-                    .push(Issue::new("invalid_email", "email", "email is not a valid address"));
+                f.errors.push(invalid_email());
                 None
             }
         },
@@ -360,9 +363,11 @@ pub fn normalize(raw: &Value, ctx: &RequestContext, new_event_id: &mut dyn FnMut
         },
         _ => {
             let mut sanitized = map.clone();
+            let address_refused = email.is_none() && map.get("email").is_some_and(|v| !v.is_null());
             strip_pii(
                 &mut sanitized,
                 email.as_ref().map(|e| (e.fingerprint.as_str(), e.domain.as_str())),
+                address_refused,
             );
             sanitized.insert("event_id".into(), Value::String(event_id.clone()));
             let quarantine = quarantine_row(ctx, &source, event_type.as_deref(), &event_id, &sanitized, &errors);
@@ -378,7 +383,16 @@ pub fn normalize(raw: &Value, ctx: &RequestContext, new_event_id: &mut dyn FnMut
 }
 
 /// Fields a quarantined copy holds in place of `email`.
-const REPLAY_FIELDS: &[&str] = &["email_fingerprint", "email_domain"];
+const REPLAY_FIELDS: &[&str] = &["email_fingerprint", "email_domain", EMAIL_REFUSED];
+
+/// Marks a quarantined copy whose address was refused: the address is not
+/// kept, so without the mark a replay would see no address and pass.
+const EMAIL_REFUSED: &str = "email_refused";
+
+/// Never echoes the value: it may be an address with a typo.
+fn invalid_email() -> Issue {
+    Issue::new("invalid_email", "email", "email is not a valid address")
+}
 
 /// The fingerprint and domain a quarantined copy kept in place of its address.
 fn stored_fingerprint(map: &Map<String, Value>) -> Option<EmailFingerprint> {
@@ -392,11 +406,16 @@ fn stored_fingerprint(map: &Map<String, Value>) -> Option<EmailFingerprint> {
 }
 
 /// Removes every raw address: the `email` field and any `email` property.
-fn strip_pii(event: &mut Map<String, Value>, fingerprint: Option<(&str, &str)>) {
+/// A valid address leaves its fingerprint and domain, a refused one the
+/// [`EMAIL_REFUSED`] mark.
+fn strip_pii(event: &mut Map<String, Value>, fingerprint: Option<(&str, &str)>, address_refused: bool) {
     event.remove("email");
     if let Some((fp, domain)) = fingerprint {
         event.insert("email_fingerprint".into(), Value::String(fp.into()));
         event.insert("email_domain".into(), Value::String(domain.into()));
+    }
+    if address_refused {
+        event.insert(EMAIL_REFUSED.into(), Value::Bool(true));
     }
     for key in PROPERTIES {
         if let Some(Value::Object(props)) = event.get_mut(*key) {

@@ -26,6 +26,8 @@ pub struct QuarantinedEvent {
     pub errors_json: String,
     pub event_json: String,
     pub replayed_at: Option<String>,
+    /// The latest replay that re-validated it and found it still failing.
+    pub checked_at: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -37,6 +39,8 @@ pub struct QuarantineView {
     pub event_id: String,
     pub status: &'static str,
     pub replayed_at: Option<String>,
+    /// When a replay last re-validated it (null: never); `errors` are from then.
+    pub checked_at: Option<String>,
     /// Why it was rejected: `[{code, field, message}]`.
     pub errors: Value,
     /// The event as sent, with any address replaced by its fingerprint and domain.
@@ -67,6 +71,7 @@ impl QuarantinedEvent {
             event_type: self.event_type,
             event_id: self.event_id,
             replayed_at: self.replayed_at,
+            checked_at: self.checked_at,
         }
     }
 }
@@ -145,6 +150,7 @@ mod tests {
             errors_json: "[]".into(),
             event_json: event.to_string(),
             replayed_at: None,
+            checked_at: None,
         }
     }
 
@@ -172,6 +178,63 @@ mod tests {
         assert!(plan.rows.is_empty());
         assert_eq!(plan.still_failing[0].0, 9);
         assert!(plan.still_failing[0].1.contains("event_type"));
+    }
+
+    /// What ingest quarantines for `event`: its stored copy, as a replay reads it.
+    fn quarantined_copy(id: i64, event: Value) -> QuarantinedEvent {
+        let ctx = RequestContext {
+            received_at: Utc::now(),
+            clock_skew: Duration::zero(),
+            default_source: "zuplo",
+            header_trace_id: None,
+            fingerprint_key: KEY,
+            replay: false,
+        };
+        let plan = crate::ingest::batch::plan(&[event], &ctx, vec![], &mut || "srv".to_string());
+        let row = &plan.quarantine[0];
+        assert!(
+            !row.event_json.contains("address") && !row.event_json.contains('@'),
+            "the copy holds no address: {}",
+            row.event_json
+        );
+        QuarantinedEvent {
+            errors_json: row.errors_json.clone(),
+            ..item(id, serde_json::from_str(&row.event_json).unwrap())
+        }
+    }
+
+    #[test]
+    fn an_event_refused_only_for_its_address_still_fails_on_replay() {
+        for email in [serde_json::json!("not-an-address"), serde_json::json!(42)] {
+            let copy = quarantined_copy(
+                3,
+                serde_json::json!({"event_type": "app_open", "event_id": "q3", "user_id": "u1", "email": email}),
+            );
+            let plan = plan_replay(&[copy], KEY);
+            assert!(plan.rows.is_empty(), "stored though nothing was fixed");
+            assert_eq!(plan.still_failing[0].0, 3);
+            assert!(
+                plan.still_failing[0].1.contains("invalid_email"),
+                "{}",
+                plan.still_failing[0].1
+            );
+        }
+    }
+
+    #[test]
+    fn an_event_refused_for_something_else_keeps_its_valid_address_through_replay() {
+        let copy = quarantined_copy(
+            4,
+            serde_json::json!({"event_type": "no_such_event", "event_id": "q4", "email": "Kim@Example.com"}),
+        );
+        assert!(!copy.event_json.contains("email_refused"));
+        let plan = plan_replay(&[copy], KEY);
+        assert!(plan.still_failing[0].1.contains("event_type"));
+        assert!(
+            !plan.still_failing[0].1.contains("email"),
+            "{}",
+            plan.still_failing[0].1
+        );
     }
 
     #[test]

@@ -451,7 +451,7 @@ WHERE ts >= ? AND ts < ? GROUP BY service, event_type";
 // Quarantine.
 
 const QUARANTINE_COLUMNS: &str = "SELECT id, received_at, source, event_type, event_id, header_trace_id, \
-clock_skew_ms, errors_json, event_json, replayed_at FROM event_quarantine";
+clock_skew_ms, errors_json, event_json, replayed_at, checked_at FROM event_quarantine";
 const QUARANTINE_RANGE: &str = " WHERE received_at >= ? AND received_at < ?";
 const QUARANTINE_PENDING: &str = " AND replayed_at IS NULL";
 const QUARANTINE_AFTER_CURSOR: &str = " AND received_at <= ? AND (received_at < ? OR id < ?)";
@@ -483,22 +483,26 @@ pub fn list_quarantine(
     s
 }
 
-/// The oldest quarantined events not yet replayed. Binds: limit.
-pub const QUARANTINE_PENDING_OLDEST: &str = "\
+/// The pending quarantined events a replay re-validates next: never checked
+/// first (oldest first), then those checked longest ago, so events that keep
+/// failing cannot hide the ones behind them. Binds: limit.
+pub const QUARANTINE_PENDING_NEXT: &str = "\
 SELECT id, received_at, source, event_type, event_id, header_trace_id, clock_skew_ms, errors_json, event_json,
-  replayed_at
-FROM event_quarantine WHERE replayed_at IS NULL ORDER BY id LIMIT ?";
+  replayed_at, checked_at
+FROM event_quarantine WHERE replayed_at IS NULL ORDER BY checked_at, id LIMIT ?";
 
 /// Marks replayed rows. Binds: replayed_at, JSON array of ids.
 pub const QUARANTINE_MARK_REPLAYED: &str = "\
 UPDATE event_quarantine SET replayed_at = ?
 WHERE replayed_at IS NULL AND id IN (SELECT value FROM json_each(?))";
 
-/// Records the latest validation of rows that still fail. Binds: JSON array of `[id, errors_json]`.
+/// Records the latest validation of rows that still fail, and when it ran.
+/// Binds: JSON array of `[id, errors_json]`, the replay's time.
 pub const QUARANTINE_UPDATE_ERRORS: &str = "\
 UPDATE event_quarantine
 SET errors_json = (SELECT json_extract(u.value, '$[1]') FROM json_each(?1) AS u
-                   WHERE json_extract(u.value, '$[0]') = event_quarantine.id)
+                   WHERE json_extract(u.value, '$[0]') = event_quarantine.id),
+  checked_at = ?2
 WHERE replayed_at IS NULL AND id IN (SELECT json_extract(value, '$[0]') FROM json_each(?1))";
 
 /// Quarantined events still waiting for a replay.

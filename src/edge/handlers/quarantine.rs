@@ -89,7 +89,7 @@ async fn replay_pending(req: Request, ctx: RouteContext<()>) -> AppResult<Respon
     let db = env::db(&ctx.env)?;
     let pending: Vec<QuarantinedEvent> = store::all(
         &db,
-        &Statement::with(sql::QUARANTINE_PENDING_OLDEST, [Bind::Int(limit as i64)]),
+        &Statement::with(sql::QUARANTINE_PENDING_NEXT, [Bind::Int(limit as i64)]),
     )
     .await?;
     let plan = plan_replay(&pending, config.email_fingerprint_key.as_bytes());

@@ -419,7 +419,8 @@ fn daily_counts_follow_the_given_day_boundaries_and_use_the_time_index() {
         ["2026-03-02", "2026-03-01T15", "2026-03-02T15"],
         ["2026-03-03", "2026-03-02T15", "2026-03-03T14"]
     ]);
-    let raw = serde_json::json!([["2026-03-03", "2026-03-03T14:00:00.000Z", "2026-03-03T15:00:00.000Z"]]);
+    // Raw edges name their day by its index in the first array.
+    let raw = serde_json::json!([[1, "2026-03-03T14:00:00.000Z", "2026-03-03T15:00:00.000Z"]]);
     let s = Statement::with(
         sql::DAILY_ROLLUP_BY_TYPE,
         [Bind::Text(rollup.to_string()), Bind::Text(raw.to_string())],

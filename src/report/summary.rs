@@ -56,21 +56,23 @@ pub struct DailyBucket {
 }
 
 /// The days of a range as the two JSON arrays the daily statements bind:
-/// whole hours read from the rollup `[[date, first hour, end hour], ...]` and
-/// partial-hour edges read from the rows `[[date, start, end], ...]`.
+/// whole hours read from the rollup, one element per day in order,
+/// `[[date, first hour, end hour], ...]` (`["", ""]` hours when no whole hour
+/// fits, which matches nothing), and partial-hour edges read from the rows,
+/// `[[day index, start, end], ...]`.
 pub fn days_json(days: &[Day]) -> (String, String) {
-    let mut rollup: Vec<[String; 3]> = Vec::new();
-    let mut raw: Vec<[String; 3]> = Vec::new();
-    for d in days {
-        let date = d.date.to_string();
+    let mut rollup: Vec<(String, String, String)> = Vec::new();
+    let mut raw: Vec<(usize, String, String)> = Vec::new();
+    for (i, d) in days.iter().enumerate() {
         let split = split_by_hours(d.start, d.end);
-        if let Some((first, last)) = split.hours {
-            rollup.push([date.clone(), first, last]);
-        }
-        raw.extend(split.raw.into_iter().map(|(s, e)| [date.clone(), s, e]));
+        let (first, last) = split.hours.unwrap_or_default();
+        rollup.push((d.date.to_string(), first, last));
+        raw.extend(split.raw.into_iter().map(|(s, e)| (i, s, e)));
     }
-    let json = |v: &Vec<[String; 3]>| serde_json::to_string(v).expect("strings always serialize");
-    (json(&rollup), json(&raw))
+    (
+        serde_json::to_string(&rollup).expect("strings always serialize"),
+        serde_json::to_string(&raw).expect("strings always serialize"),
+    )
 }
 
 /// The chart's counts: per day and type over every outcome, rounded; types

@@ -130,12 +130,15 @@ pub fn trace_events(trace_id: &str) -> Statement {
 /// 1/sample_rate (1 for unsampled types, so those counts are exact). The
 /// summary's daily chart and every count and `amount` KPI of named types come
 /// from this one read (`report::summary::daily_counts`, `from_daily`).
-/// `?1`: JSON `[[date, first hour, end hour], ...]`; `?2`: JSON
-/// `[[date, start, end], ...]` (see `report::summary::days_json`).
+/// `?1`: JSON `[[date, first hour, end hour], ...]`, one per day in order;
+/// `?2`: JSON `[[day index, start, end], ...]` (see `report::summary::days_json`).
+/// Rows group by the day's index (json_each's `key`) and take its date only
+/// once per group: reading the date out of the JSON for every rollup row
+/// cost ~40 % of the statement.
 pub const DAILY_ROLLUP_BY_TYPE: &str = "\
-SELECT day, key, outcome, SUM(n) AS n, TOTAL(amount) AS amount, SUM(sampled) AS sampled FROM (
-  SELECT json_extract(d.value, '$[0]') AS day, r.event_type AS key, r.outcome AS outcome, r.n AS n,
-    r.amount AS amount, r.sampled AS sampled
+SELECT json_extract(?1, '$[' || i || '][0]') AS day, key, outcome, SUM(n) AS n, TOTAL(amount) AS amount,
+  SUM(sampled) AS sampled FROM (
+  SELECT d.key AS i, r.event_type AS key, r.outcome AS outcome, r.n AS n, r.amount AS amount, r.sampled AS sampled
   FROM json_each(?1) AS d
   CROSS JOIN event_rollup AS r ON r.hour >= json_extract(d.value, '$[1]') AND r.hour < json_extract(d.value, '$[2]')
   UNION ALL
@@ -143,19 +146,20 @@ SELECT day, key, outcome, SUM(n) AS n, TOTAL(amount) AS amount, SUM(sampled) AS 
     COALESCE(json_extract(e.payload_json, '$.amount'), 0) / e.sample_rate, e.sample_rate < 1
   FROM json_each(?2) AS d
   CROSS JOIN funnel_events AS e ON e.ts >= json_extract(d.value, '$[1]') AND e.ts < json_extract(d.value, '$[2]')
-) GROUP BY day, key, outcome";
+) GROUP BY i, key, outcome";
 
 /// Events per local day and service (the overview's timeline). Same binding as [`DAILY_ROLLUP_BY_TYPE`].
 pub const DAILY_COUNTS_BY_SERVICE: &str = "\
-SELECT day, key, CAST(ROUND(SUM(n)) AS INTEGER) AS n, SUM(sampled) > 0 AS estimated FROM (
-  SELECT json_extract(d.value, '$[0]') AS day, r.service AS key, r.n AS n, r.sampled AS sampled
+SELECT json_extract(?1, '$[' || i || '][0]') AS day, key, CAST(ROUND(SUM(n)) AS INTEGER) AS n,
+  SUM(sampled) > 0 AS estimated FROM (
+  SELECT d.key AS i, r.service AS key, r.n AS n, r.sampled AS sampled
   FROM json_each(?1) AS d
   CROSS JOIN event_rollup AS r ON r.hour >= json_extract(d.value, '$[1]') AND r.hour < json_extract(d.value, '$[2]')
   UNION ALL
   SELECT json_extract(d.value, '$[0]'), e.service, 1.0 / e.sample_rate, e.sample_rate < 1
   FROM json_each(?2) AS d
   CROSS JOIN funnel_events AS e ON e.ts >= json_extract(d.value, '$[1]') AND e.ts < json_extract(d.value, '$[2]')
-) GROUP BY day, key HAVING ROUND(SUM(n)) > 0";
+) GROUP BY i, key HAVING ROUND(SUM(n)) > 0";
 
 /// The property the rollup sums (the revenue KPIs' `amount`); sums of others read the rows.
 pub const ROLLUP_SUM_PROPERTY: &str = "amount";

@@ -5,7 +5,7 @@
 // benchmark, and prints one table where every row is measured in the same run
 // as its floor and reported as a ratio to it; the table also goes to
 // bench/last-run.md (docs/benchmarks.md quotes a run and reads it).
-// BENCH_SECONDS (default 8) per measurement; BENCH_PARTS=ingest,reads,core.
+// BENCH_SECONDS (default 10) per measurement; BENCH_PARTS=ingest,reads,core.
 import { spawnSync } from "node:child_process";
 import { createHmac, randomBytes } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -17,9 +17,9 @@ import autocannon from "autocannon";
 
 import { applyMigrations, ROOT, startWorker } from "../tests/e2e/worker.mjs";
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 // Ingest rows run in this many interleaved rounds of SECONDS / ROUNDS each.
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 4);
 const LEVELS = (process.env.BENCH_LEVELS ?? "10000,100000,1000000").split(",").filter(Boolean).map(Number);
 // BENCH_PARTS picks parts (to iterate on one); the table in docs/benchmarks.md is from all of them.

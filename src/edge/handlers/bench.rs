@@ -1,6 +1,9 @@
 //! The ingest benchmark's two reference routes. Both exist only when the
-//! deployment sets `BENCH_ROUTES = "1"` (the bench harness does, locally);
-//! everywhere else they are a 404 like any unknown path.
+//! deployment sets `BENCH_ROUTES = "1"` (the bench harness does, locally)
+//! *and* the request was addressed to a loopback host, so a variable set by
+//! mistake on a deployed worker still opens nothing (Cloudflare routes by
+//! host: no outside request reaches a worker as `127.0.0.1`). Everywhere
+//! else they are a 404 like any unknown path.
 //!
 //! - `POST /bench/floor`: D1's own cost. Writes the rows it is given (a JSON
 //!   array of prepared `funnel_events` rows) with the same one statement
@@ -16,19 +19,22 @@ use crate::edge::{env, http, store};
 use crate::error::{AppError, AppResult};
 use crate::storage::{sql, Bind, Statement};
 
-pub fn enabled(env: &worker::Env) -> bool {
-    env.var("BENCH_ROUTES").map(|v| v.to_string() == "1").unwrap_or(false)
+pub fn enabled(req: &Request, env: &worker::Env) -> bool {
+    let loopback = req
+        .url()
+        .is_ok_and(|u| matches!(u.host_str(), Some("127.0.0.1" | "localhost" | "[::1]")));
+    loopback && env.var("BENCH_ROUTES").is_ok_and(|v| v.to_string() == "1")
 }
 
 pub async fn discard(req: Request, ctx: RouteContext<()>) -> Result<Response> {
-    if !enabled(&ctx.env) {
+    if !enabled(&req, &ctx.env) {
         return http::problem(&AppError::NotFound);
     }
     http::respond(ingest::ingest(req, ctx, ingest::Sink::Discard).await)
 }
 
 pub async fn floor(req: Request, ctx: RouteContext<()>) -> Result<Response> {
-    if !enabled(&ctx.env) {
+    if !enabled(&req, &ctx.env) {
         return http::problem(&AppError::NotFound);
     }
     http::respond(write_rows(req, ctx).await)

@@ -276,9 +276,12 @@ fn lowest_sample_rate(events: &[&str]) -> f64 {
 
 /// A user-pair visit costs about this many range entries: a seek into
 /// `idx_funnel_events_user_type_ts` against one step of a range scan that also
-/// feeds COUNT(DISTINCT)'s temporary b-tree (measured: `cargo test
-/// distinct_users_plan -- --ignored --nocapture`).
-pub const USER_VISIT_COST: i64 = 4;
+/// feeds COUNT(DISTINCT)'s temporary b-tree. Measured on the bench's data
+/// (python3 + sqlite3, best of 5): 600 visits 1.05 ms against 2,000 entries
+/// 1.15 ms at 10k events (≈ 3 entries a visit), 600 visits 2.2 ms against
+/// 200,000 entries 57 ms at 1M (≈ 13, on a 600 MB database); 6 sits
+/// between, and either read is at most ~2× off where the two are close.
+pub const USER_VISIT_COST: i64 = 6;
 
 /// Distinct users of the types `?3` over `[?1, ?2)`, exactly, by the cheaper of
 /// two reads, chosen inside the statement from two cheap counts:

@@ -19,6 +19,17 @@ pub enum Outcome {
     Failure,
 }
 
+impl Outcome {
+    /// The stored `success` value this outcome keeps; `None` keeps every event.
+    pub fn success(self) -> Option<i64> {
+        match self {
+            Outcome::Any => None,
+            Outcome::Success => Some(1),
+            Outcome::Failure => Some(0),
+        }
+    }
+}
+
 /// A stored identifier column a distinct count can count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

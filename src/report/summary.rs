@@ -6,10 +6,10 @@ use std::collections::{BTreeMap, HashMap};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::catalog::kpis::{Formula, Kpi, Lens, Measure, Outcome, Unit, KPIS};
+use crate::catalog::kpis::{Formula, Kpi, Lens, Measure, Unit, KPIS};
 use crate::catalog::Text;
 use crate::query::range::{split_by_hours, Day};
-use crate::storage::sql::ROLLUP_SUM_PROPERTY;
+use crate::storage::sql::in_event_rollup;
 
 /// A row of `storage::sql::DAILY_ROLLUP_BY_TYPE`: one local day, event type and outcome.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -95,35 +95,18 @@ pub fn daily_counts(rows: &[DailyRollup]) -> Vec<DailyCount> {
         .collect()
 }
 
-/// Whether [`from_daily`] answers this measure: counts of named types and
-/// sums of their `amount` (what the rollup holds per type and outcome).
-pub fn rolled_up(m: &Measure) -> bool {
-    match m {
-        Measure::Count { events, .. } => !events.is_empty(),
-        Measure::Sum { events, property } => !events.is_empty() && *property == ROLLUP_SUM_PROPERTY,
-        Measure::Distinct { .. } | Measure::Top { .. } => false,
-    }
-}
-
-/// A [`rolled_up`] measure over the whole range, from the day rows that cover
-/// it: no statement of its own. `None` for any other measure.
+/// A measure the hourly rollup answers ([`in_event_rollup`]) over the whole
+/// range, from the day rows that cover it: no statement of its own. `None`
+/// for any other measure.
 pub fn from_daily(m: &Measure, rows: &[DailyRollup]) -> Option<Measured> {
-    if !rolled_up(m) {
-        return None;
-    }
-    let (events, outcome) = match m {
-        Measure::Count { events, outcome } => (*events, *outcome),
-        Measure::Sum { events, .. } => (*events, Outcome::Any),
+    let (events, success) = match m {
+        Measure::Count { events, outcome } if in_event_rollup(m) => (*events, outcome.success()),
+        Measure::Sum { events, .. } if in_event_rollup(m) => (*events, None),
         _ => return None,
     };
-    let matching = rows.iter().filter(|r| {
-        events.contains(&r.key.as_str())
-            && match outcome {
-                Outcome::Any => true,
-                Outcome::Success => r.outcome == 1,
-                Outcome::Failure => r.outcome == 0,
-            }
-    });
+    let matching = rows
+        .iter()
+        .filter(|r| events.contains(&r.key.as_str()) && success.is_none_or(|s| r.outcome == s));
     let (mut n, mut amount, mut sampled) = (0.0, 0.0, 0);
     for r in matching {
         n += r.n;
@@ -259,6 +242,7 @@ fn ratio(numerator: Option<&Value>, denominator: Option<&Value>) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::kpis::Outcome;
     use chrono::NaiveDate;
 
     fn day(d: u32) -> Day {
@@ -369,7 +353,7 @@ mod tests {
                 property: "scope",
             },
         ] {
-            assert!(!rolled_up(&m));
+            assert!(!in_event_rollup(&m));
             assert_eq!(from_daily(&m, &rows), None);
         }
     }

@@ -47,7 +47,7 @@ pub const HEALTH_PROBE: &str = "SELECT 1 AS ok";
 // fragments below; every value is a bound `?` (anonymous, bound in order).
 
 use super::{Bind, Statement};
-use crate::catalog::kpis::{Column, Measure, Outcome};
+use crate::catalog::kpis::{Column, Measure};
 use crate::query::cursor::Position;
 use crate::query::filter::EventFilter;
 use crate::security::fingerprint::EmailFilter;
@@ -225,6 +225,16 @@ SELECT value, SUM(n) AS n, COALESCE(SUM(sampled), 0) > 0 AS estimated FROM (
   WHERE e.event_type IN (SELECT value FROM json_each(?3)) AND json_extract(e.payload_json, '$.' || ?4) IS NOT NULL
 ) GROUP BY value HAVING SUM(n) > 0 ORDER BY SUM(n) DESC, value LIMIT 1";
 
+/// Whether the hourly `event_rollup` answers this measure: counts of named
+/// types (per outcome) and sums of their [`ROLLUP_SUM_PROPERTY`].
+pub fn in_event_rollup(m: &Measure) -> bool {
+    match m {
+        Measure::Count { events, .. } => !events.is_empty(),
+        Measure::Sum { events, property } => !events.is_empty() && *property == ROLLUP_SUM_PROPERTY,
+        Measure::Distinct { .. } | Measure::Top { .. } => false,
+    }
+}
+
 fn is_rolled_up(events: &[&str], property: &str) -> bool {
     !events.is_empty() && events.iter().all(|e| ROLLUP_PROPERTIES.contains(&(*e, property)))
 }
@@ -318,20 +328,13 @@ pub fn measure(m: &Measure, from: &str, to: &str) -> Statement {
     };
     match m {
         // Counts and `amount` sums of named types read the hourly rollup: flat in stored events.
-        Measure::Count { events, outcome } if !events.is_empty() => {
-            let outcome = match outcome {
-                Outcome::Any => None,
-                Outcome::Success => Some(1),
-                Outcome::Failure => Some(0),
-            };
-            rollup_measure(ROLLUP_COUNT, events, outcome.map(Bind::Int), from, to)
+        Measure::Count { events, outcome } if in_event_rollup(m) => {
+            rollup_measure(ROLLUP_COUNT, events, outcome.success().map(Bind::Int), from, to)
         }
         Measure::Top { events, property } if is_rolled_up(events, property) => {
             rollup_measure(ROLLUP_TOP, events, Some(Bind::text(*property)), from, to)
         }
-        Measure::Sum { events, property } if !events.is_empty() && *property == ROLLUP_SUM_PROPERTY => {
-            rollup_measure(ROLLUP_AMOUNT, events, None, from, to)
-        }
+        Measure::Sum { events, .. } if in_event_rollup(m) => rollup_measure(ROLLUP_AMOUNT, events, None, from, to),
         Measure::Count { events, outcome } => {
             let mut s = Statement::new(
                 "SELECT CAST(ROUND(COALESCE(SUM(1.0 / sample_rate), 0)) AS INTEGER) AS value, MIN(sample_rate) AS min_rate \
@@ -339,10 +342,8 @@ pub fn measure(m: &Measure, from: &str, to: &str) -> Statement {
             );
             s.push(RANGE, range);
             types(&mut s, events);
-            match outcome {
-                Outcome::Any => {}
-                Outcome::Success => s.push(SUCCESS, [Bind::Int(1)]),
-                Outcome::Failure => s.push(SUCCESS, [Bind::Int(0)]),
+            if let Some(success) = outcome.success() {
+                s.push(SUCCESS, [Bind::Int(success)]);
             }
             s
         }

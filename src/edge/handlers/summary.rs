@@ -41,7 +41,7 @@ async fn summarize(req: Request, ctx: RouteContext<()>) -> AppResult<Response> {
     // One read of the day rollup answers the chart and every count and amount
     // KPI of named types; the others (distinct users, top values) get a statement each.
     let (rollup_days, raw_days) = summary::days_json(&days);
-    let (from_rollup, queried): (Vec<_>, Vec<_>) = measured.iter().partition(|(_, m)| summary::rolled_up(m));
+    let (from_rollup, queried): (Vec<_>, Vec<_>) = measured.iter().partition(|(_, m)| sql::in_event_rollup(m));
     let mut statements = vec![Statement::with(
         sql::DAILY_ROLLUP_BY_TYPE,
         [Bind::Text(rollup_days), Bind::Text(raw_days)],

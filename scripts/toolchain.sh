@@ -1,6 +1,6 @@
 # Sourced by the project's scripts: installs what they need, once.
 # Each step skips itself when the right version is already present.
-# Facts behind the pins: ../shared/TOOLCHAIN.md and the README's "Toolchain" section.
+# Facts behind the pins: the README's "Toolchain notes" section.
 
 set -euo pipefail
 

@@ -15,6 +15,10 @@ pub struct Config {
     pub ingest_hmac_secrets: Vec<String>,
     pub email_fingerprint_key: String,
     pub signature_tolerance_seconds: i64,
+    /// `RETENTION_DAYS`: events older than this are deleted by the daily cron.
+    pub retention_days: i64,
+    /// `BENCH_ROUTES = "1"`: the benchmark's reference routes answer (on a loopback host only).
+    pub bench_routes: bool,
 }
 
 // Secrets must never reach a log line through `{:?}`.
@@ -31,6 +35,8 @@ impl std::fmt::Debug for Config {
             )
             .field("email_fingerprint_key", &"[redacted]")
             .field("signature_tolerance_seconds", &self.signature_tolerance_seconds)
+            .field("retention_days", &self.retention_days)
+            .field("bench_routes", &self.bench_routes)
             .finish()
     }
 }
@@ -72,6 +78,8 @@ impl Config {
             email_fingerprint_key: get("EMAIL_FINGERPRINT_KEY")
                 .ok_or(ConfigError::MissingSecret("EMAIL_FINGERPRINT_KEY"))?,
             signature_tolerance_seconds,
+            retention_days: crate::retention::retention_days(get("RETENTION_DAYS").as_deref())?,
+            bench_routes: get("BENCH_ROUTES").as_deref() == Some("1"),
         })
     }
 }
@@ -123,6 +131,22 @@ mod tests {
                 ConfigError::InvalidVar("SIGNATURE_TOLERANCE_SECONDS")
             );
         }
+    }
+
+    #[test]
+    fn retention_and_bench_settings_come_from_their_variables() {
+        let c = Config::from_lookup(lookup(BASE)).unwrap();
+        assert_eq!((c.retention_days, c.bench_routes), (400, false));
+        let mut pairs = BASE.to_vec();
+        pairs.extend([("RETENTION_DAYS", "30"), ("BENCH_ROUTES", "1")]);
+        let c = Config::from_lookup(lookup(&pairs)).unwrap();
+        assert_eq!((c.retention_days, c.bench_routes), (30, true));
+        let mut pairs = BASE.to_vec();
+        pairs.extend([("RETENTION_DAYS", "0"), ("BENCH_ROUTES", "yes")]);
+        assert_eq!(
+            Config::from_lookup(lookup(&pairs)).unwrap_err(),
+            ConfigError::InvalidVar("RETENTION_DAYS")
+        );
     }
 
     #[test]

@@ -47,8 +47,8 @@ pub enum AppError {
     Internal,
 }
 
-/// RFC 9457 problem details with the contract's `code` member.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// RFC 9457 problem details with a stable `code` member.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     #[serde(rename = "type")]
     pub type_uri: String,
@@ -157,6 +157,20 @@ impl AppError {
 
 pub type AppResult<T> = Result<T, AppError>;
 
+/// A storage failure as the caller sees it: an unreachable or refusing
+/// database is a retryable 503; a row that does not decode is our bug (or
+/// poisoned data), a 500. The cause is logged here, never sent.
+impl From<crate::storage::backend::StorageError> for AppError {
+    fn from(e: crate::storage::backend::StorageError) -> AppError {
+        use crate::storage::backend::StorageError;
+        log::error!("{e}");
+        match e {
+            StorageError::Unavailable(_) => AppError::StorageUnavailable,
+            StorageError::Decode(_) => AppError::Internal,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,5 +235,15 @@ mod tests {
     #[test]
     fn storage_failures_are_retryable_503s() {
         assert_eq!(AppError::StorageUnavailable.status(), 503);
+    }
+
+    #[test]
+    fn an_outage_is_a_503_but_an_undecodable_row_is_a_500() {
+        use crate::storage::backend::StorageError;
+        assert_eq!(AppError::from(StorageError::Unavailable("locked".into())).status(), 503);
+        assert_eq!(
+            AppError::from(StorageError::Decode("null for f64".into())).status(),
+            500
+        );
     }
 }

@@ -1,10 +1,22 @@
 //! funnel: collects product and funnel events on Cloudflare Workers + D1.
 //!
 //! Layout (the architecture in folders):
-//! - pure core, no `worker` types, unit-tested natively with `cargo test`:
-//!   [`config`], [`error`], [`time`], [`trace`], [`security`], [`catalog`], [`ingest`], [`query`], [`storage`] (SQL text).
-//! - [`edge`] (wasm only): the thin worker shell — routes, D1 calls, env.
+//! - the core, no `worker` types, run natively by `cargo test`:
+//!   - [`api`]: the route table, access rules, dispatch, the OpenAPI document;
+//!   - [`usecases`]: every route's logic, over the storage seam [`store`];
+//!   - the rules they use: [`catalog`] (events, KPIs, funnels, quotas),
+//!     [`ingest`] (validation, normalisation, sampling), [`query`] (filters,
+//!     ranges, cursors), [`report`] (response building), [`security`]
+//!     (signatures, keys, fingerprints), [`trace`], [`time`], [`config`], [`error`];
+//!   - [`storage`]: the seam's implementation over SQL (every statement), with a
+//!     SQLite backend natively.
+//! - `edge` (wasm only): the thin worker shell: D1 backend, env, HTTP in and out.
 
+// First: its column-list macros are used by `storage::sql`.
+#[macro_use]
+pub mod record;
+
+pub mod api;
 pub mod catalog;
 pub mod config;
 pub mod error;
@@ -14,8 +26,10 @@ pub mod report;
 pub mod retention;
 pub mod security;
 pub mod storage;
+pub mod store;
 pub mod time;
 pub mod trace;
+pub mod usecases;
 
 #[cfg(target_arch = "wasm32")]
 mod edge;

@@ -1,99 +1,201 @@
-//! Secret comparisons use constant-time primitives, checked two ways:
-//! the code that compares secrets calls them (and nothing compares a secret
-//! with `==`), and timing does not depend on how many leading bytes match.
+//! Secret comparisons cannot short-circuit, checked without a clock.
+//!
+//! Bearer keys and `v1` signatures are compared through one function,
+//! `security::compare::equal`, which the checks take as a parameter. These
+//! tests pass a recorder instead and assert on what was compared: every
+//! candidate, whichever one matches, as whole fixed-length digests. A check
+//! that returned at the first match or mismatch, compared raw or truncated
+//! values, or used `==` instead of the comparison would fail here.
+//! `compare::equal` itself is checked by counting the elements it examines.
+//!
+//! What no functional test can see is whether the per-byte step is
+//! branch-free (`subtle`'s job); timing is measured, outside CI, by
+//! `cargo bench --bench constant_time`.
 
-use std::fs;
-use std::hint::black_box;
-use std::time::Instant;
+use std::cell::{Cell, RefCell};
 
-use funnel::security::bearer::key_matches;
+use sha2::{Digest, Sha256};
+use subtle::{Choice, ConstantTimeEq};
 
-fn source(path: &str) -> String {
-    fs::read_to_string(format!("{}/src/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
-}
+use funnel::error::AuthFailure;
+use funnel::security::{bearer, compare, signature};
 
-/// The non-test part of a module.
-fn code(path: &str) -> String {
-    let s = source(path);
-    s.split("#[cfg(test)]").next().unwrap().to_string()
-}
+/// Every comparison a check made, `(left, right)`, in order.
+#[derive(Default)]
+struct Recorder(RefCell<Vec<(Vec<u8>, Vec<u8>)>>);
 
-#[test]
-fn secret_comparisons_call_constant_time_primitives() {
-    let bearer = code("security/bearer.rs");
-    assert!(
-        bearer.contains("ct_eq("),
-        "bearer keys are compared with subtle's ct_eq"
-    );
-    let signature = code("security/signature.rs");
-    assert!(
-        signature.contains("verify_slice("),
-        "signatures are checked with Mac::verify_slice"
-    );
-    let cursor = code("query/cursor.rs");
-    assert!(
-        cursor.contains("verify_slice("),
-        "cursor tags are checked with Mac::verify_slice"
-    );
-}
-
-#[test]
-fn no_secret_or_digest_is_compared_with_double_equals() {
-    for path in [
-        "security/bearer.rs",
-        "security/signature.rs",
-        "security/mod.rs",
-        "query/cursor.rs",
-        "config.rs",
-    ] {
-        for (n, line) in code(path).lines().enumerate() {
-            let l = line.to_lowercase();
-            let compares = l.contains(" == ") || l.contains(" != ");
-            let secretish = ["key", "secret", "sig", "mac", "tag", "digest", "token"]
-                .iter()
-                .any(|w| l.contains(w));
-            // Lengths and counts may be compared; bytes may not.
-            let about_length = l.contains(".len()") || l.contains("is_empty");
-            assert!(
-                !(compares && secretish && !about_length),
-                "{path}:{}: compares a secret with ==: {line}",
-                n + 1
-            );
+impl Recorder {
+    /// Records, then answers with the production comparison.
+    fn equal(&self) -> impl Fn(&[u8], &[u8]) -> Choice + '_ {
+        move |a, b| {
+            self.0.borrow_mut().push((a.to_vec(), b.to_vec()));
+            compare::equal(a, b)
         }
     }
+
+    fn seen(self) -> Vec<(Vec<u8>, Vec<u8>)> {
+        self.0.into_inner()
+    }
 }
 
-/// Median time of `key_matches` for a candidate, in nanoseconds.
-fn median_ns(candidate: &str, keys: &[&str], rounds: usize) -> f64 {
-    let mut samples: Vec<u128> = (0..rounds)
-        .map(|_| {
-            let start = Instant::now();
-            for _ in 0..64 {
-                black_box(key_matches(black_box(candidate), black_box(keys)));
-            }
-            start.elapsed().as_nanos()
-        })
-        .collect();
-    samples.sort_unstable();
-    samples[samples.len() / 2] as f64
+/// A byte that counts how often it is compared.
+struct Counted<'a> {
+    byte: u8,
+    examined: &'a Cell<usize>,
+}
+
+impl ConstantTimeEq for Counted<'_> {
+    fn ct_eq(&self, other: &Self) -> Choice {
+        self.examined.set(self.examined.get() + 1);
+        self.byte.ct_eq(&other.byte)
+    }
 }
 
 #[test]
-fn bearer_check_time_does_not_depend_on_the_matching_prefix() {
-    let key = "k".repeat(64);
-    let keys = [key.as_str()];
-    let none = "x".repeat(64);
-    let most = format!("{}x", "k".repeat(63));
-    // Interleave to share the machine's noise, and compare medians.
-    let (mut a, mut b) = (Vec::new(), Vec::new());
-    for _ in 0..15 {
-        a.push(median_ns(&none, &keys, 41));
-        b.push(median_ns(&most, &keys, 41));
+fn equal_examines_every_byte_whatever_the_first_difference() {
+    // An early return at the first differing byte would examine 1 element when
+    // byte 0 differs and 32 only when the inputs are equal.
+    const LEN: usize = 32;
+    for differs_at in [None, Some(0), Some(1), Some(LEN / 2), Some(LEN - 1)] {
+        let examined = Cell::new(0);
+        let left: Vec<_> = (0..LEN)
+            .map(|i| Counted {
+                byte: i as u8,
+                examined: &examined,
+            })
+            .collect();
+        let right: Vec<_> = (0..LEN)
+            .map(|i| Counted {
+                byte: if Some(i) == differs_at { !(i as u8) } else { i as u8 },
+                examined: &examined,
+            })
+            .collect();
+        let same = bool::from(compare::equal(&left, &right));
+        assert_eq!(same, differs_at.is_none(), "{differs_at:?}");
+        assert_eq!(examined.get(), LEN, "elements examined, differing at {differs_at:?}");
     }
-    a.sort_by(f64::total_cmp);
-    b.sort_by(f64::total_cmp);
-    let ratio = b[7] / a[7];
-    // A byte-by-byte early exit would make the 63-byte prefix far slower; hashing both
-    // sides first makes the work identical. 1.5 leaves room for a noisy shared machine.
-    assert!((1.0 / 1.5..1.5).contains(&ratio), "timing ratio {ratio:.3}");
+}
+
+const KEYS: [&str; 3] = ["k-current-0123456789", "k-previous-abcdefghij", "k-spare-zyxwvutsrqp"];
+
+fn sha256(s: &str) -> Vec<u8> {
+    Sha256::digest(s.as_bytes()).to_vec()
+}
+
+#[test]
+fn every_bearer_key_is_compared_whichever_one_matches() {
+    // Which key matched (current or previous) must not show in the work done:
+    // an early `return`/`break` on a match, or `.any()`, compares fewer keys
+    // when an early key matches; a `break` on a mismatch, when a late one does.
+    let cases = [
+        (KEYS[0], true),
+        (KEYS[1], true),
+        (KEYS[2], true),
+        ("k-current-012345678", false),
+        ("k-wrong", false),
+        ("", false),
+    ];
+    for (presented, expected) in cases {
+        let recorder = Recorder::default();
+        assert_eq!(
+            bearer::key_matches_with(recorder.equal(), presented, &KEYS),
+            expected,
+            "{presented}"
+        );
+        assert_eq!(recorder.seen().len(), KEYS.len(), "comparisons for {presented:?}");
+    }
+}
+
+#[test]
+fn bearer_keys_are_compared_as_whole_sha256_digests() {
+    // Comparing the raw token would make the work depend on its length and the
+    // key's; a truncated digest would accept near misses; a `==` on the digests
+    // bypasses the comparison and records nothing.
+    for presented in [KEYS[1], "k-previous-abcdefghi", "x"] {
+        let recorder = Recorder::default();
+        bearer::key_matches_with(recorder.equal(), presented, &KEYS);
+        let expected: Vec<_> = KEYS.iter().map(|k| (sha256(presented), sha256(k))).collect();
+        assert_eq!(recorder.seen(), expected, "{presented}");
+    }
+}
+
+#[test]
+fn an_unset_bearer_key_is_skipped_whatever_the_token() {
+    // An empty `_PREVIOUS` is configuration, not something the token decides:
+    // the number of comparisons is the same for every token.
+    for presented in ["k", "", "x"] {
+        let recorder = Recorder::default();
+        bearer::key_matches_with(recorder.equal(), presented, &["k", ""]);
+        assert_eq!(recorder.seen(), vec![(sha256(presented), sha256("k"))], "{presented:?}");
+    }
+}
+
+const SECRETS: [&[u8]; 2] = [b"whsec_test_current", b"whsec_test_previous"];
+const NOW: i64 = 1_700_000_000;
+const BODY: &[u8] = br#"{"events":[{"event_type":"x"}]}"#;
+
+fn mac(secret: &[u8]) -> Vec<u8> {
+    hex::decode(signature::sign(secret, NOW, BODY)).unwrap()
+}
+
+/// A `v1` that is wrong only in its last byte: the worst case for an early exit.
+fn nearly(secret: &[u8]) -> String {
+    let mut bytes = mac(secret);
+    bytes[31] ^= 1;
+    hex::encode(bytes)
+}
+
+fn header(v1s: &[String]) -> String {
+    let entries: Vec<_> = v1s.iter().map(|v| format!("v1={v}")).collect();
+    format!("t={NOW},{}", entries.join(","))
+}
+
+#[test]
+fn every_secret_is_compared_with_every_v1_whichever_pair_matches() {
+    // Which secret signed, and which `v1` matched, must not show in the work
+    // done: stopping at the first match (or first mismatch) compares fewer
+    // pairs for some of these headers.
+    let current = hex::encode(mac(SECRETS[0]));
+    let previous = hex::encode(mac(SECRETS[1]));
+    let forged = "0".repeat(64);
+    let cases = [
+        (vec![current.clone()], Ok(())),
+        (vec![previous.clone()], Ok(())),
+        (vec![current.clone(), forged.clone()], Ok(())),
+        (vec![forged.clone(), previous.clone()], Ok(())),
+        (vec![current.clone(), previous.clone()], Ok(())),
+        (vec![forged.clone()], Err(AuthFailure::BadSignature)),
+        (
+            vec![nearly(SECRETS[0]), nearly(SECRETS[1]), forged],
+            Err(AuthFailure::BadSignature),
+        ),
+    ];
+    for (v1s, expected) in cases {
+        let recorder = Recorder::default();
+        let h = header(&v1s);
+        assert_eq!(
+            signature::verify_with(recorder.equal(), &h, BODY, &SECRETS, NOW, 300),
+            expected,
+            "{h}"
+        );
+        assert_eq!(recorder.seen().len(), SECRETS.len() * v1s.len(), "comparisons for {h}");
+    }
+}
+
+#[test]
+fn signatures_are_compared_as_whole_macs_secret_by_secret() {
+    // Each comparison is of the full 32-byte MAC with the full decoded `v1`:
+    // not hex text, not a prefix, and never skipped for a `==`.
+    let v1s = [nearly(SECRETS[0]), hex::encode(mac(SECRETS[1]))];
+    let recorder = Recorder::default();
+    let h = header(&v1s);
+    assert_eq!(
+        signature::verify_with(recorder.equal(), &h, BODY, &SECRETS, NOW, 300),
+        Ok(())
+    );
+    let expected: Vec<_> = SECRETS
+        .iter()
+        .flat_map(|s| v1s.iter().map(move |v| (mac(s), hex::decode(v).unwrap())))
+        .collect();
+    assert_eq!(recorder.seen(), expected);
 }

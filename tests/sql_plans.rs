@@ -450,7 +450,7 @@ fn trace_catalog_funnel_overview_and_quarantine_reads_search_indexes() {
     ];
     let today = Bind::text("2026-03-09T00:00:00.000Z");
     let checks: Vec<(&str, Statement)> = vec![
-        ("trace", sql::trace_events("trace_1")),
+        ("trace", sql::trace_events("trace_1", 1000)),
         (
             "first/last seen",
             Statement::with(sql::FIRST_LAST_SEEN, [Bind::json(&["app_open", "m_auth_login_fail"])]),
@@ -642,7 +642,14 @@ mod quotas {
         let row = metered_row(i, user, tenant, event_type, payload);
         let s = Statement::with(
             sql::INSERT_METERED_EVENT,
-            sql::quota_binds(Some(row), MONTH, a, Some(user), tenant),
+            sql::QuotaBinds {
+                row: Some(row),
+                month: MONTH,
+                action: a,
+                user_id: Some(user),
+                tenant_id: tenant,
+            }
+            .binds(),
         );
         let mut stmt = conn.prepare(&s.sql).unwrap();
         let mut rows = stmt.query(params_from_iter(binds(&s))).unwrap();
@@ -652,7 +659,14 @@ mod quotas {
     fn state(conn: &Connection, user: &str, action_name: &str) -> (i64, i64) {
         let s = Statement::with(
             sql::QUOTA_STATE,
-            sql::quota_binds(None, MONTH, action(action_name).unwrap(), Some(user), None),
+            sql::QuotaBinds {
+                row: None,
+                month: MONTH,
+                action: action(action_name).unwrap(),
+                user_id: Some(user),
+                tenant_id: None,
+            }
+            .binds(),
         );
         conn.query_row(&s.sql, params_from_iter(binds(&s)), |r| {
             Ok((r.get("used")?, r.get("limit")?))
@@ -732,7 +746,17 @@ mod quotas {
         )
         .unwrap();
         assert_eq!(state(&conn, "u1", "ai_tool_access"), (a.limits.free, a.limits.free));
-        let users = Statement::with(sql::QUOTA_USERS, sql::quota_binds(None, MONTH, a, None, None));
+        let users = Statement::with(
+            sql::QUOTA_USERS,
+            sql::QuotaBinds {
+                row: None,
+                month: MONTH,
+                action: a,
+                user_id: None,
+                tenant_id: None,
+            }
+            .binds(),
+        );
         let listed: Vec<(String, i64, i64)> = conn
             .prepare(&users.sql)
             .unwrap()
@@ -755,16 +779,43 @@ mod quotas {
                 "metered insert",
                 Statement::with(
                     sql::INSERT_METERED_EVENT,
-                    sql::quota_binds(Some(row), MONTH, a, Some("u1"), Some("t")),
+                    sql::QuotaBinds {
+                        row: Some(row),
+                        month: MONTH,
+                        action: a,
+                        user_id: Some("u1"),
+                        tenant_id: Some("t"),
+                    }
+                    .binds(),
                 ),
             ),
             (
                 "quota state",
-                Statement::with(sql::QUOTA_STATE, sql::quota_binds(None, MONTH, a, Some("u1"), None)),
+                Statement::with(
+                    sql::QUOTA_STATE,
+                    sql::QuotaBinds {
+                        row: None,
+                        month: MONTH,
+                        action: a,
+                        user_id: Some("u1"),
+                        tenant_id: None,
+                    }
+                    .binds(),
+                ),
             ),
             (
                 "quota users",
-                Statement::with(sql::QUOTA_USERS, sql::quota_binds(None, MONTH, a, None, None)),
+                Statement::with(
+                    sql::QUOTA_USERS,
+                    sql::QuotaBinds {
+                        row: None,
+                        month: MONTH,
+                        action: a,
+                        user_id: None,
+                        tenant_id: None,
+                    }
+                    .binds(),
+                ),
             ),
             (
                 "existing keys",

@@ -1,7 +1,8 @@
-//! The catalog's data: one entry per event type of the three seeds.
-//! - `pregoi`: the auth/commerce funnel dictionary (seed 001) and the control plane's events.
-//! - `presstuner`, `pluid`: the ops console's event catalog (seed 000).
-//! - `easypick`: the standard event dictionary (seed 002).
+//! The catalog's data: one entry per event type of the three products in
+//! docs/product.md (listed with their parameters in docs/events.md).
+//! - `pregoi`: the auth/commerce funnel dictionary and the control plane's events.
+//! - `presstuner`, `pluid`: the ops console's event catalog.
+//! - `easypick`: the standard event dictionary.
 
 use super::{EventDef, Field, Ga4Mapping, LabelPart, Param, ParamKind, Requirement, Text};
 
@@ -90,7 +91,7 @@ const fn event(
     }
 }
 
-/// Keeps `rate` of the events of this type (the dictionary seed's 샘플링).
+/// Keeps `rate` of the events of this type (the standard event dictionary's sampling).
 const fn sampled(e: EventDef, rate: f64) -> EventDef {
     EventDef { sample_rate: rate, ..e }
 }
@@ -119,7 +120,7 @@ const CURRENCY: Param = enum_of("currency", false, &["KRW", "USD", "EUR", "JPY"]
 
 #[rustfmt::skip]
 pub static EVENTS: &[EventDef] = &[
-    // ── Seed 001: auth/commerce funnel (service `pregoi`) ─────────────────────
+    // ── Auth/commerce funnel (service `pregoi`) ───────────────────────────────
     event("m_page_view", "pregoi", t("랜딩/스텝 페이지 뷰", "Landing or step page view"),
         &[needs(&[Field::AnonymousId, Field::SessionId])], &[os("page_path"), os("step")]),
     event("m_auth_login_start", "pregoi", t("OAuth/OTP 로그인 시작", "OAuth/OTP login started"),
@@ -151,7 +152,7 @@ pub static EVENTS: &[EventDef] = &[
         &[JOB, TRACE], &[]),
     event("m_provision_failed", "pregoi", t("프로비전 실패 콜백", "Provisioning failed"),
         &[JOB], &[rs("failure_stage")]),
-    // ── Seed 000: ops console (services `presstuner`, `pluid`) ────────────────
+    // ── Ops console (services `presstuner`, `pluid`) ──────────────────────────
     event("signup_completed", "presstuner", t("가입 전환", "Signup completed"), &[], &[os("plan_id"), os("channel")]),
     event("purchase_completed", "presstuner", t("결제 완료", "Purchase completed"), &[],
         &[rn("amount"), CURRENCY, with_aliases(os("plan_id"), &["planId"]), os("channel")]),
@@ -170,10 +171,10 @@ pub static EVENTS: &[EventDef] = &[
         &[on("duration_ms")]),
     event("ai_organize_failed", "pluid", t("AI 정리 실행 실패", "AI organize failed"), &[],
         &[on("duration_ms"), os("reason")]),
-    // ── Seed 002: standard event dictionary (service `easypick`) ──────────────
+    // ── Standard event dictionary (service `easypick`) ────────────────────────
     // Metered events (see quotas.rs) need user_id: quotas are per user.
-    // Sampling rates and GA4 mappings are the seed's; it gives no GA4 mapping for
-    // page_view, engagement and conversion, so those follow GA4's own parameter names.
+    // Sampling rates and GA4 mappings are the dictionary's (docs/product.md); it gives no GA4
+    // mapping for page_view, engagement and conversion, so those follow GA4's own parameter names.
     ga4(event("select_template", "easypick", t("프롬프트 템플릿 선택", "Prompt template selected"), &[], &[
         rs("template_id"),
         enum_of("template_type", true, &["prompt", "workflow", "ai_tool"]),

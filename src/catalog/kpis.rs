@@ -92,7 +92,7 @@ pub enum Formula {
 }
 
 /// How a KPI's value is shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Unit {
     Count,
@@ -105,7 +105,7 @@ pub enum Unit {
 }
 
 /// The console screen a KPI belongs to (the seeds' lenses).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Lens {
     /// The auth/commerce funnel seed's KPI cards.

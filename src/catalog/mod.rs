@@ -5,6 +5,7 @@
 //! The invariants the compiler cannot see (unique names, known services,
 //! sane limits) are checked by the tests below.
 
+pub mod docs;
 mod events;
 pub mod funnels;
 pub mod kpis;
@@ -15,14 +16,15 @@ use serde::Serialize;
 
 pub use events::EVENTS;
 
-/// A text shown to operators, Korean first as in the seeds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// A text shown to operators: Korean, the console's first language, and English.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Text {
     pub ko: &'static str,
     pub en: &'static str,
 }
 
-/// Top-level identifiers an event type can require (the funnel seed's 필수 식별자).
+/// Top-level identifiers an event type can require (the auth/commerce funnel's required
+/// identifiers, docs/product.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Field {
@@ -80,7 +82,7 @@ pub struct Param {
     /// Longest string accepted, in characters.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_chars: Option<usize>,
-    /// Other spellings senders use for this property (e.g. the ops seed's `planId`).
+    /// Other spellings senders use for this property (e.g. the ops console's `planId`).
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     pub aliases: &'static [&'static str],
 }
@@ -93,7 +95,7 @@ pub enum LabelPart {
     Text(&'static str),
 }
 
-/// How an event maps onto GA4 (the event dictionary seed's "GA4 매핑").
+/// How an event maps onto GA4 (the standard event dictionary's mapping, docs/product.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Ga4Mapping {
     pub event_category: &'static str,
@@ -124,7 +126,7 @@ impl EventDef {
     }
 }
 
-/// Dictionary-wide limits (the event dictionary seed's 데이터 타입 제한).
+/// Dictionary-wide limits (the standard event dictionary's data type limits, docs/product.md).
 pub mod limits {
     /// A string property value, in characters, unless its `Param` says otherwise.
     pub const STRING_MAX_CHARS: usize = 100;
@@ -145,6 +147,19 @@ pub const SERVICES: &[&str] = &["pregoi", "presstuner", "pluid", "easypick"];
 
 pub fn find(event_type: &str) -> Option<&'static EventDef> {
     EVENTS.iter().find(|e| e.name == event_type)
+}
+
+/// The catalog's lowest sampling rate among `events` (all types when empty):
+/// below 1, sampled rows may take part in a distinct count, which is then a
+/// lower bound. Reading `sample_rate` per row would cost the covering index
+/// its table-free read.
+pub fn lowest_sample_rate(events: &[&str]) -> f64 {
+    let rates: Vec<f64> = if events.is_empty() {
+        EVENTS.iter().map(|e| e.sample_rate).collect()
+    } else {
+        events.iter().filter_map(|e| find(e)).map(|e| e.sample_rate).collect()
+    };
+    rates.into_iter().fold(1.0, f64::min)
 }
 
 /// `snake_case`: lowercase ASCII words of letters and digits joined by single underscores.

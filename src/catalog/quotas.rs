@@ -15,6 +15,25 @@ use super::Text;
 /// Quota months start at midnight on the 1st in Seoul, where the seed's users are.
 pub const MONTH_TIME_ZONE: Tz = Tz::Asia__Seoul;
 
+/// Where a user's plan comes from: their latest event of `event_type`; its
+/// `properties.<plan_property>` names the plan (`pro`, `team`; anything else
+/// is `free`), and `properties.<cancel_property> = <cancel_value>` means they
+/// are back on `free`. Without such an event they are on `free`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PlanSource {
+    pub event_type: &'static str,
+    pub plan_property: &'static str,
+    pub cancel_property: &'static str,
+    pub cancel_value: &'static str,
+}
+
+pub const PLAN_SOURCE: PlanSource = PlanSource {
+    event_type: "subscription",
+    plan_property: "plan_type",
+    cancel_property: "action",
+    cancel_value: "cancel",
+};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct PlanLimits {
     pub free: i64,

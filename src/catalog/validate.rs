@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use super::{limits, EventDef, Field, Param, ParamKind};
 
 /// One finding about one event: an error (the event is rejected) or a warning.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Issue {
     pub code: &'static str,
     pub field: String,

@@ -1,79 +1,143 @@
-//! Responses: JSON, problem+json, and the headers every answer carries.
+//! HTTP in and out: the platform's request as an [`ApiRequest`], the core's
+//! [`Reply`] as a response (bytes, a streamed export, or a console file).
 
-use serde::Serialize;
-use worker::{console_error, Headers, Response, Result};
+use chrono::Utc;
+use futures_util::stream::{self, StreamExt, TryStreamExt};
+use worker::{console_error, Env, Headers, Request, Response, Result};
 
-use crate::error::{AppError, AppResult, PROBLEM_CONTENT_TYPE};
+use super::d1::D1Backend;
+use super::env;
+use crate::api::dispatch::{self, refuse};
+use crate::api::reply::{Body, Reply, CONSOLE_CSP};
+use crate::api::{ApiRequest, App, Method};
+use crate::error::AppError;
+use crate::storage::SqlStore;
+use crate::usecases::events::{export_next, ExportPlan};
 
-pub fn json<T: Serialize>(status: u16, body: &T) -> AppResult<Response> {
-    body_response(status, "application/json", body)
-}
-
-/// What a 503 asks the client to wait before retrying.
-const RETRY_AFTER_SECONDS: &str = "5";
-
-pub fn problem(err: &AppError) -> Result<Response> {
-    let p = err.to_problem();
-    match body_response(p.status, PROBLEM_CONTENT_TYPE, &p) {
-        Ok(response) if p.status == 503 => {
-            response.headers().set("retry-after", RETRY_AFTER_SECONDS)?;
-            Ok(response)
-        }
-        Ok(response) => Ok(response),
-        // Only if building a response fails at all; keep the status, drop the body.
-        Err(_) => Response::error(p.title, p.status),
-    }
-}
-
-pub fn body_response<T: Serialize>(status: u16, content_type: &str, body: &T) -> AppResult<Response> {
-    let text = serde_json::to_string(body).map_err(|_| AppError::Internal)?;
-    let headers = Headers::new();
-    headers.set("content-type", content_type).map_err(internal)?;
-    Ok(Response::ok(text)
-        .map_err(internal)?
-        .with_status(status)
-        .with_headers(headers))
-}
-
-/// Logs a worker error (the operator sees it) and hides it from the caller.
-pub fn internal(e: worker::Error) -> AppError {
-    console_error!("internal error: {e}");
-    AppError::Internal
-}
-
-/// A handler's result as the response the client gets.
-pub fn respond(result: AppResult<Response>) -> Result<Response> {
-    result.or_else(|e| problem(&e))
-}
-
-/// Last step of every request: the router's plain-text 404/405 become
-/// problem+json, a stray error becomes a 500 problem, and the security
-/// headers are set.
-pub fn finish(result: Result<Response>) -> Result<Response> {
-    let mut response = match result {
-        Ok(r) => r,
-        Err(e) => problem(&internal(e))?,
+pub async fn serve(mut req: Request, env: &Env) -> Result<Response> {
+    let url = req.url()?;
+    let Some(method) = Method::parse(req.method().as_ref()) else {
+        return into_response(refuse(&AppError::MethodNotAllowed), None, env).await;
     };
-    let is_problem = response
-        .headers()
-        .get("content-type")
-        .ok()
-        .flatten()
-        .is_some_and(|ct| ct.starts_with(PROBLEM_CONTENT_TYPE));
-    if !is_problem {
-        match response.status_code() {
-            404 => response = problem(&AppError::NotFound)?,
-            405 => response = problem(&AppError::MethodNotAllowed)?,
-            _ => {}
+    let (route, captures) = match dispatch::route(method, url.path()) {
+        Ok(found) => found,
+        Err(e) => return into_response(refuse(&e), None, env).await,
+    };
+    let mut api_req = ApiRequest {
+        path: url.path().to_string(),
+        query: url
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect(),
+        headers: req.headers().entries().collect(),
+        body: Vec::new(),
+        host: url.host_str().map(str::to_string),
+    };
+    if route.max_body > 0 {
+        // The declared length first: a too-large body is refused unread.
+        if let Err(e) = dispatch::check_body_size(route, api_req.header("content-length"), None) {
+            return into_response(refuse(&e), None, env).await;
         }
+        let body = match req.bytes().await {
+            Ok(body) => body,
+            Err(_) => {
+                let e = AppError::InvalidBody("The body could not be read.".into());
+                return into_response(refuse(&e), None, env).await;
+            }
+        };
+        if let Err(e) = dispatch::check_body_size(route, None, Some(body.len())) {
+            return into_response(refuse(&e), None, env).await;
+        }
+        api_req.body = body;
     }
-    let headers = response.headers_mut();
-    for (name, value) in [
-        ("x-content-type-options", "nosniff"),
-        ("referrer-policy", "no-referrer"),
-        ("cache-control", "no-store"),
-    ] {
+    let store = match env::store(env) {
+        Ok(store) => store,
+        Err(e) => return into_response(refuse(&e), None, env).await,
+    };
+    let app = App {
+        store,
+        config: env::config(env),
+        now: Utc::now(),
+    };
+    let reply = crate::api::handle(&app, route, &captures, &api_req).await;
+    into_response(reply, Some((app.store, req)), env).await
+}
+
+fn headers_of(reply: &Reply) -> Result<Headers> {
+    let headers = Headers::new();
+    for (name, value) in &reply.headers {
         headers.set(name, value)?;
     }
-    Ok(response)
+    Ok(headers)
+}
+
+/// The reply as the platform's response. `source` (the store and the
+/// original request) is needed only by streamed exports and console files.
+pub async fn into_response(
+    mut reply: Reply,
+    source: Option<(SqlStore<D1Backend>, Request)>,
+    env: &Env,
+) -> Result<Response> {
+    let headers = headers_of(&reply)?;
+    let body = std::mem::replace(&mut reply.body, Body::Bytes(Vec::new()));
+    match (body, source) {
+        (Body::Bytes(bytes), _) => Ok(Response::from_bytes(bytes)?
+            .with_status(reply.status)
+            .with_headers(headers)),
+        (Body::Export(plan), Some((store, _))) => Ok(Response::from_stream(export_stream(store, *plan))?
+            .with_status(reply.status)
+            .with_headers(headers)),
+        (Body::Asset, Some((_, req))) => console_file(req, env, headers).await,
+        // A streamed body without its source: cannot happen; answer a plain 500.
+        (_, None) => Box::pin(into_response(refuse(&AppError::Internal), None, env)).await,
+    }
+}
+
+/// The export's body: the first chunk (already read), then one page per
+/// pull, never more than one page in memory.
+fn export_stream(
+    store: SqlStore<D1Backend>,
+    mut plan: ExportPlan,
+) -> impl futures_util::Stream<Item = Result<Vec<u8>>> {
+    let first = std::mem::take(&mut plan.first);
+    let rest = stream::try_unfold(Some((store, plan)), |state| async move {
+        let Some((store, mut plan)) = state else {
+            return Ok(None);
+        };
+        match export_next(&store, &mut plan).await {
+            Ok(Some(chunk)) => Ok(Some((chunk, Some((store, plan))))),
+            Ok(None) => Ok(None),
+            Err(e) => {
+                console_error!("export stopped: {e:?}");
+                Err(worker::Error::RustError("export stopped: storage unavailable".into()))
+            }
+        }
+    });
+    stream::once(async move { Ok::<Vec<u8>, worker::Error>(first) }).chain(rest.into_stream())
+}
+
+/// A file of the console from the asset binding, with the console's CSP.
+async fn console_file(req: Request, env: &Env, headers: Headers) -> Result<Response> {
+    let assets = match env.assets(env::ASSETS_BINDING) {
+        Ok(a) => a,
+        Err(e) => {
+            console_error!("asset binding unavailable: {e}");
+            return Box::pin(into_response(refuse(&AppError::Misconfigured), None, env)).await;
+        }
+    };
+    let mut fetched = assets.fetch_request(req).await?;
+    let status = fetched.status_code();
+    if status == 404 {
+        return Box::pin(into_response(refuse(&AppError::NotFound), None, env)).await;
+    }
+    // Responses from a binding have immutable headers: copy into the new ones.
+    for name in ["content-type", "etag", "last-modified", "location"] {
+        if let Some(v) = fetched.headers().get(name)? {
+            headers.set(name, &v)?;
+        }
+    }
+    headers.set("content-security-policy", CONSOLE_CSP)?;
+    headers.set("x-frame-options", "DENY")?;
+    let body = fetched.bytes().await?;
+    Ok(Response::from_bytes(body)?.with_status(status).with_headers(headers))
 }

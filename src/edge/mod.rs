@@ -1,30 +1,59 @@
-//! The worker shell: routing ([`router`]), env ([`env`]), D1 ([`store`]) and
-//! HTTP mapping ([`http`]). Logic lives in the pure core; handlers here only
-//! read the request, call the core, run the SQL it names, and answer.
+//! The worker shell: turns the platform's request into the core's
+//! ([`crate::api::ApiRequest`]), runs it through [`crate::api::handle`] over
+//! the D1 backend ([`d1`]), and turns the reply back ([`http`]). Routes,
+//! access rules and logic all live in the core.
 
+mod d1;
 mod env;
-mod handlers;
 mod http;
-mod retention;
-mod router;
-mod store;
+mod log;
 
+use chrono::Utc;
 use worker::{event, Context, Env, Request, Response, Result, ScheduleContext, ScheduledEvent};
+
+use crate::api::{self, App};
 
 #[event(start)]
 fn start() {
     console_error_panic_hook::set_once();
+    log::install();
 }
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
-    // Every error becomes a problem+json here; only a failure to build any
-    // response at all reaches workers-rs (which answers a bare 500).
-    http::finish(router::route(req, env).await)
+    // Every error becomes a problem+json in the core; only a failure to build
+    // any response at all reaches workers-rs (which answers a bare 500).
+    match http::serve(req, &env).await {
+        Ok(response) => Ok(response),
+        Err(e) => {
+            worker::console_error!("response failed: {e}");
+            http::into_response(api::dispatch::refuse(&crate::error::AppError::Internal), None, &env).await
+        }
+    }
 }
 
-/// The cron of wrangler.toml: retention (see [`retention`]).
+/// The cron of wrangler.toml: retention.
 #[event(scheduled)]
 async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
-    retention::run(&env).await;
+    let (Some(config), Ok(store)) = (env::config(&env), env::store(&env)) else {
+        worker::console_error!("retention skipped: configuration or D1 binding missing");
+        return;
+    };
+    let app = App {
+        store,
+        config: Some(config),
+        now: Utc::now(),
+    };
+    let days = app.config.as_ref().map_or(0, |c| c.retention_days);
+    match crate::usecases::retention::run(&app.store, days, app.now).await {
+        Ok(run) if run.done => {
+            worker::console_log!("retention: deleted {} events before {}; done", run.deleted, run.cutoff)
+        }
+        Ok(run) => worker::console_log!(
+            "retention: deleted {} events before {}; more remain for the next run",
+            run.deleted,
+            run.cutoff
+        ),
+        Err(e) => worker::console_error!("retention stopped (the next run retries): {e}"),
+    }
 }

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::normalize::{normalize, EventRow, Normalized, QuarantineRow, RequestContext};
 use super::sampling;
@@ -49,7 +49,7 @@ pub struct StoreOutcome {
     pub quotas: Vec<QuotaState>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct QuotaState {
     pub user_id: String,
     pub action: String,
@@ -180,7 +180,7 @@ pub fn plan(
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Accepted,
@@ -190,7 +190,7 @@ pub enum Status {
     QuotaLimited,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct EventResult {
     pub index: usize,
     pub status: Status,
@@ -201,13 +201,69 @@ pub struct EventResult {
     pub warnings: Vec<Issue>,
 }
 
+/// The body of an ingest answer: per-event results and their totals.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct IngestBody {
+    /// No event was rejected or refused.
+    pub success: bool,
+    /// Events accepted, found to be duplicates, or sampled out.
+    pub processed: usize,
+    /// Events rejected or refused for their quota.
+    pub failed: usize,
+    pub results: Vec<EventResult>,
+    /// `events[i]: message` for every error, for a quick look.
+    pub errors: Vec<String>,
+    pub warnings: Vec<String>,
+    /// Usage after the batch, per metered user and action.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quota: Option<Vec<QuotaState>>,
+    /// On a 402 or 422 the body is a problem: its RFC 9457 members sit beside the results.
+    #[serde(flatten)]
+    pub problem: ProblemMembers,
+}
+
+/// The RFC 9457 members of an ingest answer that is a problem (402, 422);
+/// absent from a 200.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ProblemMembers {
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<&'static str>,
+}
+
+impl From<crate::error::Problem> for ProblemMembers {
+    fn from(p: crate::error::Problem) -> ProblemMembers {
+        ProblemMembers {
+            type_uri: Some(p.type_uri),
+            title: Some(p.title),
+            status: Some(p.status),
+            detail: Some(p.detail),
+            code: Some(p.code),
+        }
+    }
+}
+
 /// The HTTP answer to an ingest request whose batch reached storage.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IngestResponse {
     pub status: u16,
     /// 4xx answers are problem+json (with the results as extension members).
     pub is_problem: bool,
-    pub body: Value,
+    pub body: IngestBody,
+}
+
+impl IngestResponse {
+    /// The body as JSON, as the sender receives it.
+    pub fn json(&self) -> Value {
+        serde_json::to_value(&self.body).unwrap_or_default()
+    }
 }
 
 /// Builds the response once storage has said which rows were new (no quota in play).
@@ -276,17 +332,16 @@ pub fn respond_with(plan: &Plan, outcome: &StoreOutcome) -> IngestResponse {
             warnings: ev.warnings.clone(),
         });
     }
-    let mut body = json!({
-        "success": failed == 0,
-        "processed": processed,
-        "failed": failed,
-        "results": results,
-        "errors": errors,
-        "warnings": warnings,
-    });
-    if !outcome.quotas.is_empty() {
-        body["quota"] = json!(outcome.quotas);
-    }
+    let mut body = IngestBody {
+        success: failed == 0,
+        processed,
+        failed,
+        results,
+        errors,
+        warnings,
+        quota: (!outcome.quotas.is_empty()).then(|| outcome.quotas.clone()),
+        problem: ProblemMembers::default(),
+    };
     if processed > 0 {
         return IngestResponse {
             status: 200,
@@ -310,9 +365,7 @@ pub fn respond_with(plan: &Plan, outcome: &StoreOutcome) -> IngestResponse {
         )
     };
     let status = problem.status;
-    if let (Value::Object(b), Ok(Value::Object(p))) = (&mut body, serde_json::to_value(problem)) {
-        b.extend(p);
-    }
+    body.problem = problem.into();
     IngestResponse {
         status,
         is_problem: true,

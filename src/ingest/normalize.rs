@@ -1,5 +1,5 @@
 //! One raw event → a row for `funnel_events`, or a rejection with a PII-free
-//! copy for the quarantine. Field aliases of the seeds are resolved here.
+//! copy for the quarantine. Field aliases senders use (docs/api.md) are resolved here.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
@@ -26,87 +26,7 @@ pub struct RequestContext<'a> {
     pub replay: bool,
 }
 
-/// A row of `funnel_events`, serialized as one element of the JSON the insert
-/// statement reads: an array in [`EventRow::COLUMNS`] order (see the `Serialize` impl).
-#[derive(Debug, Clone, PartialEq)]
-pub struct EventRow {
-    pub ts: String,
-    pub occurred_at: Option<String>,
-    pub event_type: String,
-    pub service: String,
-    pub source: String,
-    pub event_id: String,
-    pub trace_id: Option<String>,
-    pub tenant_id: Option<String>,
-    pub job_id: Option<String>,
-    pub user_id: Option<String>,
-    pub session_id: Option<String>,
-    pub anonymous_id: Option<String>,
-    pub email_fingerprint: Option<String>,
-    pub email_domain: Option<String>,
-    pub success: Option<u8>,
-    pub error_code: Option<String>,
-    pub error_message: Option<String>,
-    pub payload_json: Option<String>,
-    /// The event type's sampling rate when it was kept; reads weight it by 1/rate.
-    pub sample_rate: f64,
-}
-
-impl EventRow {
-    /// The `funnel_events` columns in the order a row is serialized; the insert
-    /// statements read element `i` as column `COLUMNS[i]` (`value ->> i`).
-    pub const COLUMNS: [&'static str; 19] = [
-        "ts",
-        "occurred_at",
-        "event_type",
-        "service",
-        "source",
-        "event_id",
-        "trace_id",
-        "tenant_id",
-        "job_id",
-        "user_id",
-        "session_id",
-        "anonymous_id",
-        "email_fingerprint",
-        "email_domain",
-        "success",
-        "error_code",
-        "error_message",
-        "payload_json",
-        "sample_rate",
-    ];
-}
-
-/// An array, not an object: positional elements keep the bound JSON a third
-/// smaller and spare SQLite a key search per column per row (the insert is
-/// most of a batch's cost).
-impl Serialize for EventRow {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeTuple;
-        let mut t = serializer.serialize_tuple(Self::COLUMNS.len())?;
-        t.serialize_element(&self.ts)?;
-        t.serialize_element(&self.occurred_at)?;
-        t.serialize_element(&self.event_type)?;
-        t.serialize_element(&self.service)?;
-        t.serialize_element(&self.source)?;
-        t.serialize_element(&self.event_id)?;
-        t.serialize_element(&self.trace_id)?;
-        t.serialize_element(&self.tenant_id)?;
-        t.serialize_element(&self.job_id)?;
-        t.serialize_element(&self.user_id)?;
-        t.serialize_element(&self.session_id)?;
-        t.serialize_element(&self.anonymous_id)?;
-        t.serialize_element(&self.email_fingerprint)?;
-        t.serialize_element(&self.email_domain)?;
-        t.serialize_element(&self.success)?;
-        t.serialize_element(&self.error_code)?;
-        t.serialize_element(&self.error_message)?;
-        t.serialize_element(&self.payload_json)?;
-        t.serialize_element(&self.sample_rate)?;
-        t.end()
-    }
-}
+pub use crate::record::EventRow;
 
 /// A rejected event as kept in `event_quarantine`: the raw address replaced by
 /// its fingerprint and domain, so it can be replayed but never leaks.

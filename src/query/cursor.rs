@@ -12,7 +12,6 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
 use super::bad;
 use crate::error::{AppError, AppResult};
@@ -92,11 +91,19 @@ pub fn decode(key: &CursorKey, query: &str, raw: &str) -> AppResult<Cursor> {
     let tag = URL_SAFE_NO_PAD.decode(tag_b64).map_err(|_| invalid(TAMPERED))?;
     let mut mac = key.mac();
     mac.update(&payload);
-    mac.verify_slice(&tag).map_err(|_| invalid(TAMPERED))?;
+    // Through the one comparator of secret-derived bytes (constant-time, whole MAC).
+    let expected = mac.finalize().into_bytes();
+    if !bool::from(crate::security::compare::equal(expected.as_slice(), &tag)) {
+        return Err(invalid(TAMPERED));
+    }
     // Only a payload this service signed reaches the parser.
     let cursor: Cursor = serde_json::from_slice(&payload).map_err(|_| invalid(TAMPERED))?;
     // Constant-time too, though the payload is already authenticated: one rule for every comparison here.
-    if !bool::from(cursor.query_digest.as_bytes().ct_eq(query_digest(query).as_bytes())) {
+    let digest = query_digest(query);
+    if !bool::from(crate::security::compare::equal(
+        cursor.query_digest.as_bytes(),
+        digest.as_bytes(),
+    )) {
         return Err(invalid(
             "The cursor belongs to a query with other filters; keep the filters unchanged while paging.",
         ));

@@ -43,6 +43,20 @@ pub struct EventFilter {
 }
 
 impl EventFilter {
+    /// Every event of the range.
+    pub fn everything(range: TimeRange) -> EventFilter {
+        EventFilter {
+            range,
+            types: Vec::new(),
+            email: None,
+            trace_id: None,
+            tenant_id: None,
+            source: None,
+            success: None,
+            error_code: None,
+        }
+    }
+
     pub fn parse(params: &Params, now: DateTime<Utc>, fingerprint_key: &[u8]) -> AppResult<EventFilter> {
         Ok(EventFilter {
             range: TimeRange::parse(params, now)?,

@@ -25,9 +25,11 @@ pub struct Volume {
     pub kept: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct EventStats {
+    /// The type's declaration (name, service, parameters, sampling), flattened in.
     #[serde(flatten)]
+    #[schema(value_type = Object)]
     pub def: &'static EventDef,
     pub first_seen: Option<String>,
     pub last_seen: Option<String>,

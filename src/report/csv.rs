@@ -6,8 +6,8 @@
 
 use super::event::StoredEvent;
 
-pub const HEADER: &str = "id,ts,occurred_at,event_type,service,source,event_id,trace_id,tenant_id,job_id,user_id,\
-session_id,anonymous_id,email_fingerprint,email_domain,success,error_code,error_message,properties,sample_rate\r\n";
+/// The header row: the API's names of the event's fields.
+pub const HEADER: &str = crate::record::CSV_HEADER;
 
 fn cell(out: &mut String, value: &str) {
     let guarded = matches!(value.chars().next(), Some('=' | '+' | '-' | '@' | '\t' | '\r'));
@@ -28,35 +28,7 @@ fn cell(out: &mut String, value: &str) {
 pub fn rows(events: &[StoredEvent]) -> String {
     let mut out = String::with_capacity(events.len() * 256);
     for e in events {
-        let id = e.id.to_string();
-        let success = match e.success {
-            Some(0) => "false",
-            Some(_) => "true",
-            None => "",
-        };
-        let opt = |v: &Option<String>| v.clone().unwrap_or_default();
-        let cells = [
-            id,
-            e.ts.clone(),
-            opt(&e.occurred_at),
-            e.event_type.clone(),
-            e.service.clone(),
-            e.source.clone(),
-            e.event_id.clone(),
-            opt(&e.trace_id),
-            opt(&e.tenant_id),
-            opt(&e.job_id),
-            opt(&e.user_id),
-            opt(&e.session_id),
-            opt(&e.anonymous_id),
-            opt(&e.email_fingerprint),
-            opt(&e.email_domain),
-            success.to_string(),
-            opt(&e.error_code),
-            opt(&e.error_message),
-            opt(&e.payload_json),
-            e.sample_rate.to_string(),
-        ];
+        let cells = e.csv_cells();
         for (i, c) in cells.iter().enumerate() {
             if i > 0 {
                 out.push(',');

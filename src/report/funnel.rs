@@ -34,13 +34,13 @@ pub struct ErrorRow {
     pub last_ts: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ErrorShare {
     pub error_code: String,
     pub count: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct StepResult {
     pub index: usize,
     pub event: &'static str,
@@ -54,7 +54,7 @@ pub struct StepResult {
     pub drop_off_by_error: Vec<ErrorShare>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct FunnelResult {
     pub name: &'static str,
     pub label: Text,

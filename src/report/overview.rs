@@ -17,7 +17,7 @@ pub const RECENT_EVENTS: usize = 20;
 pub const QUIET_AFTER_HOURS: i64 = 24;
 
 /// A row of [`crate::storage::sql::TOTALS`].
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Totals {
     pub events: i64,
     pub users: i64,
@@ -51,13 +51,13 @@ pub struct Seen {
     pub last_seen: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct TypeCount {
     pub event_type: String,
     pub count: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Health {
     /// Sent an event in the last [`QUIET_AFTER_HOURS`].
@@ -67,7 +67,7 @@ pub enum Health {
     Silent,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ServiceSnapshot {
     pub service: &'static str,
     pub health: Health,
@@ -80,7 +80,7 @@ pub struct ServiceSnapshot {
     pub top_events: Vec<TypeCount>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Overview {
     pub from: String,
     pub to: String,

@@ -30,7 +30,7 @@ pub struct QuarantinedEvent {
     pub checked_at: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct QuarantineView {
     pub id: i64,
     pub received_at: String,
@@ -118,7 +118,7 @@ fn errors_json(errors: &[Issue]) -> String {
     serde_json::to_string(errors).unwrap_or_else(|_| "[]".into())
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ReplayOutcome {
     /// Quarantined events re-validated by this call.
     pub examined: usize,

@@ -5,7 +5,7 @@ use serde::Serialize;
 use super::event::{EventView, StoredEvent};
 use crate::time::parse_rfc3339;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Step {
     #[serde(flatten)]
     pub event: EventView,
@@ -15,7 +15,7 @@ pub struct Step {
     pub since_start_ms: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Failure {
     pub id: i64,
     pub ts: String,
@@ -25,7 +25,7 @@ pub struct Failure {
     pub error_message: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Timeline {
     pub trace_id: String,
     pub started_at: Option<String>,

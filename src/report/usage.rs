@@ -15,7 +15,7 @@ use crate::time::to_stored;
 pub const MAX_MONTHLY_LIMIT: i64 = 1_000_000_000;
 
 /// A quota month: its name and stored-form `[start, end)`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Month {
     pub month: String,
     pub time_zone: &'static str,
@@ -54,7 +54,7 @@ pub struct ActionUsage {
     pub limit: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct UsageLine {
     pub action: String,
     pub used: i64,
@@ -76,7 +76,7 @@ impl From<&ActionUsage> for UsageLine {
 }
 
 /// The seed's `usage_monthly_system_summary`, one line per action.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct SystemLine {
     pub action: &'static str,
     pub total_used: i64,
@@ -96,7 +96,7 @@ pub fn system_summary(action: &'static QuotaAction, users: &[ActionUsage]) -> Sy
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SubjectKind {
     User,
@@ -125,7 +125,7 @@ impl SubjectKind {
 }
 
 /// An override as set through `PUT /internal/quotas/overrides`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Override {
     pub subject_kind: SubjectKind,
     pub subject_id: String,

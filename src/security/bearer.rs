@@ -1,12 +1,13 @@
 //! `Authorization: Bearer <key>` checked against the configured keys.
 //!
 //! Hash-then-compare: both sides are SHA-256'd to a fixed length and compared
-//! with `subtle`'s constant-time equality, so neither the key length nor the
+//! with [`compare::equal`] (constant-time), so neither the key length nor the
 //! length of a matching prefix shows in the timing. Every key is checked.
 
 use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
+use subtle::Choice;
 
+use super::compare;
 use crate::error::AuthFailure;
 
 /// Extracts the token of a `Bearer` authorization header (scheme is case-insensitive).
@@ -18,11 +19,24 @@ pub fn bearer_token(authorization: &str) -> Option<&str> {
 
 /// True when `presented` equals one of `keys` (empty keys never match).
 pub fn key_matches(presented: &str, keys: &[&str]) -> bool {
+    key_matches_with(compare::equal, presented, keys)
+}
+
+/// [`key_matches`] with the comparison as a parameter ([`compare::equal`] in
+/// production), so that a test can watch every comparison.
+///
+/// The property: one comparison per configured (non-empty) key, each of two
+/// 32-byte digests, whichever key matches and whether any does. The work then
+/// depends only on how many keys are configured, never on the token, so timing
+/// shows neither a matching prefix nor which key (current or previous) matched.
+/// Skipping an unset key depends on the configuration alone.
+pub fn key_matches_with(equal: impl Fn(&[u8], &[u8]) -> Choice, presented: &str, keys: &[&str]) -> bool {
     let presented_digest = Sha256::digest(presented.as_bytes());
-    let mut matched = subtle::Choice::from(0u8);
+    let mut matched = Choice::from(0u8);
     for key in keys.iter().filter(|k| !k.is_empty()) {
         let key_digest = Sha256::digest(key.as_bytes());
-        matched |= presented_digest.as_slice().ct_eq(key_digest.as_slice());
+        // `|=` on a Choice: no branch, no early exit after a match.
+        matched |= equal(&presented_digest, &key_digest);
     }
     bool::from(matched)
 }

@@ -1,10 +1,12 @@
 //! Credentials and PII: signed-ingest verification, bearer keys, email fingerprints.
 //!
-//! Every secret comparison here is constant-time and checks every configured
-//! key without an early exit, so timing reveals neither which key matched nor
-//! how many leading bytes were right.
+//! Every secret comparison here goes through [`compare::equal`] (constant-time)
+//! and checks every configured key without an early exit, so timing reveals
+//! neither which key matched nor how many leading bytes were right.
+//! `tests/constant_time.rs` checks both without a clock.
 
 pub mod bearer;
+pub mod compare;
 pub mod fingerprint;
 pub mod signature;
 
@@ -62,6 +64,8 @@ mod tests {
             ingest_hmac_secrets: vec!["hs".into()],
             email_fingerprint_key: "fk".into(),
             signature_tolerance_seconds: 300,
+            retention_days: 400,
+            bench_routes: false,
         }
     }
 

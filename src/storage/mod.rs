@@ -1,7 +1,18 @@
-//! Storage: every SQL statement of the service (in [`sql`]) and the pure
-//! helpers that shape bound values. The edge layer binds and runs them on D1.
+//! Storage: the [`crate::store::EventStore`] implementation over SQL.
+//!
+//! - [`sql`]: every statement of the service, by concern;
+//! - [`backend`]: what a database must do (run a batch, return named columns);
+//! - [`SqlStore`]: the use cases' statements, binds and row types, over any backend;
+//! - [`sqlite`] (native only): the backend `cargo test` runs on. The worker's
+//!   D1 backend lives in the shell (`edge::d1`).
 
+pub mod backend;
 pub mod sql;
+mod sql_store;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod sqlite;
+
+pub use sql_store::SqlStore;
 
 use serde::Serialize;
 

@@ -1,7 +1,7 @@
 // Signing for requests the gateway forwards to funnel's signed ingest.
 // Web Crypto only, so it runs unchanged in Zuplo, Workers, Deno and Node 20+.
 //
-// Contract (see the funnel repo's README and ../../shared/CONTRACT.md):
+// The scheme (described in full in the funnel repo's docs/api.md):
 //   X-Funnel-Signature: t=<unix seconds>,v1=<lowercase hex HMAC-SHA256(secret, `${t}.${rawBody}`)>
 //   x-trace-id is forwarded only when it passes the trace rule.
 

@@ -83,7 +83,7 @@ fn an_alias_that_disagrees_with_its_canonical_field_is_rejected() {
     let ev = json!({"event_type": "app_open", "event": "note_upserted"});
     let p = run(json!([ev]), &ctx(None, Duration::zero()));
     let r = respond(&p, &all_new(&p));
-    assert_eq!(r.body["results"][0]["errors"][0]["code"], "conflicting_fields");
+    assert_eq!(r.json()["results"][0]["errors"][0]["code"], "conflicting_fields");
 }
 
 #[test]
@@ -97,9 +97,9 @@ fn header_trace_id_is_the_fallback_and_an_invalid_event_trace_is_dropped_with_a_
     let traces: Vec<_> = p.rows.iter().map(|r| r.trace_id.as_deref()).collect();
     assert_eq!(traces, vec![Some("trace_header"), None, Some("trace_own")]);
     let r = respond(&p, &all_new(&p));
-    assert_eq!(r.body["results"][1]["status"], "accepted");
-    assert_eq!(r.body["results"][1]["warnings"][0]["code"], "invalid_trace_id");
-    assert!(r.body["results"][1]["warnings"][0]["message"]
+    assert_eq!(r.json()["results"][1]["status"], "accepted");
+    assert_eq!(r.json()["results"][1]["warnings"][0]["code"], "invalid_trace_id");
+    assert!(r.json()["results"][1]["warnings"][0]["message"]
         .as_str()
         .unwrap()
         .contains("null"));
@@ -110,8 +110,8 @@ fn a_required_trace_that_fails_the_rule_rejects_the_event() {
     let ev = json!({"event_type": "m_checkout_click", "trace_id": "bad", "properties": {"plan_tier": "pro"}});
     let p = run(json!([ev]), &ctx(None, Duration::zero()));
     let r = respond(&p, &all_new(&p));
-    assert_eq!(r.body["results"][0]["errors"][0]["code"], "missing_required_field");
-    assert_eq!(r.body["results"][0]["errors"][0]["field"], "trace_id");
+    assert_eq!(r.json()["results"][0]["errors"][0]["code"], "missing_required_field");
+    assert_eq!(r.json()["results"][0]["errors"][0]["field"], "trace_id");
 }
 
 #[test]
@@ -119,7 +119,7 @@ fn same_source_and_event_id_twice_in_a_batch_is_stored_once() {
     let p = run(json!([login_fail(), login_fail()]), &ctx(None, Duration::zero()));
     assert_eq!(p.rows.len(), 1);
     let r = respond(&p, &all_new(&p));
-    let statuses: Vec<_> = r.body["results"]
+    let statuses: Vec<_> = r.json()["results"]
         .as_array()
         .unwrap()
         .iter()
@@ -133,8 +133,8 @@ fn a_row_storage_did_not_insert_is_reported_as_duplicate() {
     let p = run(json!([login_fail()]), &ctx(None, Duration::zero()));
     let r = respond(&p, &HashSet::new());
     assert_eq!(r.status, 200);
-    assert_eq!(r.body["results"][0]["status"], "duplicate");
-    assert_eq!(r.body["processed"], 1);
+    assert_eq!(r.json()["results"][0]["status"], "duplicate");
+    assert_eq!(r.json()["processed"], 1);
 }
 
 #[test]
@@ -158,10 +158,10 @@ fn error_message_is_cut_to_512_characters_with_a_warning() {
     let p = run(json!([ev.clone()]), &ctx(None, Duration::zero()));
     assert_eq!(p.rows[0].error_message.as_ref().unwrap().chars().count(), 512);
     let r = respond(&p, &all_new(&p));
-    assert_eq!(r.body["results"][0]["warnings"][0]["code"], "truncated");
+    assert_eq!(r.json()["results"][0]["warnings"][0]["code"], "truncated");
     ev["error_message"] = json!("오".repeat(512));
     let p = run(json!([ev]), &ctx(None, Duration::zero()));
-    assert!(respond(&p, &all_new(&p)).body["results"][0].get("warnings").is_none());
+    assert!(respond(&p, &all_new(&p)).json()["results"][0].get("warnings").is_none());
 }
 
 #[test]
@@ -178,13 +178,13 @@ fn field_limits_hold_on_both_sides() {
     let id = |n: usize| json!({"event_type": "app_open", "tenant_id": "t".repeat(n), "error_code": "c".repeat(64)});
     let p = run(json!([id(128), id(129)]), &ctx(None, Duration::zero()));
     let r = respond(&p, &all_new(&p));
-    assert_eq!(r.body["results"][0]["status"], "accepted");
-    assert_eq!(r.body["results"][1]["errors"][0]["code"], "field_too_long");
-    assert_eq!(r.body["results"][1]["errors"][0]["field"], "tenant_id");
+    assert_eq!(r.json()["results"][0]["status"], "accepted");
+    assert_eq!(r.json()["results"][1]["errors"][0]["code"], "field_too_long");
+    assert_eq!(r.json()["results"][1]["errors"][0]["field"], "tenant_id");
     let code = json!({"event_type": "app_open", "error_code": "c".repeat(65)});
     let p = run(json!([code]), &ctx(None, Duration::zero()));
     assert_eq!(
-        respond(&p, &all_new(&p)).body["results"][0]["errors"][0]["field"],
+        respond(&p, &all_new(&p)).json()["results"][0]["errors"][0]["field"],
         "error_code"
     );
 }
@@ -200,8 +200,8 @@ fn source_and_service_are_checked() {
     assert_eq!(p.rows[0].source, "admin-web");
     assert_eq!(p.rows[0].service, "pluid");
     let r = respond(&p, &all_new(&p));
-    assert_eq!(r.body["results"][1]["errors"][0]["code"], "invalid_source");
-    assert_eq!(r.body["results"][2]["errors"][0]["code"], "service_mismatch");
+    assert_eq!(r.json()["results"][1]["errors"][0]["code"], "invalid_source");
+    assert_eq!(r.json()["results"][2]["errors"][0]["code"], "service_mismatch");
 }
 
 #[test]
@@ -227,7 +227,7 @@ fn every_problem_of_an_event_is_reported_with_its_field() {
     let ev = json!({"event_type": "m_checkout_click", "email": "nope", "success": "x", "properties": {"plan_tier": 3}});
     let p = run(json!([ev]), &ctx(None, Duration::zero()));
     let r = respond(&p, &all_new(&p));
-    let got: Vec<(String, String)> = r.body["results"][0]["errors"]
+    let got: Vec<(String, String)> = r.json()["results"][0]["errors"]
         .as_array()
         .unwrap()
         .iter()
@@ -242,7 +242,7 @@ fn every_problem_of_an_event_is_reported_with_its_field() {
             ("invalid_property_type".into(), "properties.plan_tier".into()),
         ]
     );
-    assert_eq!(r.body["errors"][0], "events[0]: success must be true, false, 0 or 1");
+    assert_eq!(r.json()["errors"][0], "events[0]: success must be true, false, 0 or 1");
 }
 
 #[test]
@@ -277,18 +277,18 @@ fn all_rejected_is_a_422_problem_with_results_and_mixed_is_a_200() {
     let p = run(json!([bad.clone(), bad.clone()]), &ctx(None, Duration::zero()));
     let r = respond(&p, &all_new(&p));
     assert_eq!((r.status, r.is_problem), (422, true));
-    assert_eq!(r.body["code"], "all_events_rejected");
-    assert_eq!(r.body["failed"], 2);
-    assert_eq!(r.body["results"][0]["errors"][0]["code"], "unknown_event_type");
+    assert_eq!(r.json()["code"], "all_events_rejected");
+    assert_eq!(r.json()["failed"], 2);
+    assert_eq!(r.json()["results"][0]["errors"][0]["code"], "unknown_event_type");
 
     let p = run(json!([bad, {"event_type": "app_open"}]), &ctx(None, Duration::zero()));
     let r = respond(&p, &all_new(&p));
     assert_eq!((r.status, r.is_problem), (200, false));
     assert_eq!(
         (
-            r.body["success"].clone(),
-            r.body["processed"].clone(),
-            r.body["failed"].clone()
+            r.json()["success"].clone(),
+            r.json()["processed"].clone(),
+            r.json()["failed"].clone()
         ),
         (json!(false), json!(1), json!(1))
     );
@@ -301,6 +301,6 @@ fn unknown_top_level_fields_are_ignored_with_a_warning() {
         &ctx(None, Duration::zero()),
     );
     let r = respond(&p, &all_new(&p));
-    assert_eq!(r.body["results"][0]["warnings"][0]["code"], "unknown_field");
-    assert_eq!(r.body["results"][0]["warnings"][0]["field"], "page_url");
+    assert_eq!(r.json()["results"][0]["warnings"][0]["code"], "unknown_field");
+    assert_eq!(r.json()["results"][0]["warnings"][0]["field"], "page_url");
 }

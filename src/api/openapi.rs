@@ -1,0 +1,327 @@
+//! The OpenAPI 3.1 document, generated from the route table
+//! ([`super::routes::ROUTES`]: paths, methods, access, parameters, body
+//! limits) and the response types (their `ToSchema` derives). Served at
+//! `GET /openapi.json`; committed as `docs/openapi.json`, which a test keeps
+//! equal to this.
+
+use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem};
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
+use utoipa::openapi::{
+    ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder, Ref, Required,
+    ResponseBuilder,
+};
+use utoipa::ToSchema;
+
+use super::request::Method;
+use super::routes::{Access, Endpoint, Route, ROUTES};
+use crate::error::{Problem, PROBLEM_CONTENT_TYPE};
+use crate::ingest::batch::IngestBody;
+use crate::report::overview::Overview;
+use crate::report::quarantine::ReplayOutcome;
+use crate::report::timeline::Timeline;
+use crate::usecases::bench::FloorWrite;
+use crate::usecases::catalog::Catalog;
+use crate::usecases::events::EventPage;
+use crate::usecases::funnels::{FunnelCount, FunnelList};
+use crate::usecases::health::HealthReport;
+use crate::usecases::quarantine::QuarantinePage;
+use crate::usecases::summary::Summary;
+use crate::usecases::usage::{OverQuota, OverrideDeleted, OverrideSet, Quotas, UsageSummary, UserUsage};
+
+/// What a route answers with on success.
+enum Success {
+    Json(String),
+    /// A body that is not JSON (an export, a console file, a redirect).
+    Other(u16, &'static str, &'static str),
+}
+
+fn success(endpoint: Endpoint) -> Success {
+    use Endpoint::*;
+    match endpoint {
+        ConsoleRoot => Success::Other(302, "text/plain", "A redirect to the console."),
+        ConsoleAsset => Success::Other(200, "text/html", "A file of the console."),
+        Health => Success::Json(name::<crate::usecases::health::HealthReport>()),
+        OpenApi => Success::Json("OpenApiDocument".into()),
+        Ingest | BenchDiscard => Success::Json(name::<IngestBody>()),
+        ListEvents => Success::Json(name::<EventPage>()),
+        ExportEvents => Success::Other(
+            200,
+            "text/csv",
+            "RFC 4180 CSV with a header row (format=csv), or one GA4 Measurement Protocol request body per line \
+             (format=ga4, application/x-ndjson).",
+        ),
+        Summary => Success::Json(name::<crate::usecases::summary::Summary>()),
+        Trace => Success::Json(name::<Timeline>()),
+        FunnelList => Success::Json(name::<crate::usecases::funnels::FunnelList>()),
+        Funnel => Success::Json(name::<FunnelCount>()),
+        Catalog => Success::Json(name::<crate::usecases::catalog::Catalog>()),
+        Overview => Success::Json(name::<crate::report::overview::Overview>()),
+        QuarantineList => Success::Json(name::<QuarantinePage>()),
+        QuarantineReplay => Success::Json(name::<ReplayOutcome>()),
+        UsageOfUser => Success::Json(name::<UserUsage>()),
+        UsageOverQuota => Success::Json(name::<OverQuota>()),
+        UsageSummary => Success::Json(name::<crate::usecases::usage::UsageSummary>()),
+        Quotas => Success::Json(name::<crate::usecases::usage::Quotas>()),
+        PutOverride => Success::Json(name::<OverrideSet>()),
+        DeleteOverride => Success::Json(name::<OverrideDeleted>()),
+        BenchFloor => Success::Json(name::<FloorWrite>()),
+    }
+}
+
+fn name<T: ToSchema>() -> String {
+    T::name().into_owned()
+}
+
+/// What each query parameter means (one text, however many routes take it).
+fn parameter_doc(name: &str) -> &'static str {
+    match name {
+        "from" => {
+            "Start, inclusive: RFC 3339, or YYYY-MM-DD for local midnight in `tz`. Default: 13 days before today."
+        }
+        "to" => {
+            "End, exclusive: RFC 3339 or YYYY-MM-DD. Default: the end of today in `tz`. At most 400 days after `from`."
+        }
+        "tz" => "IANA time zone for day buckets and dates (default UTC).",
+        "type" => "Event types, comma-separated (each checked against the catalog).",
+        "q_email" => "An address (matched by its fingerprint) or `@domain`.",
+        "email_fingerprint" => "64 lowercase hex characters: an address's keyed fingerprint.",
+        "trace_id" => "A trace id: starts with trace_, at most 128 visible ASCII characters.",
+        "tenant_id" => "Exact tenant id (at most 128 characters).",
+        "source" => "Exact source ([a-z0-9_-]{1,32}).",
+        "success" => "true or false.",
+        "error_code" => "Exact error code.",
+        "limit" => "Page size (list: 1–500, default 50; replay: 1–500, default 500).",
+        "cursor" => "The `next_cursor` of the previous page (bound to the other parameters).",
+        "format" => "csv (default) or ga4.",
+        "status" => "pending or all (default).",
+        "user_id" => "The user (1–128 characters).",
+        "month" => "YYYY-MM in Asia/Seoul (default: the current month).",
+        "subject_kind" => "user or tenant.",
+        "subject_id" => "The user or tenant id (1–128 characters).",
+        "action" => "A quota action (GET /internal/quotas lists them).",
+        _ => "",
+    }
+}
+
+fn json_ref(schema: &str, description: &str, content_type: &str) -> utoipa::openapi::Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            content_type,
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name(schema)))
+                .build(),
+        )
+        .build()
+}
+
+fn operation(route: &Route) -> utoipa::openapi::path::Operation {
+    let mut op = OperationBuilder::new()
+        .operation_id(Some(format!(
+            "{}_{}",
+            route.method.as_str(),
+            operation_name(route.endpoint)
+        )))
+        .summary(Some(route.summary))
+        .tag(tag(route));
+    for segment in route.path.split('/') {
+        if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            let name = name.trim_start_matches('*');
+            op = op.parameter(
+                ParameterBuilder::new()
+                    .name(name)
+                    .parameter_in(ParameterIn::Path)
+                    .required(Required::True)
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::String))),
+            );
+        }
+    }
+    for param in route.params.unwrap_or_default() {
+        op = op.parameter(
+            ParameterBuilder::new()
+                .name(*param)
+                .parameter_in(ParameterIn::Query)
+                .required(if *param == "user_id" {
+                    Required::True
+                } else {
+                    Required::False
+                })
+                .description(Some(parameter_doc(param)))
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String))),
+        );
+    }
+    if route.max_body > 0 {
+        let body = if route.endpoint == Endpoint::PutOverride {
+            "`{\"subject_kind\": \"user\"|\"tenant\", \"subject_id\", \"action\", \"monthly_limit\": 0..1e9}`"
+        } else if route.endpoint == Endpoint::BenchFloor {
+            "A JSON array of prepared event rows."
+        } else {
+            "`{\"events\": [...], \"sent_at\"?: RFC 3339}`: at most 500 events (docs/api.md, docs/events.md)."
+        };
+        op = op.request_body(Some(
+            RequestBodyBuilder::new()
+                .description(Some(format!("{body} At most {} bytes.", route.max_body)))
+                .required(Some(Required::True))
+                .content(
+                    "application/json",
+                    ContentBuilder::new().schema(Some(ObjectBuilder::new())).build(),
+                )
+                .build(),
+        ));
+    }
+    match route.access {
+        Access::Key => op = op.security(SecurityRequirement::new("bearer", Vec::<String>::new())),
+        Access::SignedOrKey => {
+            op = op
+                .security(SecurityRequirement::new("signature", Vec::<String>::new()))
+                .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
+        }
+        Access::Public | Access::Bench => {}
+    }
+    op = match success(route.endpoint) {
+        Success::Json(schema) => op.response("200", json_ref(&schema, "Success.", "application/json")),
+        Success::Other(status, content_type, description) => op.response(
+            status.to_string(),
+            ResponseBuilder::new()
+                .description(description)
+                .content(content_type, ContentBuilder::new().build())
+                .build(),
+        ),
+    };
+    if route.endpoint == Endpoint::Ingest {
+        for status in ["402", "422"] {
+            op = op.response(
+                status,
+                json_ref(
+                    &name::<IngestBody>(),
+                    "Every event refused (402: at least one for its monthly quota); a problem with the results.",
+                    PROBLEM_CONTENT_TYPE,
+                ),
+            );
+        }
+    }
+    op.response(
+        "default",
+        json_ref(
+            &name::<Problem>(),
+            "An RFC 9457 problem with a stable `code` (docs/api.md lists them). A 503 carries Retry-After.",
+            PROBLEM_CONTENT_TYPE,
+        ),
+    )
+    .build()
+}
+
+fn operation_name(endpoint: Endpoint) -> String {
+    let debug = format!("{endpoint:?}");
+    let mut out = String::new();
+    for (i, c) in debug.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
+fn tag(route: &Route) -> &'static str {
+    match route.endpoint {
+        Endpoint::ConsoleRoot | Endpoint::ConsoleAsset => "console",
+        Endpoint::Health | Endpoint::OpenApi => "service",
+        Endpoint::Ingest => "ingest",
+        Endpoint::BenchFloor | Endpoint::BenchDiscard => "benchmark (404 unless enabled on loopback)",
+        Endpoint::UsageOfUser
+        | Endpoint::UsageOverQuota
+        | Endpoint::UsageSummary
+        | Endpoint::Quotas
+        | Endpoint::PutOverride
+        | Endpoint::DeleteOverride => "usage and quotas",
+        Endpoint::QuarantineList | Endpoint::QuarantineReplay => "quarantine",
+        _ => "reads",
+    }
+}
+
+fn http_method(m: Method) -> HttpMethod {
+    match m {
+        Method::Get => HttpMethod::Get,
+        Method::Post => HttpMethod::Post,
+        Method::Put => HttpMethod::Put,
+        Method::Delete => HttpMethod::Delete,
+    }
+}
+
+/// Adds `T` and every schema it refers to.
+fn with_schema<T: ToSchema>(components: ComponentsBuilder) -> ComponentsBuilder {
+    let mut nested = Vec::new();
+    T::schemas(&mut nested);
+    components.schema_from::<T>().schemas_from_iter(nested)
+}
+
+/// The document.
+pub fn document() -> OpenApi {
+    let mut paths = PathsBuilder::new();
+    for route in ROUTES {
+        paths = paths.path(route.path, PathItem::new(http_method(route.method), operation(route)));
+    }
+    let mut components = ComponentsBuilder::new();
+    components = with_schema::<HealthReport>(components);
+    components = with_schema::<IngestBody>(components);
+    components = with_schema::<EventPage>(components);
+    components = with_schema::<Summary>(components);
+    components = with_schema::<Timeline>(components);
+    components = with_schema::<FunnelList>(components);
+    components = with_schema::<FunnelCount>(components);
+    components = with_schema::<Catalog>(components);
+    components = with_schema::<Overview>(components);
+    components = with_schema::<QuarantinePage>(components);
+    components = with_schema::<ReplayOutcome>(components);
+    components = with_schema::<UserUsage>(components);
+    components = with_schema::<OverQuota>(components);
+    components = with_schema::<UsageSummary>(components);
+    components = with_schema::<Quotas>(components);
+    components = with_schema::<OverrideSet>(components);
+    components = with_schema::<OverrideDeleted>(components);
+    components = with_schema::<FloorWrite>(components);
+    components = with_schema::<Problem>(components);
+    let components = components
+        .schema(
+            "OpenApiDocument",
+            ObjectBuilder::new().description(Some("An OpenAPI 3.1 document.")),
+        )
+        .security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        )
+        .security_scheme(
+            "signature",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-Funnel-Signature",
+                "t=<unix seconds>,v1=<hex HMAC-SHA256(secret, \"<t>.<raw body>\")> (docs/api.md).",
+            ))),
+        )
+        .build();
+    OpenApiBuilder::new()
+        .info(
+            InfoBuilder::new()
+                .title("funnel")
+                .version(env!("CARGO_PKG_VERSION"))
+                .description(Some(
+                    "Collects product and funnel events from many services and shows operators what happened. \
+                     Prose reference: docs/api.md; event dictionary: docs/events.md.",
+                ))
+                .build(),
+        )
+        .paths(paths)
+        .components(Some(components))
+        .build()
+}
+
+/// The document as the committed `docs/openapi.json` holds it.
+pub fn pretty_json() -> String {
+    let mut text = document().to_pretty_json().unwrap_or_default();
+    text.push('\n');
+    text
+}

@@ -1,0 +1,239 @@
+//! Every route of the service, in one table: method, path, who may call it,
+//! the query parameters it knows, the largest body it reads, and what it
+//! does. The worker dispatches through it ([`find`]) and the OpenAPI
+//! document ([`crate::api::openapi`]) is generated from it.
+//!
+//! `wrangler.toml`'s `run_worker_first` must cover each path; anything else
+//! is served from `admin-ui/public` directly.
+
+use super::request::Method;
+use crate::ingest::MAX_BODY_BYTES;
+use crate::query::filter::LIST_PARAMS;
+
+/// Who may call a route. Checked by the dispatcher before the use case runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone (health, the API document, the console's files: the console asks for a key).
+    Public,
+    /// An `X-Funnel-Signature` over the body, or the internal bearer key.
+    /// Checked by ingest itself, since the signature covers the raw body.
+    SignedOrKey,
+    /// `Authorization: Bearer <INTERNAL_API_KEY>`.
+    Key,
+    /// Only with `BENCH_ROUTES = "1"` and a loopback host; a 404 otherwise.
+    Bench,
+}
+
+/// What a route does; [`crate::api::dispatch`] maps each to its use case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Endpoint {
+    ConsoleRoot,
+    ConsoleAsset,
+    Health,
+    OpenApi,
+    Ingest,
+    ListEvents,
+    ExportEvents,
+    Summary,
+    Trace,
+    FunnelList,
+    Funnel,
+    Catalog,
+    Overview,
+    QuarantineList,
+    QuarantineReplay,
+    UsageOfUser,
+    UsageOverQuota,
+    UsageSummary,
+    Quotas,
+    PutOverride,
+    DeleteOverride,
+    BenchFloor,
+    BenchDiscard,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Route {
+    pub method: Method,
+    /// `{name}` matches one segment; a final `{*name}` matches the rest.
+    pub path: &'static str,
+    pub access: Access,
+    pub endpoint: Endpoint,
+    /// The query parameters it accepts (anything else is a 400); `None`: not checked.
+    pub params: Option<&'static [&'static str]>,
+    /// The largest body it reads; 0: the body is never read.
+    pub max_body: usize,
+    pub summary: &'static str,
+}
+
+const RANGE: &[&str] = &["from", "to", "tz"];
+const EXPORT_PARAMS: &[&str] = &[
+    "from",
+    "to",
+    "tz",
+    "type",
+    "q_email",
+    "email_fingerprint",
+    "trace_id",
+    "tenant_id",
+    "source",
+    "success",
+    "error_code",
+    "limit",
+    "cursor",
+    "format",
+];
+const QUARANTINE_PARAMS: &[&str] = &["from", "to", "tz", "type", "status", "limit", "cursor"];
+/// A quota override is a few small fields.
+pub const OVERRIDE_MAX_BODY: usize = 4096;
+
+macro_rules! route {
+    ($method:ident $path:literal, $access:ident, $endpoint:ident, $params:expr, $max_body:expr, $summary:literal) => {
+        Route {
+            method: Method::$method,
+            path: $path,
+            access: Access::$access,
+            endpoint: Endpoint::$endpoint,
+            params: $params,
+            max_body: $max_body,
+            summary: $summary,
+        }
+    };
+}
+
+#[rustfmt::skip]
+pub const ROUTES: &[Route] = &[
+    // The console: `/` leads there; its files leave with a strict CSP.
+    route!(Get "/", Public, ConsoleRoot, None, 0, "Redirects to the operator console."),
+    route!(Get "/cp/{*path}", Public, ConsoleAsset, None, 0, "The operator console's files."),
+    route!(Get "/api/health", Public, Health, None, 0, "Whether the service and its database answer."),
+    route!(Get "/openapi.json", Public, OpenApi, None, 0, "This API's OpenAPI 3.1 document."),
+    // Ingest: signed (gateway) or bearer (control plane).
+    route!(Post "/internal/funnel-events/ingest", SignedOrKey, Ingest, None, MAX_BODY_BYTES, "Validates, fingerprints, de-duplicates and stores a batch of events; answers per event."),
+    route!(Post "/api/events", SignedOrKey, Ingest, None, MAX_BODY_BYTES, "The same as /internal/funnel-events/ingest (the ops console's name for it)."),
+    // Reads.
+    route!(Get "/internal/funnel-events", Key, ListEvents, Some(LIST_PARAMS), 0, "One page of events, newest first, with every filter and an opaque cursor."),
+    route!(Get "/internal/funnel-events/export", Key, ExportEvents, Some(EXPORT_PARAMS), 0, "Every event of the filter as CSV (or GA4 Measurement Protocol payloads), streamed."),
+    route!(Get "/internal/funnel-events/summary", Key, Summary, Some(RANGE), 0, "The catalog's KPIs and zero-filled daily counts per event type."),
+    route!(Get "/internal/trace/{trace_id}", Key, Trace, None, 0, "One trace's chain of events, oldest first."),
+    route!(Get "/internal/funnels", Key, FunnelList, None, 0, "The declared funnels."),
+    route!(Get "/internal/funnels/{name}", Key, Funnel, Some(RANGE), 0, "One funnel counted over a range: steps, conversion, drop-off."),
+    route!(Get "/internal/catalog", Key, Catalog, Some(RANGE), 0, "Every event type with live stats; the KPIs, funnels and limits."),
+    route!(Get "/api/overview", Key, Overview, Some(RANGE), 0, "The ops console's overview: totals, revenue, services, timeline, recent events."),
+    route!(Get "/internal/quarantine", Key, QuarantineList, Some(QUARANTINE_PARAMS), 0, "Rejected events with their reasons, newest first."),
+    route!(Post "/internal/quarantine/replay", Key, QuarantineReplay, Some(&["limit"]), 0, "Re-validates pending quarantined events against today's catalog and stores those that pass."),
+    // Monthly usage and quotas.
+    route!(Get "/internal/usage", Key, UsageOfUser, Some(&["user_id", "month"]), 0, "One user's monthly usage per action: used, limit, remaining."),
+    route!(Get "/internal/usage/over-quota", Key, UsageOverQuota, Some(&["month"]), 0, "Users at their monthly limit."),
+    route!(Get "/internal/usage/summary", Key, UsageSummary, Some(&["month"]), 0, "Per-action monthly totals."),
+    route!(Get "/internal/quotas", Key, Quotas, Some(&[]), 0, "Plans, limits and overrides."),
+    route!(Put "/internal/quotas/overrides", Key, PutOverride, None, OVERRIDE_MAX_BODY, "Sets a user's or tenant's monthly limit of an action."),
+    route!(Delete "/internal/quotas/overrides", Key, DeleteOverride, Some(&["subject_kind", "subject_id", "action"]), 0, "Removes an override."),
+    // The ingest benchmark's references (see bench/).
+    route!(Post "/bench/floor", Bench, BenchFloor, None, 8 * MAX_BODY_BYTES, "Benchmark only: stores prepared rows with no checks."),
+    route!(Post "/bench/discard", Bench, BenchDiscard, None, MAX_BODY_BYTES, "Benchmark only: everything ingest does but the database write."),
+];
+
+/// The outcome of matching a request against [`ROUTES`].
+#[derive(Debug)]
+pub enum Match {
+    Found(&'static Route, Vec<(&'static str, String)>),
+    /// The path exists, with other methods.
+    WrongMethod,
+    NotFound,
+}
+
+/// The route for `method` and `path` (percent-encoded, as received), with its path parameters.
+pub fn find(method: Method, path: &str) -> Match {
+    let mut path_known = false;
+    for route in ROUTES {
+        if let Some(captures) = match_path(route.path, path) {
+            if route.method == method {
+                return Match::Found(route, captures);
+            }
+            path_known = true;
+        }
+    }
+    if path_known {
+        Match::WrongMethod
+    } else {
+        Match::NotFound
+    }
+}
+
+fn match_path(template: &'static str, path: &str) -> Option<Vec<(&'static str, String)>> {
+    let mut captures = Vec::new();
+    let mut parts = path.split('/');
+    for want in template.split('/') {
+        if let Some(name) = want.strip_prefix("{*").and_then(|w| w.strip_suffix('}')) {
+            let rest: Vec<&str> = parts.by_ref().collect();
+            captures.push((name, rest.join("/")));
+            return Some(captures);
+        }
+        let got = parts.next()?;
+        match want.strip_prefix('{').and_then(|w| w.strip_suffix('}')) {
+            Some(name) if !got.is_empty() => captures.push((name, got.to_string())),
+            Some(_) => return None,
+            None if want == got => {}
+            None => return None,
+        }
+    }
+    parts.next().is_none().then_some(captures)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_match_their_templates_with_captured_segments() {
+        let Match::Found(route, captures) = find(Method::Get, "/internal/trace/trace_abc") else {
+            panic!("trace route not found");
+        };
+        assert_eq!(route.endpoint, Endpoint::Trace);
+        assert_eq!(captures, vec![("trace_id", "trace_abc".to_string())]);
+        let Match::Found(route, captures) = find(Method::Get, "/cp/auth-commerce-funnel/app.js") else {
+            panic!("asset route not found");
+        };
+        assert_eq!(route.endpoint, Endpoint::ConsoleAsset);
+        assert_eq!(captures[0].1, "auth-commerce-funnel/app.js");
+    }
+
+    #[test]
+    fn a_known_path_with_another_method_is_405_and_an_unknown_one_404() {
+        assert!(matches!(
+            find(Method::Delete, "/internal/funnel-events"),
+            Match::WrongMethod
+        ));
+        assert!(matches!(find(Method::Get, "/internal/nothing"), Match::NotFound));
+        assert!(matches!(find(Method::Get, "/internal/trace/"), Match::NotFound));
+        assert!(matches!(
+            find(Method::Get, "/internal/funnel-events/summary/extra"),
+            Match::NotFound
+        ));
+    }
+
+    #[test]
+    fn every_route_is_unique_and_every_non_public_one_is_under_a_worker_first_prefix() {
+        for (i, a) in ROUTES.iter().enumerate() {
+            for b in &ROUTES[i + 1..] {
+                assert!(!(a.method == b.method && a.path == b.path), "{} twice", a.path);
+            }
+            assert!(
+                ["/", "/cp/", "/api/", "/internal/", "/bench/", "/openapi.json"]
+                    .iter()
+                    .any(|p| a.path == *p || a.path.starts_with(p)),
+                "{} is not routed to the worker by wrangler.toml",
+                a.path
+            );
+        }
+    }
+
+    #[test]
+    fn only_routes_that_read_a_body_declare_a_body_limit() {
+        for r in ROUTES {
+            let reads_body = matches!(r.method, Method::Post | Method::Put) && r.endpoint != Endpoint::QuarantineReplay;
+            assert_eq!(r.max_body > 0, reads_body, "{} {}", r.method.as_str(), r.path);
+        }
+    }
+}

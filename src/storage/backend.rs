@@ -1,0 +1,165 @@
+//! The one thing a database must do for [`super::SqlStore`]: run a list of
+//! statements as one transaction and hand back each statement's rows as
+//! column-name → value maps. D1 (in the worker shell) and SQLite (natively,
+//! in tests) implement it; everything above it is shared, so the statements,
+//! their binds and the decoding of their rows run in `cargo test` exactly as
+//! they run on D1.
+
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use super::Statement;
+
+/// Why a backend call failed. Both are logged where they happen; neither
+/// message ever reaches a response body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StorageError {
+    /// The database could not be reached, or refused the statements
+    /// (locked, overloaded, a constraint): the caller may retry.
+    Unavailable(String),
+    /// A row came back in a shape its statement's type does not accept: a
+    /// bug or poisoned data, never worth a retry.
+    Decode(String),
+}
+
+impl std::fmt::Display for StorageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StorageError::Unavailable(m) => write!(f, "storage unavailable: {m}"),
+            StorageError::Decode(m) => write!(f, "row decode failed: {m}"),
+        }
+    }
+}
+
+/// One row: column name → value.
+pub type Row = Map<String, Value>;
+
+/// What one statement of a batch returned.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct QueryResult {
+    pub rows: Vec<Row>,
+    /// Rows written (inserted, updated or deleted) by the statement.
+    pub changes: u64,
+}
+
+impl QueryResult {
+    /// The rows as `T`, matched by column name (never by position).
+    pub fn decode<T: DeserializeOwned>(self) -> Result<Vec<T>, StorageError> {
+        self.rows
+            .into_iter()
+            .map(|row| serde_json::from_value(Value::Object(row)).map_err(|e| StorageError::Decode(e.to_string())))
+            .collect()
+    }
+
+    /// The first row as `T`, if any.
+    pub fn first<T: DeserializeOwned>(self) -> Result<Option<T>, StorageError> {
+        Ok(self.decode::<T>()?.into_iter().next())
+    }
+}
+
+/// A database that runs statements. `batch` is one round trip and one
+/// transaction: if one statement fails, none of them took effect.
+#[allow(async_fn_in_trait)] // the worker is single-threaded: its futures are never `Send`
+pub trait SqlBackend {
+    async fn batch(&self, statements: Vec<Statement>) -> Result<Vec<QueryResult>, StorageError>;
+}
+
+/// Where each statement of a batch sits, so results are taken by name
+/// ([`Slot`]) instead of by index arithmetic.
+#[derive(Debug, Default)]
+pub struct Batch {
+    statements: Vec<Statement>,
+}
+
+/// A statement's place in a [`Batch`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slot(usize);
+
+/// The results of a [`Batch`], taken out by [`Slot`].
+#[derive(Debug)]
+pub struct Results(Vec<Option<QueryResult>>);
+
+impl Batch {
+    pub fn new() -> Batch {
+        Batch::default()
+    }
+
+    pub fn push(&mut self, statement: Statement) -> Slot {
+        self.statements.push(statement);
+        Slot(self.statements.len() - 1)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.statements.is_empty()
+    }
+
+    pub async fn run<B: SqlBackend>(self, backend: &B) -> Result<Results, StorageError> {
+        if self.statements.is_empty() {
+            return Ok(Results(Vec::new()));
+        }
+        let expected = self.statements.len();
+        let results = backend.batch(self.statements).await?;
+        if results.len() != expected {
+            return Err(StorageError::Decode(format!(
+                "{expected} statements gave {} results",
+                results.len()
+            )));
+        }
+        Ok(Results(results.into_iter().map(Some).collect()))
+    }
+}
+
+impl Results {
+    /// The result of the statement at `slot` (each can be taken once).
+    pub fn take(&mut self, slot: Slot) -> Result<QueryResult, StorageError> {
+        self.0
+            .get_mut(slot.0)
+            .and_then(Option::take)
+            .ok_or_else(|| StorageError::Decode(format!("no result for statement {}", slot.0)))
+    }
+
+    pub fn rows<T: DeserializeOwned>(&mut self, slot: Slot) -> Result<Vec<T>, StorageError> {
+        self.take(slot)?.decode()
+    }
+
+    pub fn first<T: DeserializeOwned>(&mut self, slot: Slot) -> Result<Option<T>, StorageError> {
+        self.take(slot)?.first()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug, PartialEq)]
+    struct Pair {
+        b: i64,
+        a: String,
+    }
+
+    #[test]
+    fn rows_decode_by_column_name_whatever_the_column_order() {
+        let mut row = Row::new();
+        row.insert("a".into(), Value::from("x"));
+        row.insert("b".into(), Value::from(2));
+        let result = QueryResult {
+            rows: vec![row],
+            changes: 0,
+        };
+        assert_eq!(result.decode::<Pair>().unwrap(), vec![Pair { b: 2, a: "x".into() }]);
+    }
+
+    #[test]
+    fn a_row_of_the_wrong_shape_is_a_decode_error_not_an_outage() {
+        let mut row = Row::new();
+        row.insert("a".into(), Value::from("x"));
+        row.insert("b".into(), Value::Null);
+        let err = QueryResult {
+            rows: vec![row],
+            changes: 0,
+        }
+        .decode::<Pair>()
+        .unwrap_err();
+        assert!(matches!(err, StorageError::Decode(_)), "{err:?}");
+    }
+}

@@ -1,0 +1,128 @@
+//! Statements over `funnel_events` itself: the insert, the list and trace
+//! reads, and the per-type/per-service aggregates of the overview, catalog
+//! and funnels.
+
+use super::{Bind, Statement, ONE_TYPE, RANGE, SUCCESS, TYPE_LIST};
+use crate::query::cursor::Position;
+use crate::query::filter::EventFilter;
+use crate::security::fingerprint::EmailFilter;
+
+/// Inserts the rows of [`crate::ingest::normalize::EventRow`] serialized as a
+/// JSON array; an existing `(source, event_id)` is skipped. Returns the new keys.
+pub const INSERT_EVENTS: &str = concat!(
+    insert_event_rows!("?1"),
+    "true ON CONFLICT (source, event_id) DO NOTHING RETURNING source, event_id"
+);
+
+/// The health probe: proves D1 answers, reads no event data.
+pub const HEALTH_PROBE: &str = "SELECT 1 AS ok";
+
+/// The columns every event read returns, by [`crate::record::StoredEvent`]'s names.
+const EVENT_COLUMNS: &str = concat!("SELECT ", event_select_columns!(), " FROM funnel_events");
+
+const FINGERPRINT: &str = " AND email_fingerprint = ?";
+const DOMAIN: &str = " AND email_domain = ?";
+const TRACE: &str = " AND trace_id = ?";
+const TENANT: &str = " AND tenant_id = ?";
+const SOURCE: &str = " AND source = ?";
+const ERROR_CODE: &str = " AND error_code = ?";
+/// Rows strictly after the cursor in `(ts DESC, id DESC)` order; `ts <= ?` lets the index bound the scan.
+const AFTER_CURSOR: &str = " AND ts <= ? AND (ts < ? OR id < ?)";
+const NEWEST_FIRST: &str = " ORDER BY ts DESC, id DESC LIMIT ?";
+
+/// One page of the event list: `limit + 1` rows, so the caller knows whether another page exists.
+pub fn list_events(filter: &EventFilter, after: Option<&Position>, limit: usize) -> Statement {
+    let mut s = Statement::new(EVENT_COLUMNS);
+    s.push(
+        RANGE,
+        [
+            Bind::text(filter.range.from_stored()),
+            Bind::text(filter.range.to_stored()),
+        ],
+    );
+    match filter.types.as_slice() {
+        [] => {}
+        [one] => s.push(ONE_TYPE, [Bind::text(one)]),
+        many => s.push(TYPE_LIST, [Bind::json(many)]),
+    }
+    match &filter.email {
+        Some(EmailFilter::Fingerprint(fp)) => s.push(FINGERPRINT, [Bind::text(fp)]),
+        Some(EmailFilter::Domain(domain)) => s.push(DOMAIN, [Bind::text(domain)]),
+        None => {}
+    }
+    for (fragment, value) in [
+        (TRACE, &filter.trace_id),
+        (TENANT, &filter.tenant_id),
+        (SOURCE, &filter.source),
+        (ERROR_CODE, &filter.error_code),
+    ] {
+        if let Some(v) = value {
+            s.push(fragment, [Bind::text(v)]);
+        }
+    }
+    if let Some(success) = filter.success {
+        s.push(SUCCESS, [Bind::Int(i64::from(success))]);
+    }
+    if let Some(p) = after {
+        s.push(AFTER_CURSOR, [Bind::text(&p.ts), Bind::text(&p.ts), Bind::Int(p.id)]);
+    }
+    s.push(NEWEST_FIRST, [Bind::Int(limit as i64 + 1)]);
+    s
+}
+
+/// A trace's events, oldest first: `max + 1` at most, so the caller knows it was cut.
+pub fn trace_events(trace_id: &str, max: usize) -> Statement {
+    let mut s = Statement::new(EVENT_COLUMNS);
+    s.push(
+        " WHERE trace_id = ? ORDER BY ts, id LIMIT ?",
+        [Bind::text(trace_id), Bind::Int(max as i64 + 1)],
+    );
+    s
+}
+
+/// Per event type of a funnel: each subject's first and last time at that step.
+/// Binds: from, to, JSON array of the step event types.
+pub const FUNNEL_STEPS: &str = "\
+SELECT trace_id, user_id, event_type, MIN(ts) AS first_ts, MAX(ts) AS last_ts
+FROM funnel_events
+WHERE ts >= ? AND ts < ? AND event_type IN (SELECT value FROM json_each(?))
+  AND (trace_id IS NOT NULL OR user_id IS NOT NULL)
+GROUP BY trace_id, user_id, event_type";
+
+/// Every failure with an error code in the range, per subject: its latest time.
+pub const FUNNEL_ERRORS: &str = "\
+SELECT trace_id, user_id, error_code, MAX(ts) AS last_ts
+FROM funnel_events
+WHERE error_code IS NOT NULL AND ts >= ? AND ts < ?
+  AND (trace_id IS NOT NULL OR user_id IS NOT NULL)
+GROUP BY trace_id, user_id, error_code";
+
+/// First and last time each listed event type was ever stored (one index seek each).
+/// Binds: JSON array of event types.
+pub const FIRST_LAST_SEEN: &str = "\
+SELECT t.value AS event_type,
+  (SELECT MIN(ts) FROM funnel_events WHERE event_type = t.value) AS first_seen,
+  (SELECT MAX(ts) FROM funnel_events WHERE event_type = t.value) AS last_seen
+FROM json_each(?) AS t";
+
+/// Events per type in `[from, to)`.
+pub const COUNTS_BY_TYPE: &str = "\
+SELECT event_type AS key, CAST(ROUND(SUM(1.0 / sample_rate)) AS INTEGER) AS n, MIN(sample_rate) < 1 AS estimated
+FROM funnel_events WHERE ts >= ? AND ts < ? GROUP BY event_type";
+
+/// The overview's per-service snapshot over `[from, to)`; the last bind is the start of today.
+pub const SERVICE_SNAPSHOT: &str = "\
+SELECT service, CAST(ROUND(SUM(1.0 / sample_rate)) AS INTEGER) AS events, COUNT(DISTINCT user_id) AS users,
+  COUNT(DISTINCT session_id) AS sessions, CAST(ROUND(SUM((ts >= ?) / sample_rate)) AS INTEGER) AS today
+FROM funnel_events WHERE ts >= ? AND ts < ? GROUP BY service";
+
+/// Totals over `[from, to)`; the first bind is the start of today.
+pub const TOTALS: &str = "\
+SELECT CAST(ROUND(COALESCE(SUM(1.0 / sample_rate), 0)) AS INTEGER) AS events, COUNT(DISTINCT user_id) AS users,
+  COUNT(DISTINCT session_id) AS sessions, CAST(ROUND(COALESCE(SUM((ts >= ?) / sample_rate), 0)) AS INTEGER) AS today
+FROM funnel_events WHERE ts >= ? AND ts < ?";
+
+/// Events per service and type over `[from, to)` (the snapshot's top events).
+pub const COUNTS_BY_SERVICE_AND_TYPE: &str = "\
+SELECT service, event_type, CAST(ROUND(SUM(1.0 / sample_rate)) AS INTEGER) AS n FROM funnel_events
+WHERE ts >= ? AND ts < ? GROUP BY service, event_type";

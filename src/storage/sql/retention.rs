@@ -1,0 +1,14 @@
+//! Retention: the daily cron's deletes.
+
+/// Deletes up to ?2 of the oldest events before ?1; triggers keep the rollups right.
+pub const DELETE_EXPIRED_EVENTS: &str = "\
+DELETE FROM funnel_events WHERE id IN (SELECT id FROM funnel_events WHERE ts < ?1 ORDER BY ts LIMIT ?2)";
+
+/// Once no expired event is left: drops emptied rollup hours, old quarantine
+/// entries and old volume counters. Binds: ?1 the cutoff.
+pub const PRUNE_EXPIRED: &[&str] = &[
+    "DELETE FROM event_rollup WHERE hour < substr(?1, 1, 13)",
+    "DELETE FROM property_rollup WHERE hour < substr(?1, 1, 13)",
+    "DELETE FROM event_quarantine WHERE received_at < ?1",
+    "DELETE FROM event_volume WHERE day < substr(?1, 1, 10)",
+];

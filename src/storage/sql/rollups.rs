@@ -1,0 +1,261 @@
+//! Reads of the hourly rollups (`event_rollup`, `property_rollup`,
+//! `event_type_users`, kept exact by the triggers of migrations 0005–0009)
+//! and the KPI measure statements, which read a rollup wherever it holds
+//! the answer and the rows only for the partial hours at a range's edges.
+
+use super::{Bind, Statement, RANGE, SUCCESS, TYPE_LIST};
+use crate::catalog::kpis::{Column, Measure};
+
+/// Weighted events, weighted `amount` and sampled rows per local day, event
+/// type and outcome (1, 0, -1 when not given): whole hours from the rollup,
+/// the partial hours at the edges from the rows; each row weighs
+/// 1/sample_rate (1 for unsampled types, so those counts are exact). The
+/// summary's daily chart and every count and `amount` KPI of named types come
+/// from this one read (`report::summary::daily_counts`, `from_daily`).
+/// `?1`: JSON `[[date, first hour, end hour], ...]`, one per day in order;
+/// `?2`: JSON `[[day index, start, end], ...]` (see `report::summary::days_json`).
+/// Rows group by the day's index (json_each's `key`) and take its date only
+/// once per group: reading the date out of the JSON for every rollup row
+/// cost ~40 % of the statement.
+pub const DAILY_ROLLUP_BY_TYPE: &str = "\
+SELECT json_extract(?1, '$[' || i || '][0]') AS day, key, outcome, SUM(n) AS n, TOTAL(amount) AS amount,
+  SUM(sampled) AS sampled FROM (
+  SELECT d.key AS i, r.event_type AS key, r.outcome AS outcome, r.n AS n, r.amount AS amount, r.sampled AS sampled
+  FROM json_each(?1) AS d
+  CROSS JOIN event_rollup AS r ON r.hour >= json_extract(d.value, '$[1]') AND r.hour < json_extract(d.value, '$[2]')
+  UNION ALL
+  SELECT json_extract(d.value, '$[0]'), e.event_type, COALESCE(e.success, -1), 1.0 / e.sample_rate,
+    COALESCE(json_extract(e.payload_json, '$.amount'), 0) / e.sample_rate, e.sample_rate < 1
+  FROM json_each(?2) AS d
+  CROSS JOIN funnel_events AS e ON e.ts >= json_extract(d.value, '$[1]') AND e.ts < json_extract(d.value, '$[2]')
+) GROUP BY i, key, outcome";
+
+/// Events per local day and service (the overview's timeline). Same binding as [`DAILY_ROLLUP_BY_TYPE`].
+pub const DAILY_COUNTS_BY_SERVICE: &str = "\
+SELECT json_extract(?1, '$[' || i || '][0]') AS day, key, CAST(ROUND(SUM(n)) AS INTEGER) AS n,
+  SUM(sampled) > 0 AS estimated FROM (
+  SELECT d.key AS i, r.service AS key, r.n AS n, r.sampled AS sampled
+  FROM json_each(?1) AS d
+  CROSS JOIN event_rollup AS r ON r.hour >= json_extract(d.value, '$[1]') AND r.hour < json_extract(d.value, '$[2]')
+  UNION ALL
+  SELECT json_extract(d.value, '$[0]'), e.service, 1.0 / e.sample_rate, e.sample_rate < 1
+  FROM json_each(?2) AS d
+  CROSS JOIN funnel_events AS e ON e.ts >= json_extract(d.value, '$[1]') AND e.ts < json_extract(d.value, '$[2]')
+) GROUP BY i, key HAVING ROUND(SUM(n)) > 0";
+
+/// The property the rollup sums (the revenue KPIs' `amount`); sums of others read the rows.
+pub const ROLLUP_SUM_PROPERTY: &str = "amount";
+
+// `CROSS JOIN` keeps SQLite's join order: the few edge segments (or days)
+// drive index range reads on `ts`; otherwise the planner may walk every row
+// of a type and test it against the segments.
+
+/// A weighted total of event types over `[from, to)`: `$rollup` summed over the
+/// rollup's whole hours plus `$row` summed over the rows of the partial edges.
+/// Binds: ?1, ?2 rollup hours `[first, end)` ('' when none), ?3 JSON event types,
+/// ?4 outcome (1, 0) or NULL for any, ?5 JSON `[[start, end], ...]` raw edges.
+/// One row: `value`, `estimated`.
+macro_rules! rollup_total {
+    ($total:literal, $rollup:literal, $row:literal) => {
+        concat!(
+            "SELECT ",
+            $total,
+            " AS value, COALESCE(SUM(sampled), 0) > 0 AS estimated FROM (",
+            " SELECT ",
+            $rollup,
+            " AS x, sampled FROM event_rollup",
+            " WHERE hour >= ?1 AND hour < ?2 AND event_type IN (SELECT value FROM json_each(?3))",
+            " AND (?4 IS NULL OR outcome = ?4)",
+            " UNION ALL",
+            " SELECT ",
+            $row,
+            ", e.sample_rate < 1 FROM json_each(?5) AS seg",
+            " CROSS JOIN funnel_events AS e",
+            " ON e.ts >= json_extract(seg.value, '$[0]') AND e.ts < json_extract(seg.value, '$[1]')",
+            " WHERE e.event_type IN (SELECT value FROM json_each(?3)) AND (?4 IS NULL OR e.success = ?4))"
+        )
+    };
+}
+
+/// Weighted event count.
+const ROLLUP_COUNT: &str = rollup_total!(
+    "CAST(ROUND(COALESCE(SUM(x), 0)) AS INTEGER)",
+    "n",
+    "1.0 / e.sample_rate"
+);
+
+/// Weighted sum of `properties.amount`.
+const ROLLUP_AMOUNT: &str = rollup_total!(
+    "TOTAL(x)",
+    "amount",
+    "COALESCE(json_extract(e.payload_json, '$.amount'), 0) / e.sample_rate"
+);
+
+/// `(event type, property)` pairs whose values migration 0006 rolls up per hour
+/// (`rollup_properties`); a "top value" KPI over one of them reads the rollup.
+pub const ROLLUP_PROPERTIES: &[(&str, &str)] = &[("command_executed", "scope"), ("command_executed", "action")];
+
+/// The most frequent value of a rolled-up property over `[from, to)`. Binds as
+/// [`ROLLUP_COUNT`], with ?4 the property name.
+const ROLLUP_TOP: &str = "\
+SELECT value, SUM(n) AS n, COALESCE(SUM(sampled), 0) > 0 AS estimated FROM (
+  SELECT value, n, 0 AS sampled FROM property_rollup
+  WHERE hour >= ?1 AND hour < ?2 AND event_type IN (SELECT value FROM json_each(?3)) AND property = ?4
+  UNION ALL
+  SELECT json_extract(e.payload_json, '$.' || ?4), 1.0 / e.sample_rate, e.sample_rate < 1 FROM json_each(?5) AS seg
+  CROSS JOIN funnel_events AS e ON e.ts >= json_extract(seg.value, '$[0]') AND e.ts < json_extract(seg.value, '$[1]')
+  WHERE e.event_type IN (SELECT value FROM json_each(?3)) AND json_extract(e.payload_json, '$.' || ?4) IS NOT NULL
+) GROUP BY value HAVING SUM(n) > 0 ORDER BY SUM(n) DESC, value LIMIT 1";
+
+/// Whether the hourly `event_rollup` answers this measure: counts of named
+/// types (per outcome) and sums of their [`ROLLUP_SUM_PROPERTY`].
+pub fn in_event_rollup(m: &Measure) -> bool {
+    match m {
+        Measure::Count { events, .. } => !events.is_empty(),
+        Measure::Sum { events, property } => !events.is_empty() && *property == ROLLUP_SUM_PROPERTY,
+        Measure::Distinct { .. } | Measure::Top { .. } => false,
+    }
+}
+
+fn is_rolled_up(events: &[&str], property: &str) -> bool {
+    !events.is_empty() && events.iter().all(|e| ROLLUP_PROPERTIES.contains(&(*e, property)))
+}
+
+fn rollup_measure(sql: &'static str, events: &[&str], fourth: Option<Bind>, from: &str, to: &str) -> Statement {
+    let (Some(from_t), Some(to_t)) = (crate::time::parse_rfc3339(from), crate::time::parse_rfc3339(to)) else {
+        return Statement::with(
+            sql,
+            [
+                Bind::text(""),
+                Bind::text(""),
+                Bind::json(events),
+                Bind::Null,
+                Bind::json(&[[from, to]]),
+            ],
+        );
+    };
+    let split = crate::query::range::split_by_hours(from_t, to_t);
+    let (first, last) = split.hours.unwrap_or_default();
+    let raw: Vec<[String; 2]> = split.raw.into_iter().map(|(s, e)| [s, e]).collect();
+    Statement::with(
+        sql,
+        [
+            Bind::Text(first),
+            Bind::Text(last),
+            Bind::json(events),
+            fourth.unwrap_or(Bind::Null),
+            Bind::json(&raw),
+        ],
+    )
+}
+
+/// Distinct users of the types `?3` over `[?1, ?2)`, exactly, by the cheaper of
+/// two reads, chosen inside the statement from two cheap counts:
+/// - the range's events of those types (from the hourly rollup, an estimate)
+///   → read them through `idx_funnel_events_type_ts_user` (one entry each);
+/// - the `(type, user)` pairs ever stored (`event_type_users`), times
+///   [`crate::report::summary::USER_VISIT_COST`] → visit each pair and seek its events in the range.
+///
+/// The first grows with the range's events, the second with users: at a
+/// million events the second keeps the summary flat. `?4` is bound as
+/// `min_rate`, `?5` is [`crate::report::summary::USER_VISIT_COST`]. One row: `value`, `min_rate`.
+pub const DISTINCT_USERS: &str = concat!(
+    "SELECT CASE WHEN ",
+    "(SELECT COUNT(*) FROM event_type_users WHERE event_type IN (SELECT value FROM json_each(?3))) * ?5",
+    " < (SELECT COALESCE(SUM(n), 0) FROM event_rollup WHERE event_type IN (SELECT value FROM json_each(?3))",
+    " AND hour >= substr(?1, 1, 13) AND hour <= substr(?2, 1, 13))",
+    " THEN (SELECT COUNT(DISTINCT u.user_id) FROM event_type_users AS u",
+    " WHERE u.event_type IN (SELECT value FROM json_each(?3)) AND EXISTS (SELECT 1 FROM funnel_events AS e",
+    " WHERE e.user_id = u.user_id AND e.event_type = u.event_type AND e.ts >= ?1 AND e.ts < ?2))",
+    " ELSE (SELECT COUNT(DISTINCT user_id) FROM funnel_events",
+    " WHERE ts >= ?1 AND ts < ?2 AND event_type IN (SELECT value FROM json_each(?3)))",
+    " END AS value, ?4 AS min_rate"
+);
+
+/// The statement computing one KPI measure over `[from, to)`: one row with
+/// `value` (counts and sums weighted by 1/sample_rate) and `min_rate` (< 1
+/// means sampled rows took part: the value is an estimate).
+pub fn measure(m: &Measure, from: &str, to: &str) -> Statement {
+    let range = [Bind::text(from), Bind::text(to)];
+    let types = |s: &mut Statement, events: &[&str]| {
+        if !events.is_empty() {
+            s.push(TYPE_LIST, [Bind::json(events)]);
+        }
+    };
+    match m {
+        // Counts and `amount` sums of named types read the hourly rollup: flat in stored events.
+        Measure::Count { events, outcome } if in_event_rollup(m) => {
+            rollup_measure(ROLLUP_COUNT, events, outcome.success().map(Bind::Int), from, to)
+        }
+        Measure::Top { events, property } if is_rolled_up(events, property) => {
+            rollup_measure(ROLLUP_TOP, events, Some(Bind::text(*property)), from, to)
+        }
+        Measure::Sum { events, .. } if in_event_rollup(m) => rollup_measure(ROLLUP_AMOUNT, events, None, from, to),
+        Measure::Count { events, outcome } => {
+            let mut s = Statement::new(
+                "SELECT CAST(ROUND(COALESCE(SUM(1.0 / sample_rate), 0)) AS INTEGER) AS value, MIN(sample_rate) AS min_rate \
+                 FROM funnel_events",
+            );
+            s.push(RANGE, range);
+            types(&mut s, events);
+            if let Some(success) = outcome.success() {
+                s.push(SUCCESS, [Bind::Int(success)]);
+            }
+            s
+        }
+        Measure::Sum { events, property } => {
+            let mut s = Statement::new(
+                "SELECT TOTAL(json_extract(payload_json, ?) / sample_rate) AS value, MIN(sample_rate) AS min_rate \
+                 FROM funnel_events",
+            );
+            s.binds.push(Bind::text(format!("$.{property}")));
+            s.push(RANGE, range);
+            types(&mut s, events);
+            s
+        }
+        Measure::Distinct {
+            events,
+            column: Column::UserId,
+        } if !events.is_empty() => Statement::with(
+            DISTINCT_USERS,
+            [
+                Bind::text(from),
+                Bind::text(to),
+                Bind::json(events),
+                Bind::Real(crate::catalog::lowest_sample_rate(events)),
+                Bind::Int(crate::report::summary::USER_VISIT_COST),
+            ],
+        ),
+        Measure::Distinct { events, column } => {
+            // Column names cannot be bound; each is a constant chosen by the enum.
+            let select = match column {
+                Column::UserId => "SELECT COUNT(DISTINCT user_id) AS value, ? AS min_rate FROM funnel_events",
+                Column::SessionId => "SELECT COUNT(DISTINCT session_id) AS value, ? AS min_rate FROM funnel_events",
+                Column::AnonymousId => "SELECT COUNT(DISTINCT anonymous_id) AS value, ? AS min_rate FROM funnel_events",
+                Column::EmailFingerprint => {
+                    "SELECT COUNT(DISTINCT email_fingerprint) AS value, ? AS min_rate FROM funnel_events"
+                }
+                Column::TraceId => "SELECT COUNT(DISTINCT trace_id) AS value, ? AS min_rate FROM funnel_events",
+                Column::TenantId => "SELECT COUNT(DISTINCT tenant_id) AS value, ? AS min_rate FROM funnel_events",
+            };
+            let mut s = Statement::new(select);
+            s.binds.push(Bind::Real(crate::catalog::lowest_sample_rate(events)));
+            s.push(RANGE, range);
+            types(&mut s, events);
+            s
+        }
+        Measure::Top { events, property } => {
+            let path = format!("$.{property}");
+            let mut s =
+                Statement::new("SELECT json_extract(payload_json, ?) AS value, COUNT(*) AS n FROM funnel_events");
+            s.binds.push(Bind::text(&path));
+            s.push(RANGE, range);
+            types(&mut s, events);
+            s.push(
+                " AND json_extract(payload_json, ?) IS NOT NULL GROUP BY 1 ORDER BY n DESC, value LIMIT 1",
+                [Bind::text(path)],
+            );
+            s
+        }
+    }
+}

@@ -1,0 +1,446 @@
+//! [`EventStore`] over any [`SqlBackend`]: which statements each use case
+//! runs, with which binds, in which batch, and the type each result decodes
+//! into. D1 and SQLite share all of it.
+
+use std::collections::HashSet;
+
+use serde::Deserialize;
+
+use super::backend::{Batch, SqlBackend, StorageError};
+use super::{json_chunks, sql, Bind, Statement, MAX_BOUND_JSON_BYTES};
+use crate::catalog::kpis::Measure;
+use crate::catalog::quotas::QuotaAction;
+use crate::ingest::batch::{Plan, QuotaState, StoreOutcome};
+use crate::query::cursor::Position;
+use crate::query::filter::EventFilter;
+use crate::query::range::Day;
+use crate::report::event::StoredEvent;
+use crate::report::funnel::{ErrorRow, StepRow};
+use crate::report::quarantine::{QuarantinedEvent, ReplayPlan};
+use crate::report::summary;
+use crate::report::usage::{ActionUsage, Override, SubjectKind};
+use crate::store::{
+    CatalogRows, EventStore, MeasureRow, OverrideRow, OverviewRows, QuarantineQuery, Span, StoreResult, SummaryRows,
+};
+
+/// The event store over a SQL backend.
+#[derive(Clone)]
+pub struct SqlStore<B> {
+    backend: B,
+}
+
+impl<B: SqlBackend> SqlStore<B> {
+    pub fn new(backend: B) -> SqlStore<B> {
+        SqlStore { backend }
+    }
+
+    pub fn backend(&self) -> &B {
+        &self.backend
+    }
+
+    async fn all<T: serde::de::DeserializeOwned>(&self, s: Statement) -> StoreResult<Vec<T>> {
+        let mut batch = Batch::new();
+        let slot = batch.push(s);
+        batch.run(&self.backend).await?.rows(slot)
+    }
+}
+
+/// The key every insert returns.
+#[derive(Deserialize)]
+struct InsertedKey {
+    source: String,
+    event_id: String,
+}
+
+/// A row of [`sql::QUOTA_STATE`].
+#[derive(Deserialize)]
+struct QuotaRow {
+    user_id: String,
+    action: String,
+    used: i64,
+    limit: i64,
+}
+
+#[derive(Deserialize)]
+struct Count {
+    n: i64,
+}
+
+/// A revenue measure's value (NULL when nothing was summed).
+#[derive(Deserialize)]
+struct Measured {
+    value: Option<f64>,
+}
+
+fn chunks<T: serde::Serialize>(rows: &[T]) -> StoreResult<Vec<String>> {
+    json_chunks(rows, MAX_BOUND_JSON_BYTES).map_err(|e| StorageError::Decode(e.to_string()))
+}
+
+impl<B: SqlBackend> EventStore for SqlStore<B> {
+    async fn ping(&self) -> StoreResult<()> {
+        self.all::<serde_json::Value>(Statement::new(sql::HEALTH_PROBE))
+            .await
+            .map(drop)
+    }
+
+    async fn write_batch(&self, plan: &Plan, month: &Span) -> StoreResult<StoreOutcome> {
+        let mut batch = Batch::new();
+        let mut inserts = Vec::new();
+        for chunk in chunks(&plan.unmetered_rows())? {
+            inserts.push(batch.push(Statement::with(sql::INSERT_EVENTS, [Bind::Text(chunk)])));
+        }
+        for m in &plan.metered {
+            let row = serde_json::to_string(&[&plan.rows[m.row]]).map_err(|e| StorageError::Decode(e.to_string()))?;
+            let binds = sql::QuotaBinds {
+                row: Some(row),
+                month: (&month.from, &month.to),
+                action: m.action,
+                user_id: Some(&m.user_id),
+                tenant_id: m.tenant_id.as_deref(),
+            };
+            inserts.push(batch.push(Statement::with(sql::INSERT_METERED_EVENT, binds.binds())));
+        }
+        for chunk in chunks(&plan.quarantine)? {
+            batch.push(Statement::with(sql::INSERT_QUARANTINE, [Bind::Text(chunk)]));
+        }
+        if !plan.volume.is_empty() {
+            batch.push(Statement::with(sql::UPSERT_VOLUME, [Bind::json(&plan.volume_rows())]));
+        }
+        // After the inserts, in the same transaction: what the metered rows became.
+        let mut existing = None;
+        let mut states = Vec::new();
+        if !plan.metered.is_empty() {
+            let keys: Vec<[&str; 2]> = plan
+                .metered
+                .iter()
+                .map(|m| [plan.rows[m.row].source.as_str(), plan.rows[m.row].event_id.as_str()])
+                .collect();
+            existing = Some(batch.push(Statement::with(sql::EXISTING_KEYS, [Bind::json(&keys)])));
+            let mut subjects: Vec<(&str, &QuotaAction, Option<&str>)> = Vec::new();
+            for m in &plan.metered {
+                if !subjects.iter().any(|s| s.0 == m.user_id && s.1.name == m.action.name) {
+                    subjects.push((&m.user_id, m.action, m.tenant_id.as_deref()));
+                }
+            }
+            for (user, action, tenant) in subjects {
+                let binds = sql::QuotaBinds {
+                    row: None,
+                    month: (&month.from, &month.to),
+                    action,
+                    user_id: Some(user),
+                    tenant_id: tenant,
+                };
+                states.push(batch.push(Statement::with(sql::QUOTA_STATE, binds.binds())));
+            }
+        }
+        let mut results = batch.run(&self.backend).await?;
+
+        let mut outcome = StoreOutcome::default();
+        for slot in inserts {
+            outcome.inserted.extend(
+                results
+                    .rows::<InsertedKey>(slot)?
+                    .into_iter()
+                    .map(|k| (k.source, k.event_id)),
+            );
+        }
+        if let Some(slot) = existing {
+            let stored: HashSet<(String, String)> = results
+                .rows::<InsertedKey>(slot)?
+                .into_iter()
+                .map(|k| (k.source, k.event_id))
+                .collect();
+            for m in &plan.metered {
+                let row = &plan.rows[m.row];
+                let key = (row.source.clone(), row.event_id.clone());
+                if !stored.contains(&key) {
+                    outcome.quota_limited.insert(key);
+                }
+            }
+        }
+        for slot in states {
+            for state in results.rows::<QuotaRow>(slot)? {
+                outcome.quotas.push(QuotaState {
+                    remaining: (state.limit - state.used).max(0),
+                    user_id: state.user_id,
+                    action: state.action,
+                    used: state.used,
+                    limit: state.limit,
+                });
+            }
+        }
+        Ok(outcome)
+    }
+
+    async fn write_prepared_rows(&self, rows_json: String) -> StoreResult<usize> {
+        let keys = self
+            .all::<InsertedKey>(Statement::with(sql::INSERT_EVENTS, [Bind::Text(rows_json)]))
+            .await?;
+        Ok(keys.len())
+    }
+
+    async fn list_events(
+        &self,
+        filter: &EventFilter,
+        after: Option<&Position>,
+        limit: usize,
+    ) -> StoreResult<Vec<StoredEvent>> {
+        self.all(sql::list_events(filter, after, limit)).await
+    }
+
+    async fn trace_events(&self, trace_id: &str, max: usize) -> StoreResult<Vec<StoredEvent>> {
+        self.all(sql::trace_events(trace_id, max)).await
+    }
+
+    async fn summary_rows(
+        &self,
+        span: &Span,
+        days: &[Day],
+        measures: &[(&'static str, &'static Measure)],
+    ) -> StoreResult<SummaryRows> {
+        let mut batch = Batch::new();
+        let (rollup_days, raw_days) = summary::days_json(days);
+        let day_slot = batch.push(Statement::with(
+            sql::DAILY_ROLLUP_BY_TYPE,
+            [Bind::Text(rollup_days), Bind::Text(raw_days)],
+        ));
+        // The day rollup answers counts and amounts of named types; the rest get a statement each.
+        let queried: Vec<_> = measures
+            .iter()
+            .filter(|(_, m)| !sql::in_event_rollup(m))
+            .map(|(id, m)| (*id, batch.push(sql::measure(m, &span.from, &span.to))))
+            .collect();
+        let mut results = batch.run(&self.backend).await?;
+        let mut rows = SummaryRows {
+            days: results.rows(day_slot)?,
+            measured: Vec::new(),
+        };
+        for (id, slot) in queried {
+            if let Some(row) = results.first::<MeasureRow>(slot)? {
+                rows.measured.push((id, row));
+            }
+        }
+        Ok(rows)
+    }
+
+    async fn overview_rows(
+        &self,
+        filter: &EventFilter,
+        today: &str,
+        recent: usize,
+        revenue: &[(&'static str, &'static Measure)],
+    ) -> StoreResult<OverviewRows> {
+        let (from, to) = (filter.range.from_stored(), filter.range.to_stored());
+        let today_and_span = || [Bind::text(today), Bind::text(&from), Bind::text(&to)];
+        let names: Vec<&str> = crate::catalog::EVENTS.iter().map(|e| e.name).collect();
+        let (rollup_days, raw_days) = summary::days_json(&filter.range.days());
+        let mut batch = Batch::new();
+        let totals = batch.push(Statement::with(sql::TOTALS, today_and_span()));
+        let services = batch.push(Statement::with(sql::SERVICE_SNAPSHOT, today_and_span()));
+        let type_counts = batch.push(Statement::with(
+            sql::COUNTS_BY_SERVICE_AND_TYPE,
+            [Bind::text(&from), Bind::text(&to)],
+        ));
+        let seen = batch.push(Statement::with(sql::FIRST_LAST_SEEN, [Bind::json(&names)]));
+        let daily = batch.push(Statement::with(
+            sql::DAILY_COUNTS_BY_SERVICE,
+            [Bind::Text(rollup_days), Bind::Text(raw_days)],
+        ));
+        let recent_slot = batch.push(sql::list_events(filter, None, recent));
+        let revenue_slots: Vec<_> = revenue
+            .iter()
+            .map(|(service, m)| (*service, batch.push(sql::measure(m, &from, &to))))
+            .collect();
+        let mut results = batch.run(&self.backend).await?;
+        let mut rows = OverviewRows {
+            totals: results.first(totals)?.unwrap_or_default(),
+            services: results.rows(services)?,
+            type_counts: results.rows(type_counts)?,
+            seen: results.rows(seen)?,
+            daily_by_service: results.rows(daily)?,
+            recent: results.rows(recent_slot)?,
+            revenue: Vec::new(),
+        };
+        for (service, slot) in revenue_slots {
+            let value = results.first::<Measured>(slot)?.and_then(|m| m.value);
+            rows.revenue.push((service, value));
+        }
+        Ok(rows)
+    }
+
+    async fn funnel_rows(&self, span: &Span, steps: &[&str]) -> StoreResult<(Vec<StepRow>, Vec<ErrorRow>)> {
+        let (from, to) = (Bind::text(&span.from), Bind::text(&span.to));
+        let mut batch = Batch::new();
+        let step_slot = batch.push(Statement::with(
+            sql::FUNNEL_STEPS,
+            [from.clone(), to.clone(), Bind::json(steps)],
+        ));
+        let error_slot = batch.push(Statement::with(sql::FUNNEL_ERRORS, [from, to]));
+        let mut results = batch.run(&self.backend).await?;
+        Ok((results.rows(step_slot)?, results.rows(error_slot)?))
+    }
+
+    async fn catalog_rows(&self, span: &Span, types: &[&str]) -> StoreResult<CatalogRows> {
+        let range = || [Bind::text(&span.from), Bind::text(&span.to)];
+        // Volume is kept per UTC day: the days the span touches.
+        let days = [Bind::text(&span.from[..10]), Bind::text(&span.to[..10])];
+        let mut batch = Batch::new();
+        let seen = batch.push(Statement::with(sql::FIRST_LAST_SEEN, [Bind::json(types)]));
+        let counts = batch.push(Statement::with(sql::COUNTS_BY_TYPE, range()));
+        let rejections = batch.push(Statement::with(sql::REJECTIONS_BY_TYPE, range()));
+        let volume = batch.push(Statement::with(sql::VOLUME_BY_TYPE, days));
+        let mut results = batch.run(&self.backend).await?;
+        Ok(CatalogRows {
+            seen: results.rows(seen)?,
+            counts: results.rows(counts)?,
+            rejections: results.rows(rejections)?,
+            volume: results.rows(volume)?,
+        })
+    }
+
+    async fn list_quarantine(&self, q: &QuarantineQuery<'_>) -> StoreResult<Vec<QuarantinedEvent>> {
+        let statement = sql::list_quarantine(
+            (&q.span.from, &q.span.to),
+            q.event_type,
+            q.pending_only,
+            q.after,
+            q.limit,
+        );
+        self.all(statement).await
+    }
+
+    async fn pending_for_replay(&self, limit: usize) -> StoreResult<Vec<QuarantinedEvent>> {
+        self.all(Statement::with(sql::QUARANTINE_PENDING_NEXT, [Bind::Int(limit as i64)]))
+            .await
+    }
+
+    async fn apply_replay(&self, plan: &ReplayPlan, replayed_at: &str) -> StoreResult<usize> {
+        let mut batch = Batch::new();
+        let mut inserts = Vec::new();
+        for chunk in chunks(&plan.rows)? {
+            inserts.push(batch.push(Statement::with(sql::INSERT_EVENTS, [Bind::Text(chunk)])));
+        }
+        if !plan.passed_ids.is_empty() {
+            batch.push(Statement::with(
+                sql::QUARANTINE_MARK_REPLAYED,
+                [Bind::text(replayed_at), Bind::json(&plan.passed_ids)],
+            ));
+        }
+        if !plan.still_failing.is_empty() {
+            batch.push(Statement::with(
+                sql::QUARANTINE_UPDATE_ERRORS,
+                [Bind::json(&plan.still_failing), Bind::text(replayed_at)],
+            ));
+        }
+        let mut results = batch.run(&self.backend).await?;
+        let mut inserted = 0;
+        for slot in inserts {
+            inserted += results.rows::<InsertedKey>(slot)?.len();
+        }
+        Ok(inserted)
+    }
+
+    async fn pending_quarantine_count(&self) -> StoreResult<i64> {
+        let rows: Vec<Count> = self.all(Statement::new(sql::QUARANTINE_PENDING_COUNT)).await?;
+        Ok(rows.first().map_or(0, |c| c.n))
+    }
+
+    async fn usage_of_user(
+        &self,
+        user_id: &str,
+        month: &Span,
+        actions: &'static [QuotaAction],
+    ) -> StoreResult<Vec<ActionUsage>> {
+        let mut batch = Batch::new();
+        let slots: Vec<_> = actions
+            .iter()
+            .map(|action| {
+                let binds = sql::QuotaBinds {
+                    row: None,
+                    month: (&month.from, &month.to),
+                    action,
+                    user_id: Some(user_id),
+                    tenant_id: None,
+                };
+                batch.push(Statement::with(sql::QUOTA_STATE, binds.binds()))
+            })
+            .collect();
+        let mut results = batch.run(&self.backend).await?;
+        let mut lines = Vec::new();
+        for slot in slots {
+            lines.extend(results.rows::<ActionUsage>(slot)?);
+        }
+        Ok(lines)
+    }
+
+    async fn usage_by_action(
+        &self,
+        month: &Span,
+        actions: &'static [QuotaAction],
+    ) -> StoreResult<Vec<(&'static QuotaAction, Vec<ActionUsage>)>> {
+        let mut batch = Batch::new();
+        let slots: Vec<_> = actions
+            .iter()
+            .map(|action| {
+                let binds = sql::QuotaBinds {
+                    row: None,
+                    month: (&month.from, &month.to),
+                    action,
+                    user_id: None,
+                    tenant_id: None,
+                };
+                (action, batch.push(Statement::with(sql::QUOTA_USERS, binds.binds())))
+            })
+            .collect();
+        let mut results = batch.run(&self.backend).await?;
+        let mut per_action = Vec::new();
+        for (action, slot) in slots {
+            per_action.push((action, results.rows(slot)?));
+        }
+        Ok(per_action)
+    }
+
+    async fn list_overrides(&self) -> StoreResult<Vec<OverrideRow>> {
+        self.all(Statement::new(sql::LIST_QUOTA_OVERRIDES)).await
+    }
+
+    async fn set_override(&self, o: &Override, updated_at: &str) -> StoreResult<()> {
+        let statement = Statement::with(
+            sql::UPSERT_QUOTA_OVERRIDE,
+            [
+                Bind::text(o.subject_kind.as_str()),
+                Bind::text(&o.subject_id),
+                Bind::text(o.action),
+                Bind::Int(o.monthly_limit),
+                Bind::text(updated_at),
+            ],
+        );
+        self.all::<serde_json::Value>(statement).await.map(drop)
+    }
+
+    async fn delete_override(&self, kind: SubjectKind, subject_id: &str, action: &str) -> StoreResult<bool> {
+        let mut batch = Batch::new();
+        let slot = batch.push(Statement::with(
+            sql::DELETE_QUOTA_OVERRIDE,
+            [Bind::text(kind.as_str()), Bind::text(subject_id), Bind::text(action)],
+        ));
+        Ok(batch.run(&self.backend).await?.take(slot)?.changes > 0)
+    }
+
+    async fn delete_expired(&self, cutoff: &str, chunk: i64) -> StoreResult<u64> {
+        let mut batch = Batch::new();
+        let slot = batch.push(Statement::with(
+            sql::DELETE_EXPIRED_EVENTS,
+            [Bind::text(cutoff), Bind::Int(chunk)],
+        ));
+        Ok(batch.run(&self.backend).await?.take(slot)?.changes)
+    }
+
+    async fn prune_expired(&self, cutoff: &str) -> StoreResult<()> {
+        let mut batch = Batch::new();
+        for q in sql::PRUNE_EXPIRED {
+            batch.push(Statement::with(q, [Bind::text(cutoff)]));
+        }
+        batch.run(&self.backend).await.map(drop)
+    }
+}

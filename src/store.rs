@@ -1,0 +1,192 @@
+//! The storage seam: one async method per thing a use case needs from the
+//! database. The use cases in [`crate::usecases`] are written against this
+//! trait only; [`crate::storage::SqlStore`] implements it over any SQL
+//! backend (D1 in the worker, SQLite natively), so every route's logic runs
+//! in `cargo test`.
+//!
+//! Inputs and outputs are typed values of the core; rows are decoded by
+//! column name inside the implementation, one type per statement.
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::kpis::Measure;
+use crate::catalog::quotas::QuotaAction;
+use crate::ingest::batch::{Plan, StoreOutcome};
+use crate::query::cursor::Position;
+use crate::query::filter::EventFilter;
+use crate::query::range::Day;
+use crate::report::catalog_stats::{KeyCount, Volume};
+use crate::report::event::StoredEvent;
+use crate::report::funnel::{ErrorRow, StepRow};
+use crate::report::overview::{Seen, ServiceRow, ServiceTypeCount, Totals};
+use crate::report::quarantine::{QuarantinedEvent, ReplayPlan};
+use crate::report::summary::{DailyCount, DailyRollup};
+use crate::report::usage::{ActionUsage, Override, SubjectKind};
+
+pub use crate::storage::backend::StorageError;
+
+pub type StoreResult<T> = Result<T, StorageError>;
+
+/// A `[from, to)` span in stored timestamp form (`YYYY-MM-DDTHH:MM:SS.mmmZ`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Span {
+    pub from: String,
+    pub to: String,
+}
+
+/// One KPI measure's value as its statement computed it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct MeasureRow {
+    pub value: serde_json::Value,
+    /// Raw statements report the smallest sample rate, rollup ones whether sampled rows took part.
+    pub min_rate: Option<f64>,
+    pub estimated: Option<i64>,
+}
+
+impl MeasureRow {
+    /// Sampled rows took part: the value is an estimate.
+    pub fn is_estimate(&self) -> bool {
+        self.min_rate.is_some_and(|m| m < 1.0) || self.estimated.is_some_and(|e| e != 0)
+    }
+}
+
+/// What the summary reads: the day rollup (which answers the chart and
+/// every count and amount KPI it holds) and, for the KPIs it cannot answer,
+/// their own statement's value.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SummaryRows {
+    pub days: Vec<DailyRollup>,
+    pub measured: Vec<(&'static str, MeasureRow)>,
+}
+
+/// What the overview reads, in one round trip.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OverviewRows {
+    pub totals: Totals,
+    pub services: Vec<ServiceRow>,
+    pub type_counts: Vec<ServiceTypeCount>,
+    pub seen: Vec<Seen>,
+    pub daily_by_service: Vec<DailyCount>,
+    pub recent: Vec<StoredEvent>,
+    /// Each requested revenue measure's value (None when nothing was summed).
+    pub revenue: Vec<(&'static str, Option<f64>)>,
+}
+
+/// What the catalog screen reads.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CatalogRows {
+    pub seen: Vec<Seen>,
+    pub counts: Vec<KeyCount>,
+    pub rejections: Vec<KeyCount>,
+    pub volume: Vec<Volume>,
+}
+
+/// One page request of the quarantine list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuarantineQuery<'a> {
+    pub span: &'a Span,
+    pub event_type: Option<&'a str>,
+    pub pending_only: bool,
+    pub after: Option<&'a Position>,
+    pub limit: usize,
+}
+
+/// A quota override as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct OverrideRow {
+    pub subject_kind: String,
+    pub subject_id: String,
+    pub action: String,
+    pub monthly_limit: i64,
+    pub updated_at: String,
+}
+
+#[allow(async_fn_in_trait)] // the worker is single-threaded: its futures are never `Send`
+pub trait EventStore {
+    /// Proves the database answers; reads no event data.
+    async fn ping(&self) -> StoreResult<()>;
+
+    /// Stores a planned batch in one transaction: unmetered rows (skipping
+    /// keys already stored), each metered row behind its quota guard for the
+    /// quota `month`, the quarantined rows and the volume counters; reports
+    /// which rows were new, which the quota refused, and usage afterwards.
+    async fn write_batch(&self, plan: &Plan, month: &Span) -> StoreResult<StoreOutcome>;
+
+    /// The benchmark's floor: stores prepared rows (a JSON array of
+    /// serialized event rows) with ingest's statement and nothing else.
+    async fn write_prepared_rows(&self, rows_json: String) -> StoreResult<usize>;
+
+    /// One page of the event list, newest first: `limit + 1` rows at most.
+    async fn list_events(
+        &self,
+        filter: &EventFilter,
+        after: Option<&Position>,
+        limit: usize,
+    ) -> StoreResult<Vec<StoredEvent>>;
+
+    /// A trace's events, oldest first: `max + 1` at most.
+    async fn trace_events(&self, trace_id: &str, max: usize) -> StoreResult<Vec<StoredEvent>>;
+
+    /// The day rollup of `days`, and every measure the rollup cannot answer.
+    async fn summary_rows(
+        &self,
+        span: &Span,
+        days: &[Day],
+        measures: &[(&'static str, &'static Measure)],
+    ) -> StoreResult<SummaryRows>;
+
+    /// The overview's inputs; `today` is the start of today in stored form.
+    async fn overview_rows(
+        &self,
+        filter: &EventFilter,
+        today: &str,
+        recent: usize,
+        revenue: &[(&'static str, &'static Measure)],
+    ) -> StoreResult<OverviewRows>;
+
+    /// Each subject's first and last time at each step type, and every failure's latest time.
+    async fn funnel_rows(&self, span: &Span, steps: &[&str]) -> StoreResult<(Vec<StepRow>, Vec<ErrorRow>)>;
+
+    /// Per type: first/last seen ever, counts and rejections in the span, volume in its UTC days.
+    async fn catalog_rows(&self, span: &Span, types: &[&str]) -> StoreResult<CatalogRows>;
+
+    async fn list_quarantine(&self, query: &QuarantineQuery<'_>) -> StoreResult<Vec<QuarantinedEvent>>;
+
+    /// The pending events a replay checks next (never checked first, then checked longest ago).
+    async fn pending_for_replay(&self, limit: usize) -> StoreResult<Vec<QuarantinedEvent>>;
+
+    /// Stores a replay's passing rows and marks every examined entry, in one
+    /// transaction. Returns how many rows were new.
+    async fn apply_replay(&self, plan: &ReplayPlan, replayed_at: &str) -> StoreResult<usize>;
+
+    async fn pending_quarantine_count(&self) -> StoreResult<i64>;
+
+    /// One user's usage and limit of each action in the month.
+    async fn usage_of_user(
+        &self,
+        user_id: &str,
+        month: &Span,
+        actions: &'static [QuotaAction],
+    ) -> StoreResult<Vec<ActionUsage>>;
+
+    /// Every user of each action in the month, with usage and limit.
+    async fn usage_by_action(
+        &self,
+        month: &Span,
+        actions: &'static [QuotaAction],
+    ) -> StoreResult<Vec<(&'static QuotaAction, Vec<ActionUsage>)>>;
+
+    async fn list_overrides(&self) -> StoreResult<Vec<OverrideRow>>;
+
+    async fn set_override(&self, o: &Override, updated_at: &str) -> StoreResult<()>;
+
+    /// Whether an override existed.
+    async fn delete_override(&self, kind: SubjectKind, subject_id: &str, action: &str) -> StoreResult<bool>;
+
+    /// Deletes up to `chunk` of the oldest events before `cutoff`; how many went.
+    async fn delete_expired(&self, cutoff: &str, chunk: i64) -> StoreResult<u64>;
+
+    /// Once no expired event is left: drops emptied rollup hours, old
+    /// quarantine entries and old volume counters.
+    async fn prune_expired(&self, cutoff: &str) -> StoreResult<()>;
+}

@@ -1,0 +1,166 @@
+//! `GET /internal/funnel-events` (one page, newest first) and
+//! `GET /internal/funnel-events/export` (every page, as CSV or GA4 payloads).
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::error::AppResult;
+use crate::query::cursor::{self, CursorKey, Position};
+use crate::query::filter::EventFilter;
+use crate::query::params::{self, Params};
+use crate::query::{bad, range::TimeRange};
+use crate::report::event::{split_page, EventView, StoredEvent};
+use crate::report::{csv, ga4};
+use crate::store::EventStore;
+use crate::time::parse_rfc3339;
+
+pub const DEFAULT_LIMIT: usize = 50;
+pub const MAX_LIMIT: usize = 500;
+/// Rows per read of the export.
+pub const EXPORT_PAGE: usize = 500;
+/// The export stops after this many pages (100,000 rows); narrow the range for more.
+pub const EXPORT_MAX_PAGES: usize = 200;
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct EventPage {
+    /// The resolved range (a cursor keeps it, so a default range cannot slide while paging).
+    pub from: String,
+    pub to: String,
+    pub events: Vec<EventView>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// The cursor is bound to every parameter but itself, the page size and the format.
+fn scope(params: &Params) -> String {
+    format!("events\n{}", params.canonical(&["cursor", "limit", "format"]))
+}
+
+/// The filter, with the range a cursor carries when one is given.
+fn filter_and_position(
+    params: &Params,
+    config: &Config,
+    key: &CursorKey,
+    now: DateTime<Utc>,
+) -> AppResult<(EventFilter, Option<Position>)> {
+    let mut filter = EventFilter::parse(params, now, config.email_fingerprint_key.as_bytes())?;
+    let Some(raw) = params.get("cursor") else {
+        return Ok((filter, None));
+    };
+    let c = cursor::decode(key, &scope(params), raw)?;
+    let (Some(from), Some(to)) = (parse_rfc3339(&c.range.0), parse_rfc3339(&c.range.1)) else {
+        return Err(bad("cursor", "invalid_cursor", "The cursor's range is unreadable."));
+    };
+    filter.range = TimeRange {
+        from,
+        to,
+        ..filter.range
+    };
+    Ok((filter, Some(c.position)))
+}
+
+pub async fn list<S: EventStore>(
+    store: &S,
+    config: &Config,
+    params: &Params,
+    now: DateTime<Utc>,
+) -> AppResult<EventPage> {
+    let limit = params::limit(params, DEFAULT_LIMIT, MAX_LIMIT)?;
+    let key = CursorKey::derive(config.email_fingerprint_key.as_bytes());
+    let (filter, after) = filter_and_position(params, config, &key, now)?;
+    let rows = store.list_events(&filter, after.as_ref(), limit).await?;
+    let (page, next) = split_page(rows, limit, StoredEvent::position);
+    let range = (filter.range.from_stored(), filter.range.to_stored());
+    let next_cursor = next.map(|p| cursor::encode(&key, &scope(params), range.clone(), p));
+    Ok(EventPage {
+        from: range.0,
+        to: range.1,
+        events: page.into_iter().map(StoredEvent::into_view).collect(),
+        next_cursor,
+    })
+}
+
+/// The export's formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    Csv,
+    /// GA4 Measurement Protocol payloads, one JSON request body per line.
+    Ga4,
+}
+
+impl ExportFormat {
+    pub fn content_type(self) -> &'static str {
+        match self {
+            ExportFormat::Csv => "text/csv; charset=utf-8",
+            ExportFormat::Ga4 => "application/x-ndjson",
+        }
+    }
+
+    pub fn filename(self) -> &'static str {
+        match self {
+            ExportFormat::Csv => "funnel-events.csv",
+            ExportFormat::Ga4 => "funnel-events-ga4.ndjson",
+        }
+    }
+
+    fn render(self, events: &[StoredEvent]) -> String {
+        match self {
+            ExportFormat::Csv => csv::rows(events),
+            ExportFormat::Ga4 => ga4::ndjson(events),
+        }
+    }
+}
+
+/// An export under way: what to read, and where the next page starts.
+#[derive(Debug, Clone)]
+pub struct ExportPlan {
+    pub format: ExportFormat,
+    pub filter: EventFilter,
+    /// The first chunk of the body, read before answering so a database
+    /// failure is still a clean problem response.
+    pub first: Vec<u8>,
+    pub next: Option<Position>,
+    pub pages_left: usize,
+}
+
+pub async fn export<S: EventStore>(
+    store: &S,
+    config: &Config,
+    params: &Params,
+    now: DateTime<Utc>,
+) -> AppResult<ExportPlan> {
+    let format = match params.get("format").unwrap_or("csv") {
+        "csv" => ExportFormat::Csv,
+        "ga4" => ExportFormat::Ga4,
+        _ => return Err(bad("format", "invalid_format", "`format` must be csv or ga4.")),
+    };
+    let key = CursorKey::derive(config.email_fingerprint_key.as_bytes());
+    let (filter, after) = filter_and_position(params, config, &key, now)?;
+    let rows = store.list_events(&filter, after.as_ref(), EXPORT_PAGE).await?;
+    let (page, next) = split_page(rows, EXPORT_PAGE, StoredEvent::position);
+    let header = if format == ExportFormat::Csv { csv::HEADER } else { "" };
+    Ok(ExportPlan {
+        format,
+        filter,
+        first: format!("{header}{}", format.render(&page)).into_bytes(),
+        next,
+        pages_left: EXPORT_MAX_PAGES - 1,
+    })
+}
+
+/// The next chunk of an export, or `None` when it is complete. Never more
+/// than one page in memory.
+pub async fn export_next<S: EventStore>(store: &S, plan: &mut ExportPlan) -> AppResult<Option<Vec<u8>>> {
+    let Some(after) = plan.next.take() else {
+        return Ok(None);
+    };
+    if plan.pages_left == 0 {
+        return Ok(None);
+    }
+    let rows = store.list_events(&plan.filter, Some(&after), EXPORT_PAGE).await?;
+    let (page, next) = split_page(rows, EXPORT_PAGE, StoredEvent::position);
+    plan.next = next;
+    plan.pages_left -= 1;
+    Ok(Some(plan.format.render(&page).into_bytes()))
+}

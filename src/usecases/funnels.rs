@@ -1,0 +1,54 @@
+//! `GET /internal/funnels` (the declared funnels) and
+//! `GET /internal/funnels/{name}` (one funnel counted over a range).
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::catalog::funnels::{self, Funnel, FUNNELS};
+use crate::error::AppResult;
+use crate::query::params::Params;
+use crate::query::{bad, range::TimeRange};
+use crate::report::funnel::{self, FunnelResult};
+use crate::store::{EventStore, Span};
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct FunnelList {
+    #[schema(value_type = Vec<Object>)]
+    pub funnels: &'static [Funnel],
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct FunnelCount {
+    pub from: String,
+    pub to: String,
+    pub tz: String,
+    pub funnel: FunnelResult,
+}
+
+pub fn list() -> FunnelList {
+    FunnelList { funnels: FUNNELS }
+}
+
+pub async fn count<S: EventStore>(
+    store: &S,
+    name: &str,
+    params: &Params,
+    now: DateTime<Utc>,
+) -> AppResult<FunnelCount> {
+    let funnel = funnels::find(name).ok_or_else(|| {
+        bad(
+            "name",
+            "unknown_funnel",
+            "No funnel has this name; GET /internal/funnels lists them.",
+        )
+    })?;
+    let range = TimeRange::parse(params, now)?;
+    let steps: Vec<&str> = funnel.steps.iter().map(|s| s.event).collect();
+    let (step_rows, error_rows) = store.funnel_rows(&Span::from(&range), &steps).await?;
+    Ok(FunnelCount {
+        from: range.from_stored(),
+        to: range.to_stored(),
+        tz: range.tz.name().to_string(),
+        funnel: funnel::compute(funnel, &step_rows, &error_rows),
+    })
+}

@@ -1,0 +1,114 @@
+//! `POST /internal/funnel-events/ingest` (and `POST /api/events`).
+//!
+//! Order of checks: size (by the dispatcher, before the body is read) →
+//! credentials → content type → JSON → per-event validation → one
+//! transaction.
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::api::request::ApiRequest;
+use crate::catalog::quotas;
+use crate::config::Config;
+use crate::error::{AppError, AppResult};
+use crate::ingest::batch::{self, IngestResponse, Plan, StoreOutcome};
+use crate::ingest::{body, normalize::RequestContext};
+use crate::security::{self, signature};
+use crate::store::{EventStore, Span};
+use crate::time::{parse_rfc3339, to_stored};
+use crate::trace::accept_trace_id;
+
+/// Where an accepted batch goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sink {
+    Store,
+    /// Nowhere, every row reported new: the benchmark's measure of the
+    /// worker's own cost (`POST /bench/discard`).
+    Discard,
+}
+
+/// The answer, and the trace id to echo (only one that passed the trace rule).
+#[derive(Debug, Clone, PartialEq)]
+pub struct IngestAnswer {
+    pub response: IngestResponse,
+    pub trace_id: Option<String>,
+}
+
+/// The quota month of a batch: the month its first row falls in (rows of one
+/// request are stamped with the same receive time).
+pub fn quota_month(plan: &Plan) -> Span {
+    let (from, to) = plan
+        .rows
+        .first()
+        .and_then(|r| parse_rfc3339(&r.ts))
+        .map(quotas::month_of)
+        .map(|(a, b)| (to_stored(a), to_stored(b)))
+        .unwrap_or_default();
+    Span { from, to }
+}
+
+pub async fn ingest<S: EventStore>(
+    store: &S,
+    config: &Config,
+    req: &ApiRequest,
+    received_at: DateTime<Utc>,
+    sink: Sink,
+    new_event_id: &mut dyn FnMut() -> String,
+) -> AppResult<IngestAnswer> {
+    let raw = &req.body;
+    let credential = security::authenticate_ingest(
+        req.header(signature::HEADER),
+        req.header("authorization"),
+        raw,
+        config,
+        received_at.timestamp(),
+    )
+    .map_err(AppError::Unauthorized)?;
+
+    if !body::is_json_content_type(req.header("content-type")) {
+        return Err(AppError::UnsupportedMediaType);
+    }
+    let envelope = body::parse_envelope(raw)?;
+
+    let header_trace = req.header("x-trace-id");
+    let accepted_trace = header_trace.and_then(accept_trace_id);
+    let mut request_warnings = Vec::new();
+    if header_trace.is_some() && accepted_trace.is_none() {
+        request_warnings.push("x-trace-id header is not a trace id; ignored".to_string());
+    }
+    let request = RequestContext {
+        received_at,
+        clock_skew: envelope.sent_at.map_or(Duration::zero(), |sent| received_at - sent),
+        default_source: credential.default_source(),
+        header_trace_id: accepted_trace,
+        fingerprint_key: config.email_fingerprint_key.as_bytes(),
+        replay: false,
+    };
+    let plan = batch::plan(&envelope.events, &request, request_warnings, new_event_id);
+
+    let outcome = match sink {
+        Sink::Store => store.write_batch(&plan, &quota_month(&plan)).await?,
+        Sink::Discard => StoreOutcome {
+            inserted: plan
+                .rows
+                .iter()
+                .map(|r| (r.source.clone(), r.event_id.clone()))
+                .collect(),
+            ..StoreOutcome::default()
+        },
+    };
+    Ok(IngestAnswer {
+        response: batch::respond_with(&plan, &outcome),
+        trace_id: accepted_trace.map(str::to_string),
+    })
+}
+
+/// A server-made idempotency key for events sent without `event_id`.
+pub fn random_event_id() -> String {
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        // Without randomness, fall back to the clock: unique enough, never a panic.
+        let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
+        bytes[..8].copy_from_slice(&nanos.to_le_bytes());
+    }
+    format!("evt_{}", hex::encode(bytes))
+}

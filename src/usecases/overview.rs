@@ -1,0 +1,55 @@
+//! `GET /api/overview`: the ops console's first screen, in one round trip.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::catalog::kpis::{Formula, Measure, Unit, KPIS};
+use crate::error::AppResult;
+use crate::query::filter::EventFilter;
+use crate::query::params::Params;
+use crate::query::range::{start_of_day, TimeRange};
+use crate::report::event::StoredEvent;
+use crate::report::overview::{self, Inputs, Overview, QUIET_AFTER_HOURS, RECENT_EVENTS};
+use crate::report::summary;
+use crate::store::EventStore;
+use crate::time::to_stored;
+
+/// Revenue is whatever the catalog declares as a won sum, per service.
+pub fn revenue_measures() -> Vec<(&'static str, &'static Measure)> {
+    KPIS.iter()
+        .filter(|k| k.unit == Unit::Krw)
+        .filter_map(|k| match (&k.formula, k.service) {
+            (Formula::Measure(m @ Measure::Sum { .. }), Some(service)) => Some((service, m)),
+            _ => None,
+        })
+        .collect()
+}
+
+pub async fn overview<S: EventStore>(store: &S, params: &Params, now: DateTime<Utc>) -> AppResult<Overview> {
+    let range = TimeRange::parse(params, now)?;
+    let today = to_stored(start_of_day(range.tz, now.with_timezone(&range.tz).date_naive()));
+    let everything = EventFilter::everything(range);
+    let rows = store
+        .overview_rows(&everything, &today, RECENT_EVENTS, &revenue_measures())
+        .await?;
+
+    let mut revenue: HashMap<&'static str, i64> = HashMap::new();
+    for (service, value) in rows.revenue {
+        *revenue.entry(service).or_default() += value.unwrap_or(0.0).round() as i64;
+    }
+    let mut recent = rows.recent;
+    recent.truncate(RECENT_EVENTS);
+    let inputs = Inputs {
+        totals: rows.totals,
+        services: rows.services,
+        type_counts: rows.type_counts,
+        seen: rows.seen,
+        revenue,
+        timeline: summary::zero_filled(&range.days(), &rows.daily_by_service),
+        recent: recent.into_iter().map(StoredEvent::into_view).collect(),
+    };
+    let quiet_before = to_stored(now - Duration::hours(QUIET_AFTER_HOURS));
+    let span = (range.from_stored(), range.to_stored(), range.tz.name().to_string());
+    Ok(overview::build(span, today, &quiet_before, inputs))
+}

@@ -1,0 +1,134 @@
+//! Monthly usage per action and quota overrides. Usage and limits come from
+//! the same statements the ingest guard uses, so these answers can never
+//! disagree with what ingest enforces.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::catalog::quotas::{self, QuotaAction, ACTIONS};
+use crate::error::{AppError, AppResult};
+use crate::ingest::body;
+use crate::query::params::Params;
+use crate::report::usage::{self, Month, Override, SubjectKind, SystemLine, UsageLine};
+use crate::store::{EventStore, OverrideRow, Span};
+use crate::time::to_stored;
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct UserUsage {
+    pub user_id: String,
+    pub month: Month,
+    pub actions: Vec<UsageLine>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct OverQuotaUser {
+    pub user_id: String,
+    pub line: UsageLine,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct OverQuota {
+    pub month: Month,
+    pub users: Vec<OverQuotaUser>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct UsageSummary {
+    pub month: Month,
+    pub actions: Vec<SystemLine>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Quotas {
+    /// Months start at midnight on the 1st in this zone.
+    pub time_zone: &'static str,
+    pub plan_from: &'static str,
+    #[schema(value_type = Vec<Object>)]
+    pub actions: &'static [QuotaAction],
+    pub overrides: Vec<OverrideRow>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct OverrideSet {
+    #[serde(rename = "override")]
+    #[schema(rename = "override")]
+    pub value: Override,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct OverrideDeleted {
+    pub deleted: bool,
+}
+
+fn month_span(month: &Month) -> Span {
+    Span {
+        from: month.from.clone(),
+        to: month.to.clone(),
+    }
+}
+
+pub async fn of_user<S: EventStore>(store: &S, params: &Params, now: DateTime<Utc>) -> AppResult<UserUsage> {
+    let user_id = usage::subject_id(params.get("user_id"), "user_id")?;
+    let month = usage::month(params, now)?;
+    let rows = store.usage_of_user(&user_id, &month_span(&month), ACTIONS).await?;
+    Ok(UserUsage {
+        user_id,
+        month,
+        actions: rows.iter().map(UsageLine::from).collect(),
+    })
+}
+
+pub async fn over_quota<S: EventStore>(store: &S, params: &Params, now: DateTime<Utc>) -> AppResult<OverQuota> {
+    let month = usage::month(params, now)?;
+    let per_action = store.usage_by_action(&month_span(&month), ACTIONS).await?;
+    let users = per_action
+        .iter()
+        .flat_map(|(_, users)| users.iter().filter(|u| u.used >= u.limit))
+        .map(|u| OverQuotaUser {
+            user_id: u.user_id.clone(),
+            line: UsageLine::from(u),
+        })
+        .collect();
+    Ok(OverQuota { month, users })
+}
+
+pub async fn summary<S: EventStore>(store: &S, params: &Params, now: DateTime<Utc>) -> AppResult<UsageSummary> {
+    let month = usage::month(params, now)?;
+    let per_action = store.usage_by_action(&month_span(&month), ACTIONS).await?;
+    let actions = per_action
+        .iter()
+        .map(|(a, users)| usage::system_summary(a, users))
+        .collect();
+    Ok(UsageSummary { month, actions })
+}
+
+pub async fn quotas<S: EventStore>(store: &S) -> AppResult<Quotas> {
+    Ok(Quotas {
+        time_zone: quotas::MONTH_TIME_ZONE.name(),
+        plan_from: "the user's latest subscription event (free after a cancel or without one)",
+        actions: ACTIONS,
+        overrides: store.list_overrides().await?,
+    })
+}
+
+pub async fn set_override<S: EventStore>(
+    store: &S,
+    content_type: Option<&str>,
+    raw: &[u8],
+    now: DateTime<Utc>,
+) -> AppResult<OverrideSet> {
+    if !body::is_json_content_type(content_type) {
+        return Err(AppError::UnsupportedMediaType);
+    }
+    let o = usage::parse_override(raw)?;
+    store.set_override(&o, &to_stored(now)).await?;
+    Ok(OverrideSet { value: o })
+}
+
+pub async fn delete_override<S: EventStore>(store: &S, params: &Params) -> AppResult<OverrideDeleted> {
+    let kind = SubjectKind::parse(params.get("subject_kind"), "subject_kind")?;
+    let id = usage::subject_id(params.get("subject_id"), "subject_id")?;
+    let action = usage::action(params.get("action"), "action")?;
+    let deleted = store.delete_override(kind, &id, action.name).await?;
+    Ok(OverrideDeleted { deleted })
+}

@@ -1,0 +1,179 @@
+//! A native service: SQLite store, test secrets, a fixed clock, and
+//! requests through `funnel::api` exactly as the worker sends them.
+
+use chrono::{DateTime, TimeZone, Utc};
+use serde_json::{json, Value};
+
+use funnel::api::reply::{Body, Reply};
+use funnel::api::{self, ApiRequest, App, Method};
+use funnel::config::Config;
+use funnel::security::signature;
+use funnel::storage::sqlite::Sqlite;
+use funnel::storage::SqlStore;
+
+pub const KEY: &str = "internal-key";
+pub const HMAC: &str = "hmac-secret";
+
+pub fn config(extra: &[(&str, &str)]) -> Config {
+    let mut vars = vec![
+        ("INTERNAL_API_KEY", KEY),
+        ("INGEST_HMAC_SECRET", HMAC),
+        ("EMAIL_FINGERPRINT_KEY", "fingerprint-key"),
+    ];
+    vars.extend_from_slice(extra);
+    Config::from_lookup(|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())).unwrap()
+}
+
+/// 2026-03-10 12:00 UTC: every test's "now".
+pub fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 10, 12, 0, 0).unwrap()
+}
+
+pub struct Service {
+    pub app: App<SqlStore<Sqlite>>,
+}
+
+/// A reply with its body parsed.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Value,
+    pub reply: Reply,
+}
+
+impl Answer {
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+}
+
+impl Service {
+    pub fn new() -> Service {
+        Service::with_config(config(&[]))
+    }
+
+    pub fn with_config(config: Config) -> Service {
+        Service {
+            app: App {
+                store: SqlStore::new(Sqlite::migrated()),
+                config: Some(config),
+                now: now(),
+            },
+        }
+    }
+
+    pub fn db(&self) -> &Sqlite {
+        self.app.store.backend()
+    }
+
+    /// Sends a request as the worker would (body-size rule included).
+    pub fn send(&self, method: Method, target: &str, headers: &[(&str, &str)], body: &[u8]) -> Answer {
+        self.send_to(method, target, headers, body, "funnel.example")
+    }
+
+    pub fn send_to(&self, method: Method, target: &str, headers: &[(&str, &str)], body: &[u8], host: &str) -> Answer {
+        let (path, query) = target.split_once('?').unwrap_or((target, ""));
+        let req = ApiRequest {
+            path: path.to_string(),
+            query: query
+                .split('&')
+                .filter(|p| !p.is_empty())
+                .map(|p| {
+                    let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                    (decode(k), decode(v))
+                })
+                .collect(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), v.to_string()))
+                .collect(),
+            body: body.to_vec(),
+            host: Some(host.to_string()),
+        };
+        let reply = match api::dispatch::route(method, path) {
+            Err(e) => api::dispatch::refuse(&e),
+            // As the worker: a route without a body limit never reads the body.
+            Ok((route, captures)) if route.max_body == 0 => {
+                let req = ApiRequest {
+                    body: Vec::new(),
+                    ..req
+                };
+                pollster::block_on(api::handle(&self.app, route, &captures, &req))
+            }
+            Ok((route, captures)) => match api::dispatch::check_body_size(route, None, Some(body.len())) {
+                Err(e) => api::dispatch::refuse(&e),
+                Ok(()) => pollster::block_on(api::handle(&self.app, route, &captures, &req)),
+            },
+        };
+        let body = match &reply.body {
+            Body::Bytes(b) if !b.is_empty() => serde_json::from_slice(b).unwrap_or(Value::Null),
+            _ => Value::Null,
+        };
+        Answer {
+            status: reply.status,
+            body,
+            reply,
+        }
+    }
+
+    pub fn get(&self, target: &str) -> Answer {
+        self.send(Method::Get, target, &[("authorization", &format!("Bearer {KEY}"))], b"")
+    }
+
+    pub fn with_key(&self, method: Method, target: &str, body: &Value) -> Answer {
+        let bytes = serde_json::to_vec(body).unwrap();
+        self.send(
+            method,
+            target,
+            &[
+                ("authorization", &format!("Bearer {KEY}")),
+                ("content-type", "application/json"),
+            ],
+            &bytes,
+        )
+    }
+
+    /// A batch signed as the gateway signs it.
+    pub fn ingest_signed(&self, events: Value) -> Answer {
+        let body = serde_json::to_vec(&json!({ "events": events })).unwrap();
+        let signature = signature::header_value(HMAC.as_bytes(), self.app.now.timestamp(), &body);
+        self.send(
+            Method::Post,
+            "/internal/funnel-events/ingest",
+            &[("x-funnel-signature", &signature), ("content-type", "application/json")],
+            &body,
+        )
+    }
+
+    /// A batch sent with the control plane's bearer key.
+    pub fn ingest(&self, events: Value) -> Answer {
+        self.with_key(
+            Method::Post,
+            "/internal/funnel-events/ingest",
+            &json!({ "events": events }),
+        )
+    }
+
+    /// Every event the list returns for `query` (all pages).
+    pub fn list_all(&self, query: &str) -> Vec<Value> {
+        let mut events = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut target = format!("/internal/funnel-events?limit=3&{query}");
+            if let Some(c) = &cursor {
+                target.push_str(&format!("&cursor={c}"));
+            }
+            let page = self.get(&target);
+            assert_eq!(page.status, 200, "{:?}", page.body);
+            events.extend(page.body["events"].as_array().unwrap().iter().cloned());
+            match page.body["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_string()),
+                None => return events,
+            }
+        }
+    }
+}
+
+fn decode(s: &str) -> String {
+    funnel::query::params::percent_decode(&s.replace('+', " ")).unwrap_or_default()
+}

@@ -1,0 +1,8 @@
+//! Every route, natively: requests go through the same route table, access
+//! rules, use cases and SQL as in the worker, over SQLite with the real
+//! migrations (only the D1 backend and the HTTP conversion stay in the shell).
+
+mod harness;
+mod ingest;
+mod reads;
+mod writes;

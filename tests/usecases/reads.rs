@@ -1,0 +1,209 @@
+//! The read routes over data ingested through the API, checked against one another.
+
+use serde_json::{json, Value};
+
+use super::harness::{config, Service, KEY};
+use funnel::api::routes::{Access, ROUTES};
+use funnel::api::Method;
+
+fn seed(s: &Service) {
+    let mut events = Vec::new();
+    for i in 0..12 {
+        let trace = format!("trace_{}", i % 3);
+        events.push(
+            json!({ "event_type": "m_auth_login_start", "event_id": format!("s-{i}"),
+            "email": format!("user{i}@example.com"), "trace_id": trace }),
+        );
+        if i % 2 == 0 {
+            events.push(json!({ "event_type": "m_auth_login_fail", "event_id": format!("f-{i}"),
+                "email": format!("user{i}@example.com"), "trace_id": trace, "error_code": "otp_expired" }));
+        }
+    }
+    for (i, amount) in [1000, 2500, 400].iter().enumerate() {
+        events.push(
+            json!({ "event_type": "purchase_completed", "event_id": format!("p-{i}"),
+            "user_id": format!("buyer{i}"), "properties": { "amount": amount, "currency": "KRW" } }),
+        );
+    }
+    let answer = s.ingest(json!(events));
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+}
+
+fn path_for(template: &str) -> String {
+    template
+        .replace("{trace_id}", "trace_0")
+        .replace("{name}", "auth_commerce")
+        .replace("{*path}", "x")
+}
+
+#[test]
+fn every_keyed_route_refuses_a_missing_or_wrong_key() {
+    let s = Service::new();
+    for route in ROUTES.iter().filter(|r| r.access == Access::Key) {
+        let path = path_for(route.path);
+        let none = s.send(route.method, &path, &[], b"{}");
+        assert_eq!((none.status, none.code()), (401, "missing_credentials"), "{path}");
+        let wrong = s.send(route.method, &path, &[("authorization", "Bearer nope")], b"{}");
+        assert_eq!((wrong.status, wrong.code()), (401, "bad_key"), "{path}");
+    }
+}
+
+#[test]
+fn unknown_paths_are_404_and_known_paths_with_another_method_are_405_problems() {
+    let s = Service::new();
+    let missing = s.get("/internal/nothing-here");
+    assert_eq!((missing.status, missing.code()), (404, "not_found"));
+    let wrong = s.send(Method::Delete, "/internal/catalog", &[], b"");
+    assert_eq!((wrong.status, wrong.code()), (405, "method_not_allowed"));
+    assert_eq!(wrong.reply.header("x-content-type-options"), Some("nosniff"));
+}
+
+#[test]
+fn health_answers_without_a_key_and_503_when_the_database_is_down() {
+    let s = Service::new();
+    let ok = s.send(Method::Get, "/api/health", &[], b"");
+    assert_eq!((ok.status, ok.body["db"].clone()), (200, json!("ok")));
+    s.db().fail_next(1);
+    let down = s.send(Method::Get, "/api/health", &[], b"");
+    assert_eq!((down.status, down.code()), (503, "storage_unavailable"));
+}
+
+#[test]
+fn the_bench_routes_exist_only_when_enabled_and_called_on_loopback() {
+    let off = Service::new();
+    let answer = off.send_to(Method::Post, "/bench/discard", &[], b"{}", "127.0.0.1");
+    assert_eq!(answer.status, 404);
+    let on = Service::with_config(config(&[("BENCH_ROUTES", "1")]));
+    let remote = on.send_to(Method::Post, "/bench/floor", &[], b"[]", "funnel.example");
+    assert_eq!(remote.status, 404);
+    let local = on.send_to(Method::Post, "/bench/floor", &[], b"[]", "127.0.0.1");
+    assert_eq!((local.status, local.body["inserted"].clone()), (200, json!(0)));
+}
+
+#[test]
+fn the_summary_counts_what_the_list_returns_for_every_type() {
+    let s = Service::new();
+    seed(&s);
+    let summary = s.get("/internal/funnel-events/summary?tz=Asia/Seoul");
+    assert_eq!(summary.status, 200, "{:?}", summary.body);
+    for (event_type, n) in summary.body["totals"].as_object().unwrap() {
+        let listed = s.list_all(&format!("type={event_type}&tz=Asia/Seoul")).len();
+        assert_eq!(n.as_i64().unwrap() as usize, listed, "{event_type}");
+    }
+    assert_eq!(summary.body["totals"]["m_auth_login_start"], 12);
+    assert_eq!(summary.body["daily"].as_array().unwrap().len(), 14);
+}
+
+#[test]
+fn the_overview_sums_revenue_and_shows_the_newest_events() {
+    let s = Service::new();
+    seed(&s);
+    let o = s.get("/api/overview");
+    assert_eq!(o.status, 200, "{:?}", o.body);
+    assert_eq!(o.body["revenue_krw"], 3900);
+    assert_eq!(o.body["totals"]["events"], 21);
+    assert_eq!(o.body["recent"].as_array().unwrap().len(), 20);
+    let presstuner = o.body["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["service"] == "presstuner")
+        .cloned()
+        .unwrap();
+    assert_eq!(presstuner["revenue_krw"], 3900);
+}
+
+#[test]
+fn a_trace_is_its_events_oldest_first_with_its_failures() {
+    let s = Service::new();
+    seed(&s);
+    let t = s.get("/internal/trace/trace_0");
+    assert_eq!(t.status, 200, "{:?}", t.body);
+    let events = t.body["events"].as_array().unwrap();
+    assert_eq!(events.len(), s.list_all("trace_id=trace_0").len());
+    assert_eq!(t.body["failures"].as_array().unwrap().len(), 2);
+    let bad = s.get("/internal/trace/nope");
+    assert_eq!((bad.status, bad.code()), (400, "invalid_trace_id"));
+}
+
+#[test]
+fn a_funnel_counts_subjects_per_step_and_an_unknown_one_is_a_400() {
+    let s = Service::new();
+    seed(&s);
+    let f = s.get("/internal/funnels/auth_commerce");
+    assert_eq!(f.status, 200, "{:?}", f.body);
+    assert_eq!(f.body["funnel"]["steps"][0]["count"], 3, "three traces started a login");
+    let unknown = s.get("/internal/funnels/nope");
+    assert_eq!((unknown.status, unknown.code()), (400, "unknown_funnel"));
+    let list = s.get("/internal/funnels");
+    assert!(!list.body["funnels"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn the_catalog_counts_stored_and_rejected_events_per_type() {
+    let s = Service::new();
+    seed(&s);
+    s.ingest(json!([{ "event_type": "no_such_type", "event_id": "u-1" }]));
+    let c = s.get("/internal/catalog");
+    assert_eq!(c.status, 200, "{:?}", c.body);
+    let start = c.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "m_auth_login_start")
+        .cloned()
+        .unwrap();
+    assert_eq!(start["count"], 12);
+    assert_eq!(
+        c.body["unknown_rejections"],
+        json!([{ "event_type": "no_such_type", "count": 1 }])
+    );
+}
+
+#[test]
+fn the_export_streams_every_event_of_the_filter_exactly_once() {
+    let s = Service::new();
+    let events: Vec<Value> = (0..1203)
+        .map(|i| json!({ "event_type": "m_otp_send", "event_id": format!("o-{i}") }))
+        .collect();
+    for chunk in events.chunks(500) {
+        assert_eq!(s.ingest(json!(chunk)).status, 200);
+    }
+    let answer = s.get("/internal/funnel-events/export?type=m_otp_send");
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.reply.header("content-type"), Some("text/csv; charset=utf-8"));
+    let funnel::api::reply::Body::Export(mut plan) = answer.reply.body else {
+        panic!("the export is streamed");
+    };
+    let mut csv = String::from_utf8(std::mem::take(&mut plan.first)).unwrap();
+    while let Some(chunk) = pollster::block_on(funnel::usecases::events::export_next(&s.app.store, &mut plan)).unwrap()
+    {
+        csv.push_str(&String::from_utf8(chunk).unwrap());
+    }
+    let mut ids: Vec<&str> = csv.lines().skip(1).map(|l| l.split(',').nth(6).unwrap()).collect();
+    assert_eq!(ids.len(), 1203);
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 1203, "no event twice");
+}
+
+#[test]
+fn a_row_that_cannot_be_decoded_is_a_500_not_an_outage() {
+    let s = Service::new();
+    seed(&s);
+    // An overflowed sum: SQLite hands back infinity, which JSON (and so D1) carries as null.
+    s.db()
+        .connection()
+        .execute(
+            "UPDATE event_rollup SET amount = 1e308 * 10 WHERE event_type = 'purchase_completed'",
+            [],
+        )
+        .unwrap();
+    let answer = s.get("/internal/funnel-events/summary");
+    assert_eq!((answer.status, answer.code()), (500, "internal_error"));
+    assert!(
+        !answer.body["detail"].as_str().unwrap().contains("f64"),
+        "internal detail is not sent"
+    );
+    let _ = KEY;
+}

@@ -12,7 +12,7 @@ use funnel::ingest::normalize::RequestContext;
 use funnel::ingest::{batch, body};
 use funnel::security::signature;
 
-/// A realistic batch: the funnel seed's events with emails and traces, and
+/// A realistic batch: the auth/commerce funnel's events with emails and traces, and
 /// dictionary events with properties.
 fn batch_body(n: usize) -> Vec<u8> {
     let events: Vec<_> = (0..n)

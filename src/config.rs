@@ -78,9 +78,23 @@ impl Config {
             email_fingerprint_key: get("EMAIL_FINGERPRINT_KEY")
                 .ok_or(ConfigError::MissingSecret("EMAIL_FINGERPRINT_KEY"))?,
             signature_tolerance_seconds,
-            retention_days: crate::retention::retention_days(get("RETENTION_DAYS").as_deref())?,
+            retention_days: retention_days(get("RETENTION_DAYS").as_deref())?,
             bench_routes: get("BENCH_ROUTES").as_deref() == Some("1"),
         })
+    }
+}
+
+/// Events are kept this long unless `RETENTION_DAYS` says otherwise.
+pub const DEFAULT_RETENTION_DAYS: i64 = 400;
+/// `RETENTION_DAYS`: a whole number of days from 1 to 3650.
+pub fn retention_days(raw: Option<&str>) -> Result<i64, ConfigError> {
+    match raw.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(DEFAULT_RETENTION_DAYS),
+        Some(v) => v
+            .parse::<i64>()
+            .ok()
+            .filter(|d| (1..=3650).contains(d))
+            .ok_or(ConfigError::InvalidVar("RETENTION_DAYS")),
     }
 }
 
@@ -147,6 +161,21 @@ mod tests {
             Config::from_lookup(lookup(&pairs)).unwrap_err(),
             ConfigError::InvalidVar("RETENTION_DAYS")
         );
+    }
+
+    #[test]
+    fn retention_is_400_days_unless_configured_within_bounds() {
+        assert_eq!(retention_days(None), Ok(400));
+        assert_eq!(retention_days(Some(" 30 ")), Ok(30));
+        assert_eq!(retention_days(Some("1")), Ok(1));
+        assert_eq!(retention_days(Some("3650")), Ok(3650));
+        for bad in ["0", "3651", "-5", "ten", "1.5"] {
+            assert_eq!(
+                retention_days(Some(bad)),
+                Err(ConfigError::InvalidVar("RETENTION_DAYS")),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

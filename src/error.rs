@@ -157,12 +157,32 @@ impl AppError {
 
 pub type AppResult<T> = Result<T, AppError>;
 
+/// Why a backend call failed. Both are logged where they happen; neither
+/// message ever reaches a response body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StorageError {
+    /// The database could not be reached, or refused the statements
+    /// (locked, overloaded, a constraint): the caller may retry.
+    Unavailable(String),
+    /// A row came back in a shape its statement's type does not accept: a
+    /// bug or poisoned data, never worth a retry.
+    Decode(String),
+}
+
+impl std::fmt::Display for StorageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StorageError::Unavailable(m) => write!(f, "storage unavailable: {m}"),
+            StorageError::Decode(m) => write!(f, "row decode failed: {m}"),
+        }
+    }
+}
+
 /// A storage failure as the caller sees it: an unreachable or refusing
 /// database is a retryable 503; a row that does not decode is our bug (or
 /// poisoned data), a 500. The cause is logged here, never sent.
-impl From<crate::storage::backend::StorageError> for AppError {
-    fn from(e: crate::storage::backend::StorageError) -> AppError {
-        use crate::storage::backend::StorageError;
+impl From<StorageError> for AppError {
+    fn from(e: StorageError) -> AppError {
         log::error!("{e}");
         match e {
             StorageError::Unavailable(_) => AppError::StorageUnavailable,
@@ -239,7 +259,6 @@ mod tests {
 
     #[test]
     fn an_outage_is_a_503_but_an_undecodable_row_is_a_500() {
-        use crate::storage::backend::StorageError;
         assert_eq!(AppError::from(StorageError::Unavailable("locked".into())).status(), 503);
         assert_eq!(
             AppError::from(StorageError::Decode("null for f64".into())).status(),

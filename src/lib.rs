@@ -23,7 +23,6 @@ pub mod error;
 pub mod ingest;
 pub mod query;
 pub mod report;
-pub mod retention;
 pub mod security;
 pub mod storage;
 pub mod store;

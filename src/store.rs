@@ -23,7 +23,7 @@ use crate::report::quarantine::{QuarantinedEvent, ReplayPlan};
 use crate::report::summary::{DailyCount, DailyRollup};
 use crate::report::usage::{ActionUsage, Override, SubjectKind};
 
-pub use crate::storage::backend::StorageError;
+pub use crate::error::StorageError;
 
 pub type StoreResult<T> = Result<T, StorageError>;
 

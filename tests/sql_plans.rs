@@ -1147,3 +1147,18 @@ fn replays_reach_every_pending_event_even_behind_a_full_batch_that_keeps_failing
         ["q0", "q1", "q2"]
     );
 }
+
+#[test]
+fn the_migrated_event_table_has_exactly_the_record_columns_in_order() {
+    let conn = migrated();
+    let columns: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_table_info('funnel_events') ORDER BY cid")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut expected = vec!["id".to_string()];
+    expected.extend(EventRow::COLUMNS.iter().map(|c| c.to_string()));
+    assert_eq!(columns, expected);
+}

@@ -135,7 +135,14 @@ async fn run<S: EventStore>(
             } else {
                 Sink::Discard
             };
-            let answer = ingest::ingest(store, app.config()?, req, now, sink, &mut ingest::random_event_id).await?;
+            let input = ingest::IngestRequest {
+                signature: req.header(crate::security::signature::HEADER),
+                authorization: req.header("authorization"),
+                content_type: req.header("content-type"),
+                trace_header: req.header("x-trace-id"),
+                body: &req.body,
+            };
+            let answer = ingest::ingest(store, app.config()?, input, now, sink, &mut ingest::random_event_id).await?;
             let content_type = if answer.response.is_problem {
                 PROBLEM_CONTENT_TYPE
             } else {

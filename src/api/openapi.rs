@@ -253,11 +253,38 @@ fn http_method(m: Method) -> HttpMethod {
     }
 }
 
+type NamedSchema = (String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>);
+
 /// Adds `T` and every schema it refers to.
-fn with_schema<T: ToSchema>(components: ComponentsBuilder) -> ComponentsBuilder {
-    let mut nested = Vec::new();
-    T::schemas(&mut nested);
-    components.schema_from::<T>().schemas_from_iter(nested)
+fn push_schema<T: ToSchema>(all: &mut Vec<NamedSchema>) {
+    all.push((T::name().into_owned(), T::schema()));
+    T::schemas(all);
+}
+
+/// Every response type and the schemas they refer to (a name may repeat,
+/// always with the same schema: a test checks it).
+fn all_schemas() -> Vec<NamedSchema> {
+    let mut all = Vec::new();
+    push_schema::<HealthReport>(&mut all);
+    push_schema::<IngestBody>(&mut all);
+    push_schema::<EventPage>(&mut all);
+    push_schema::<Summary>(&mut all);
+    push_schema::<Timeline>(&mut all);
+    push_schema::<FunnelList>(&mut all);
+    push_schema::<FunnelCount>(&mut all);
+    push_schema::<Catalog>(&mut all);
+    push_schema::<Overview>(&mut all);
+    push_schema::<QuarantinePage>(&mut all);
+    push_schema::<ReplayOutcome>(&mut all);
+    push_schema::<UserUsage>(&mut all);
+    push_schema::<OverQuota>(&mut all);
+    push_schema::<UsageSummary>(&mut all);
+    push_schema::<Quotas>(&mut all);
+    push_schema::<OverrideSet>(&mut all);
+    push_schema::<OverrideDeleted>(&mut all);
+    push_schema::<FloorWrite>(&mut all);
+    push_schema::<Problem>(&mut all);
+    all
 }
 
 /// The document.
@@ -266,27 +293,8 @@ pub fn document() -> OpenApi {
     for route in ROUTES {
         paths = paths.path(route.path, PathItem::new(http_method(route.method), operation(route)));
     }
-    let mut components = ComponentsBuilder::new();
-    components = with_schema::<HealthReport>(components);
-    components = with_schema::<IngestBody>(components);
-    components = with_schema::<EventPage>(components);
-    components = with_schema::<Summary>(components);
-    components = with_schema::<Timeline>(components);
-    components = with_schema::<FunnelList>(components);
-    components = with_schema::<FunnelCount>(components);
-    components = with_schema::<Catalog>(components);
-    components = with_schema::<Overview>(components);
-    components = with_schema::<QuarantinePage>(components);
-    components = with_schema::<ReplayOutcome>(components);
-    components = with_schema::<UserUsage>(components);
-    components = with_schema::<OverQuota>(components);
-    components = with_schema::<UsageSummary>(components);
-    components = with_schema::<Quotas>(components);
-    components = with_schema::<OverrideSet>(components);
-    components = with_schema::<OverrideDeleted>(components);
-    components = with_schema::<FloorWrite>(components);
-    components = with_schema::<Problem>(components);
-    let components = components
+    let components = ComponentsBuilder::new()
+        .schemas_from_iter(all_schemas())
         .schema(
             "OpenApiDocument",
             ObjectBuilder::new().description(Some("An OpenAPI 3.1 document.")),
@@ -324,4 +332,34 @@ pub fn pretty_json() -> String {
     let mut text = document().to_pretty_json().unwrap_or_default();
     text.push('\n');
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two Rust types with one schema name would silently overwrite each other.
+    #[test]
+    fn no_two_schemas_share_a_name() {
+        let mut seen: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+        for (name, schema) in all_schemas() {
+            let text = serde_json::to_string(&schema).unwrap();
+            if let Some(previous) = seen.insert(name.clone(), text.clone()) {
+                assert_eq!(previous, text, "two different schemas are named {name}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_schema_a_route_refers_to_is_in_the_components() {
+        let text = document().to_json().unwrap();
+        let names: std::collections::HashSet<String> = all_schemas().into_iter().map(|(n, _)| n).collect();
+        for part in text.split("#/components/schemas/").skip(1) {
+            let name: String = part.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            assert!(
+                names.contains(&name) || name == "OpenApiDocument",
+                "{name} is referred to but not defined"
+            );
+        }
+    }
 }

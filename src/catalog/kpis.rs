@@ -104,17 +104,17 @@ pub enum Unit {
     Text,
 }
 
-/// The console screen a KPI belongs to (the seeds' lenses).
+/// The console screen a KPI belongs to (the lenses of docs/product.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Lens {
-    /// The auth/commerce funnel seed's KPI cards.
+    /// The auth/commerce funnel's KPI cards.
     Funnel,
     Revenue,
     Engagement,
     Workspace,
     Content,
-    /// The event dictionary seed's monthly usage per action.
+    /// The event dictionary's monthly usage per action.
     Usage,
 }
 
@@ -195,11 +195,11 @@ const fn top(
 use Lens::{Content, Engagement, Funnel, Revenue, Usage, Workspace};
 use Outcome::{Any, Failure, Success};
 
-/// Every KPI of the three seeds: the funnel seed's KPI cards (001), the ops
+/// Every KPI of the three products (docs/product.md): the funnel's KPI cards, the ops
 /// console's lenses (000), and the event dictionary's monthly usage per action (002).
 pub static KPIS: &[Kpi] = &[
     // 001: 세션·로그인 시도/성공·OTP 발송/실패·checkout 시작/완료·프로비전 실패, and their rates.
-    // 세션 is the control plane's session record (m_auth_session_created), which the seed says
+    // 세션 is the control plane's session record (m_auth_session_created), which the funnel's product document says
     // the CP writes today; the landing visits are the optional m_page_view.
     count(
         "pregoi_sessions",
@@ -338,7 +338,7 @@ pub static KPIS: &[Kpi] = &[
         "pregoi_provision_jobs",
     ),
     // 000, PressTuner: the Revenue panel (가입, 결제, 전환, 매출), the Content lens
-    // (기사 생성; the seed's Revenue panel also shows it) and the Workspace panel.
+    // (기사 생성; the ops console's Revenue panel also shows it) and the Workspace panel.
     count(
         "presstuner_signups",
         Revenue,
@@ -480,7 +480,7 @@ pub static KPIS: &[Kpi] = &[
         "pluid_ai_organize_success",
         "pluid_ai_organize_runs",
     ),
-    // 002: monthly usage per action of the seed's PROTECTED_EVENTS (a month is the range the
+    // 002: monthly usage per action of the dictionary's protected events (a month is the range the
     // caller asks for). ai_tool_access counts every tool_interaction: a Measure cannot keep only
     // `action_type = use`, which the quota meter (quotas.rs `only_when`) does.
     count(
@@ -534,7 +534,7 @@ mod tests {
         }
     }
 
-    /// Every KPI the seeds ask for: 001's KPI cards, 000's panels, 002's usage per action.
+    /// Every KPI the products ask for: the funnel's KPI cards, the ops panels, the dictionary's usage per action.
     const REQUIRED: &[&str] = &[
         "pregoi_sessions",
         "pregoi_login_attempts",
@@ -596,7 +596,7 @@ mod tests {
         for k in KPIS {
             let service = k
                 .service
-                .unwrap_or_else(|| panic!("{}: every seed KPI describes one service", k.id));
+                .unwrap_or_else(|| panic!("{}: every product KPI describes one service", k.id));
             assert!(SERVICES.contains(&service), "{}: unknown service {service}", k.id);
             assert!(
                 k.id.starts_with(&format!("{service}_")),
@@ -767,7 +767,7 @@ mod tests {
                 property: "amount"
             })
         );
-        // The overview's revenue is every won sum: the seed shows purchase_completed only.
+        // The overview's revenue is every won sum: the ops console shows purchase_completed only.
         let won: Vec<&str> = KPIS.iter().filter(|k| k.unit == Unit::Krw).map(|k| k.id).collect();
         assert_eq!(won, ["presstuner_revenue_krw"]);
     }

@@ -1,4 +1,4 @@
-//! Monthly quotas of the event dictionary seed (권한 체크): protected events
+//! Monthly quotas of the event dictionary (권한 체크, docs/product.md): protected events
 //! map to actions, actions have limits per plan, and a user's or tenant's
 //! override (stored in D1, set through the internal API) replaces the plan's.
 //!
@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::Text;
 
-/// Quota months start at midnight on the 1st in Seoul, where the seed's users are.
+/// Quota months start at midnight on the 1st in Seoul, where the dictionary's users are.
 pub const MONTH_TIME_ZONE: Tz = Tz::Asia__Seoul;
 
 /// Where a user's plan comes from: their latest event of `event_type`; its
@@ -43,12 +43,12 @@ pub struct PlanLimits {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct QuotaAction {
-    /// The action's name, as in the seed's `Quota exceeded for compile`.
+    /// The action's name, as in the dictionary's `Quota exceeded for compile`.
     pub name: &'static str,
     pub label: Text,
     /// Event types that use one unit of this action.
     pub events: &'static [&'static str],
-    /// Only events whose `properties.<0>` equals `<1>` count (the seed's 조건부 check).
+    /// Only events whose `properties.<0>` equals `<1>` count (the dictionary's 조건부 check).
     pub only_when: Option<(&'static str, &'static str)>,
     pub limits: PlanLimits,
 }
@@ -62,7 +62,7 @@ pub static ACTIONS: &[QuotaAction] = &[
         },
         events: &["compile_prompt"],
         only_when: None,
-        // The seed: 월 20회 제한 (the free plan).
+        // The dictionary: 월 20회 제한 (the free plan).
         limits: PlanLimits {
             free: 20,
             pro: 500,
@@ -144,7 +144,7 @@ pub fn parse_month(raw: &str) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, 1)
 }
 
-/// The seed's 402 message.
+/// The dictionary's 402 message.
 pub fn exceeded_message(action: &str, used: i64, limit: i64) -> String {
     format!("Quota exceeded for {action}. Current: {used}/{limit}")
 }
@@ -174,7 +174,7 @@ mod tests {
                 a.name
             );
         }
-        assert_eq!(action("compile").unwrap().limits.free, 20, "the seed's 월 20회");
+        assert_eq!(action("compile").unwrap().limits.free, 20, "the dictionary's 월 20회");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //!
 //! [`plan`] normalises every event and decides what to insert and what to
 //! quarantine; storage inserts and reports which `(source, event_id)` pairs
-//! were new; [`respond`] turns that into the contract's per-event results.
+//! were new; [`respond`] turns that into the API's per-event results (docs/api.md).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 

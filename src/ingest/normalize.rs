@@ -57,7 +57,7 @@ pub enum Normalized {
     },
 }
 
-/// Top-level fields and the seeds' other spellings of them.
+/// Top-level fields and the other spellings the products use for them.
 const EVENT_TYPE: &[&str] = &["event_type", "event", "name"];
 const USER_ID: &[&str] = &["user_id", "userId"];
 const SESSION_ID: &[&str] = &["session_id", "sessionId"];

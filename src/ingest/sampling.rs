@@ -47,7 +47,7 @@ mod tests {
         }
     }
 
-    /// 100,000 events at each seed rate: the count scaled by 1/rate is within
+    /// 100,000 events at each catalog rate: the count scaled by 1/rate is within
     /// 4 standard deviations of the binomial estimator (σ = sqrt(n(1−p)/p)) of
     /// the truth. Deterministic (fixed ids), so this cannot flake.
     #[test]
@@ -68,7 +68,7 @@ mod tests {
                 "rate {rate}: estimate {estimate}, error {error:.0} > 4σ = {:.0}",
                 4.0 * sigma
             );
-            // And in plain terms: within 2% of the truth for every seed rate (4σ at 5% is 1.74%).
+            // And in plain terms: within 2% of the truth for every catalog rate (4σ at 5% is 1.74%).
             assert!(
                 error / f64::from(n) < 0.02,
                 "rate {rate}: {:.3}%",

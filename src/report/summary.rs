@@ -9,7 +9,20 @@ use serde_json::Value;
 use crate::catalog::kpis::{Formula, Kpi, Lens, Measure, Unit, KPIS};
 use crate::catalog::Text;
 use crate::query::range::{split_by_hours, Day};
-use crate::storage::sql::in_event_rollup;
+
+/// The property the hourly rollup sums (the revenue KPIs' `amount`, migration
+/// 0005); sums of others read the rows.
+pub const ROLLUP_SUM_PROPERTY: &str = "amount";
+
+/// Whether the hourly `event_rollup` answers this measure: counts of named
+/// types (per outcome) and sums of their [`ROLLUP_SUM_PROPERTY`].
+pub fn in_event_rollup(m: &Measure) -> bool {
+    match m {
+        Measure::Count { events, .. } => !events.is_empty(),
+        Measure::Sum { events, property } => !events.is_empty() && *property == ROLLUP_SUM_PROPERTY,
+        Measure::Distinct { .. } | Measure::Top { .. } => false,
+    }
+}
 
 /// A user-pair visit costs about this many range entries: a seek into
 /// `idx_funnel_events_user_type_ts` against one step of a range scan that also

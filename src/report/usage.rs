@@ -1,4 +1,4 @@
-//! Monthly usage per action (the event dictionary seed's
+//! Monthly usage per action (the event dictionary's
 //! `get_user_monthly_usage`, `usage_current_month_quota` and
 //! `usage_monthly_system_summary`), and quota override requests.
 
@@ -75,7 +75,7 @@ impl From<&ActionUsage> for UsageLine {
     }
 }
 
-/// The seed's `usage_monthly_system_summary`, one line per action.
+/// The dictionary's `usage_monthly_system_summary`, one line per action.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct SystemLine {
     pub action: &'static str,

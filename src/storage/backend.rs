@@ -9,27 +9,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use super::Statement;
-
-/// Why a backend call failed. Both are logged where they happen; neither
-/// message ever reaches a response body.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StorageError {
-    /// The database could not be reached, or refused the statements
-    /// (locked, overloaded, a constraint): the caller may retry.
-    Unavailable(String),
-    /// A row came back in a shape its statement's type does not accept: a
-    /// bug or poisoned data, never worth a retry.
-    Decode(String),
-}
-
-impl std::fmt::Display for StorageError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            StorageError::Unavailable(m) => write!(f, "storage unavailable: {m}"),
-            StorageError::Decode(m) => write!(f, "row decode failed: {m}"),
-        }
-    }
-}
+pub use crate::store::StorageError;
 
 /// One row: column name → value.
 pub type Row = Map<String, Value>;

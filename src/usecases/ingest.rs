@@ -6,13 +6,12 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::api::request::ApiRequest;
 use crate::catalog::quotas;
 use crate::config::Config;
 use crate::error::{AppError, AppResult};
 use crate::ingest::batch::{self, IngestResponse, Plan, StoreOutcome};
 use crate::ingest::{body, normalize::RequestContext};
-use crate::security::{self, signature};
+use crate::security;
 use crate::store::{EventStore, Span};
 use crate::time::{parse_rfc3339, to_stored};
 use crate::trace::accept_trace_id;
@@ -24,6 +23,16 @@ pub enum Sink {
     /// Nowhere, every row reported new: the benchmark's measure of the
     /// worker's own cost (`POST /bench/discard`).
     Discard,
+}
+
+/// What ingest reads of a request: its credentials, content type, trace header and raw body.
+#[derive(Debug, Clone, Copy)]
+pub struct IngestRequest<'a> {
+    pub signature: Option<&'a str>,
+    pub authorization: Option<&'a str>,
+    pub content_type: Option<&'a str>,
+    pub trace_header: Option<&'a str>,
+    pub body: &'a [u8],
 }
 
 /// The answer, and the trace id to echo (only one that passed the trace rule).
@@ -49,27 +58,22 @@ pub fn quota_month(plan: &Plan) -> Span {
 pub async fn ingest<S: EventStore>(
     store: &S,
     config: &Config,
-    req: &ApiRequest,
+    req: IngestRequest<'_>,
     received_at: DateTime<Utc>,
     sink: Sink,
     new_event_id: &mut dyn FnMut() -> String,
 ) -> AppResult<IngestAnswer> {
-    let raw = &req.body;
-    let credential = security::authenticate_ingest(
-        req.header(signature::HEADER),
-        req.header("authorization"),
-        raw,
-        config,
-        received_at.timestamp(),
-    )
-    .map_err(AppError::Unauthorized)?;
+    let raw = req.body;
+    let credential =
+        security::authenticate_ingest(req.signature, req.authorization, raw, config, received_at.timestamp())
+            .map_err(AppError::Unauthorized)?;
 
-    if !body::is_json_content_type(req.header("content-type")) {
+    if !body::is_json_content_type(req.content_type) {
         return Err(AppError::UnsupportedMediaType);
     }
     let envelope = body::parse_envelope(raw)?;
 
-    let header_trace = req.header("x-trace-id");
+    let header_trace = req.trace_header;
     let accepted_trace = header_trace.and_then(accept_trace_id);
     let mut request_warnings = Vec::new();
     if header_trace.is_some() && accepted_trace.is_none() {

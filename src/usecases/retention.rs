@@ -1,11 +1,24 @@
-//! The daily retention run (the cron of wrangler.toml): deletes expired
-//! events in chunks of [`CHUNK_ROWS`], at most [`MAX_CHUNKS_PER_RUN`] per
-//! run; once none is left, prunes what only they kept alive.
+//! The daily retention run (the cron of wrangler.toml): events older than
+//! `RETENTION_DAYS` (default 400, the longest range a read accepts; parsed in
+//! [`crate::config`]) are deleted in chunks of [`CHUNK_ROWS`], at most
+//! [`MAX_CHUNKS_PER_RUN`] per run; once none is left, it prunes what only
+//! they kept alive. The rollups follow through their delete triggers, in the
+//! same statement's transaction, so they stay exact.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 
-use crate::retention::{cutoff, CHUNK_ROWS, MAX_CHUNKS_PER_RUN};
 use crate::store::{EventStore, StoreResult};
+
+/// Rows per DELETE statement: small enough to keep each statement short.
+pub const CHUNK_ROWS: i64 = 5_000;
+/// Statements per run (D1 allows 50 queries per invocation on the free plan);
+/// what is left waits for the next run.
+pub const MAX_CHUNKS_PER_RUN: usize = 40;
+
+/// Events with `ts` before this (stored form) are past retention.
+pub fn cutoff(now: DateTime<Utc>, days: i64) -> String {
+    crate::time::to_stored(now - Duration::days(days))
+}
 
 /// What one run did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,4 +49,15 @@ pub async fn run<S: EventStore>(store: &S, retention_days: i64, now: DateTime<Ut
         deleted,
         done: false,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cutoff_is_that_many_days_before_now() {
+        let now = crate::time::parse_rfc3339("2026-03-15T12:00:00Z").unwrap();
+        assert_eq!(cutoff(now, 400), "2025-02-08T12:00:00.000Z");
+    }
 }

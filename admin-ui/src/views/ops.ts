@@ -6,7 +6,7 @@ import { card, table, withStates } from "../ui";
 import { formatKpi } from "./summary";
 import { dailyChart } from "./trends";
 
-// The ops console seed's lenses: which KPI lenses each service shows.
+// The ops console's lenses (docs/product.md): which KPI lenses each service shows.
 const LENSES: [string, string][] = [
   ["presstuner", "revenue"],
   ["presstuner", "workspace"],

@@ -43,8 +43,7 @@ SELECT json_extract(?1, '$[' || i || '][0]') AS day, key, CAST(ROUND(SUM(n)) AS 
   CROSS JOIN funnel_events AS e ON e.ts >= json_extract(d.value, '$[1]') AND e.ts < json_extract(d.value, '$[2]')
 ) GROUP BY i, key HAVING ROUND(SUM(n)) > 0";
 
-/// The property the rollup sums (the revenue KPIs' `amount`); sums of others read the rows.
-pub const ROLLUP_SUM_PROPERTY: &str = "amount";
+pub use crate::report::summary::{in_event_rollup, ROLLUP_SUM_PROPERTY};
 
 // `CROSS JOIN` keeps SQLite's join order: the few edge segments (or days)
 // drive index range reads on `ts`; otherwise the planner may walk every row
@@ -106,16 +105,6 @@ SELECT value, SUM(n) AS n, COALESCE(SUM(sampled), 0) > 0 AS estimated FROM (
   CROSS JOIN funnel_events AS e ON e.ts >= json_extract(seg.value, '$[0]') AND e.ts < json_extract(seg.value, '$[1]')
   WHERE e.event_type IN (SELECT value FROM json_each(?3)) AND json_extract(e.payload_json, '$.' || ?4) IS NOT NULL
 ) GROUP BY value HAVING SUM(n) > 0 ORDER BY SUM(n) DESC, value LIMIT 1";
-
-/// Whether the hourly `event_rollup` answers this measure: counts of named
-/// types (per outcome) and sums of their [`ROLLUP_SUM_PROPERTY`].
-pub fn in_event_rollup(m: &Measure) -> bool {
-    match m {
-        Measure::Count { events, .. } => !events.is_empty(),
-        Measure::Sum { events, property } => !events.is_empty() && *property == ROLLUP_SUM_PROPERTY,
-        Measure::Distinct { .. } | Measure::Top { .. } => false,
-    }
-}
 
 fn is_rolled_up(events: &[&str], property: &str) -> bool {
     !events.is_empty() && events.iter().all(|e| ROLLUP_PROPERTIES.contains(&(*e, property)))

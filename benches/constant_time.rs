@@ -13,7 +13,7 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 
-use funnel::security::{bearer, compare, signature};
+use funnel::security::{compare, keys, signature};
 
 /// `len` bytes, and copies of them changed at the first byte, the last byte, or not at all.
 fn variants(len: usize) -> (Vec<u8>, [(&'static str, Vec<u8>); 3]) {
@@ -48,17 +48,20 @@ fn equal(c: &mut Criterion) {
 fn bearer_key(c: &mut Criterion) {
     let current = "k".repeat(64);
     let previous = "p".repeat(64);
-    let keys = [current.as_str(), previous.as_str()];
+    let keys = [
+        keys::from_plain("current", keys::Role::Admin, &current),
+        keys::from_plain("previous", keys::Role::Admin, &previous),
+    ];
     let cases = [
         ("differs at first byte", format!("x{}", "k".repeat(63))),
         ("differs at last byte", format!("{}x", "k".repeat(63))),
         ("matches the current key", current.clone()),
         ("matches the previous key", previous.clone()),
     ];
-    let mut group = c.benchmark_group("bearer::key_matches, 2 keys");
+    let mut group = c.benchmark_group("keys::identify, 2 keys");
     for (name, token) in &cases {
         group.bench_with_input(BenchmarkId::from_parameter(name), token, |b, token| {
-            b.iter(|| bearer::key_matches(black_box(token), black_box(&keys)))
+            b.iter(|| keys::identify(black_box(token), black_box(&keys)))
         });
     }
     group.finish();

@@ -12,7 +12,9 @@ targets=(signature_header ingest_body cursor read_params trace_rule)
 for target in "${targets[@]}"; do
   echo "fuzz: $target for ${seconds}s"
   mkdir -p "fuzz/corpus/$target"
-  cargo +nightly fuzz run "$target" "fuzz/corpus/$target" -- -max_total_time="$seconds" -rss_limit_mb=2048 2>&1 \
+  dict=()
+  [[ -f "fuzz/dictionaries/$target.dict" ]] && dict=(-dict="fuzz/dictionaries/$target.dict")
+  cargo +nightly fuzz run "$target" "fuzz/corpus/$target" -- -max_total_time="$seconds" -rss_limit_mb=2048 "${dict[@]}" 2>&1 \
     | grep -E "^(#[0-9]+\s+DONE|==|SUMMARY|artifact_prefix|Test unit written)" || true
   if ls "fuzz/artifacts/$target"/crash-* >/dev/null 2>&1; then
     echo "fuzz: $target found a crash: $(ls fuzz/artifacts/$target/crash-*)" >&2

@@ -18,7 +18,8 @@ cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings
 log "cargo test (core, natively)"
 cargo test
 
-log "console type check (tsc --noEmit)"
+log "console types are generated from docs/openapi.json, then type-checked (tsc --noEmit)"
+node scripts/gen-console-types.mjs --check
 (cd "$ROOT" && node_modules/.bin/tsc -p admin-ui)
 
 log "gateway signing tests (integrations/zuplo)"

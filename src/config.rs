@@ -5,18 +5,23 @@
 //! every request that needs it a 500 `misconfigured` (the name is logged,
 //! never sent).
 
+use crate::security::keys::{self, ApiKey, Role};
 use crate::security::signature::DEFAULT_TOLERANCE_SECONDS;
 
 #[derive(Clone)]
 pub struct Config {
-    /// `INTERNAL_API_KEY`, then `INTERNAL_API_KEY_PREVIOUS` when set.
-    pub internal_api_keys: Vec<String>,
+    /// Every bearer key: `INTERNAL_API_KEY` (and `INTERNAL_API_KEY_PREVIOUS`)
+    /// as `admin` keys named `internal` (`internal-previous`), then the named
+    /// keys of `API_KEYS` (hashes only, see [`crate::security::keys`]).
+    pub api_keys: Vec<ApiKey>,
     /// `INGEST_HMAC_SECRET`, then `INGEST_HMAC_SECRET_PREVIOUS` when set.
     pub ingest_hmac_secrets: Vec<String>,
     pub email_fingerprint_key: String,
     pub signature_tolerance_seconds: i64,
     /// `RETENTION_DAYS`: events older than this are deleted by the daily cron.
     pub retention_days: i64,
+    /// `AUDIT_RETENTION_DAYS`: access-log entries older than this are dropped by the cron.
+    pub audit_retention_days: i64,
     /// `BENCH_ROUTES = "1"`: the benchmark's reference routes answer (on a loopback host only).
     pub bench_routes: bool,
 }
@@ -25,10 +30,7 @@ pub struct Config {
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
-            .field(
-                "internal_api_keys",
-                &format_args!("[{} redacted]", self.internal_api_keys.len()),
-            )
+            .field("api_keys", &self.api_keys)
             .field(
                 "ingest_hmac_secrets",
                 &format_args!("[{} redacted]", self.ingest_hmac_secrets.len()),
@@ -36,6 +38,7 @@ impl std::fmt::Debug for Config {
             .field("email_fingerprint_key", &"[redacted]")
             .field("signature_tolerance_seconds", &self.signature_tolerance_seconds)
             .field("retention_days", &self.retention_days)
+            .field("audit_retention_days", &self.audit_retention_days)
             .field("bench_routes", &self.bench_routes)
             .finish()
     }
@@ -73,15 +76,44 @@ impl Config {
                 .ok_or(ConfigError::InvalidVar("SIGNATURE_TOLERANCE_SECONDS"))?,
         };
         Ok(Config {
-            internal_api_keys: pair("INTERNAL_API_KEY", "INTERNAL_API_KEY_PREVIOUS")?,
+            api_keys: api_keys(&get)?,
             ingest_hmac_secrets: pair("INGEST_HMAC_SECRET", "INGEST_HMAC_SECRET_PREVIOUS")?,
             email_fingerprint_key: get("EMAIL_FINGERPRINT_KEY")
                 .ok_or(ConfigError::MissingSecret("EMAIL_FINGERPRINT_KEY"))?,
             signature_tolerance_seconds,
             retention_days: retention_days(get("RETENTION_DAYS").as_deref())?,
+            audit_retention_days: match get("AUDIT_RETENTION_DAYS") {
+                None => crate::usecases::audit::DEFAULT_AUDIT_RETENTION_DAYS,
+                Some(v) => v
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|d| (1..=36_500).contains(d))
+                    .ok_or(ConfigError::InvalidVar("AUDIT_RETENTION_DAYS"))?,
+            },
             bench_routes: get("BENCH_ROUTES").as_deref() == Some("1"),
         })
     }
+}
+
+/// The internal key(s) as admin keys, then the named keys of `API_KEYS`.
+fn api_keys(get: &impl Fn(&str) -> Option<String>) -> Result<Vec<ApiKey>, ConfigError> {
+    let internal = get("INTERNAL_API_KEY").ok_or(ConfigError::MissingSecret("INTERNAL_API_KEY"))?;
+    let mut all = vec![keys::from_plain("internal", Role::Admin, &internal)];
+    if let Some(previous) = get("INTERNAL_API_KEY_PREVIOUS") {
+        all.push(keys::from_plain("internal-previous", Role::Admin, &previous));
+    }
+    if let Some(raw) = get("API_KEYS") {
+        let named = keys::parse_api_keys(&raw).map_err(|e| {
+            log::error!("API_KEYS: {e}");
+            ConfigError::InvalidVar("API_KEYS")
+        })?;
+        if let Some(clash) = named.iter().find(|k| k.name.starts_with("internal")) {
+            log::error!("API_KEYS: the name {} is reserved for INTERNAL_API_KEY", clash.name);
+            return Err(ConfigError::InvalidVar("API_KEYS"));
+        }
+        all.extend(named);
+    }
+    Ok(all)
 }
 
 /// Events are kept this long unless `RETENTION_DAYS` says otherwise.
@@ -120,9 +152,30 @@ mod tests {
         pairs.push(("INTERNAL_API_KEY_PREVIOUS", "ik0"));
         pairs.push(("INGEST_HMAC_SECRET_PREVIOUS", " "));
         let c = Config::from_lookup(lookup(&pairs)).unwrap();
-        assert_eq!(c.internal_api_keys, ["ik", "ik0"]);
+        let names: Vec<&str> = c.api_keys.iter().map(|k| k.name.as_str()).collect();
+        assert_eq!(names, ["internal", "internal-previous"]);
+        assert!(c.api_keys.iter().all(|k| k.role == Role::Admin));
         assert_eq!(c.ingest_hmac_secrets, ["hs"], "a blank previous secret is unset");
         assert_eq!(c.signature_tolerance_seconds, 300);
+    }
+
+    #[test]
+    fn named_keys_come_from_their_hashes_and_a_malformed_list_is_refused() {
+        let line = format!("support:read:{}", hex::encode(keys::digest("s3cret")));
+        let mut pairs = BASE.to_vec();
+        pairs.push(("API_KEYS", &line));
+        let c = Config::from_lookup(lookup(&pairs)).unwrap();
+        let support = keys::identify("s3cret", &c.api_keys).unwrap();
+        assert_eq!((support.name.as_str(), support.role), ("support", Role::Read));
+        assert!(!format!("{c:?}").contains(&hex::encode(keys::digest("s3cret"))));
+        for bad in ["support:read", "internal:admin:00"] {
+            let mut pairs = BASE.to_vec();
+            pairs.push(("API_KEYS", bad));
+            assert_eq!(
+                Config::from_lookup(lookup(&pairs)).unwrap_err(),
+                ConfigError::InvalidVar("API_KEYS")
+            );
+        }
     }
 
     #[test]

@@ -19,6 +19,11 @@ pub enum AuthFailure {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AppError {
     Unauthorized(AuthFailure),
+    /// A valid key whose role may not call this route.
+    InsufficientScope {
+        have: &'static str,
+        need: &'static str,
+    },
     /// Body larger than the byte cap.
     PayloadTooLarge {
         limit_bytes: usize,
@@ -40,8 +45,10 @@ pub enum AppError {
     },
     NotFound,
     MethodNotAllowed,
-    /// D1 could not be reached or failed; the caller may retry.
+    /// D1 could not be reached or refused a write; nothing of the request was stored; the caller may retry.
     StorageUnavailable,
+    /// D1 could not be reached or refused a read; the caller may retry.
+    StorageUnavailableForRead,
     /// The deployment lacks a required secret or has an invalid variable.
     Misconfigured,
     Internal,
@@ -107,6 +114,12 @@ impl AppError {
                 };
                 Problem::new(401, code, "Unauthorized", detail)
             }
+            InsufficientScope { have, need } => Problem::new(
+                403,
+                "insufficient_scope",
+                "Forbidden",
+                format!("This key's role ({have}) may not call this route; it needs a key with the {need} role."),
+            ),
             PayloadTooLarge { limit_bytes } => Problem::new(
                 413,
                 "payload_too_large",
@@ -143,6 +156,12 @@ impl AppError {
                 "storage_unavailable",
                 "Service Unavailable",
                 "The database is unavailable; nothing from this request was stored. Retry later.",
+            ),
+            StorageUnavailableForRead => Problem::new(
+                503,
+                "storage_unavailable",
+                "Service Unavailable",
+                "The database is unavailable. Retry later.",
             ),
             Misconfigured => Problem::new(
                 500,

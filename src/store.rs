@@ -101,6 +101,93 @@ pub struct OverrideRow {
     pub updated_at: String,
 }
 
+/// One access-log entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AuditEntry {
+    pub at: String,
+    /// The bearer key's name (never the key).
+    pub key_name: String,
+    /// `GET /internal/funnel-events`.
+    pub route: String,
+    /// What was looked up or done: `email_fingerprint`, `email_domain`, `user_id`, `trace`, `export`,
+    /// `override`, `replay`, `erasure`, `sweep`.
+    pub kind: String,
+    /// The fingerprint, domain, user id or trace id (never a raw address).
+    pub subject: Option<String>,
+    /// Rows returned or changed.
+    pub rows: Option<i64>,
+}
+
+/// An entry as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AuditRow {
+    pub id: i64,
+    #[serde(flatten)]
+    pub entry: AuditEntry,
+}
+
+/// A page request of the access log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditQuery<'a> {
+    pub span: &'a Span,
+    pub key_name: Option<&'a str>,
+    pub subject: Option<&'a str>,
+    pub after: Option<&'a Position>,
+    pub limit: usize,
+}
+
+/// One erasure request and its progress.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Erasure {
+    pub id: String,
+    /// `email_fingerprint` or `user_id`.
+    pub subject_kind: String,
+    /// The address's fingerprint, or the user id (never a raw address).
+    pub subject: String,
+    #[serde(deserialize_with = "flag")]
+    pub suppress: bool,
+    pub requested_at: String,
+    pub requested_by: String,
+    pub events_deleted: i64,
+    pub quarantine_deleted: i64,
+    /// When no row of the subject was left; null while the erasure runs.
+    pub finished_at: Option<String>,
+}
+
+fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(i64::deserialize(d)? != 0)
+}
+
+/// Rows one erasure step deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ErasedRows {
+    pub events: u64,
+    pub quarantine: u64,
+}
+
+/// A resumable job's progress.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct JobState {
+    pub after_id: i64,
+    pub changed: i64,
+    pub finished_at: Option<String>,
+}
+
+/// An event's free-text columns, for the PII sweep.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct SweepEventRow {
+    pub id: i64,
+    pub error_message: Option<String>,
+    pub payload_json: Option<String>,
+}
+
+/// A quarantined copy, for the PII sweep.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct SweepQuarantineRow {
+    pub id: i64,
+    pub event_json: String,
+}
+
 #[allow(async_fn_in_trait)] // the worker is single-threaded: its futures are never `Send`
 pub trait EventStore {
     /// Proves the database answers; reads no event data.
@@ -189,4 +276,45 @@ pub trait EventStore {
     /// Once no expired event is left: drops emptied rollup hours, old
     /// quarantine entries and old volume counters.
     async fn prune_expired(&self, cutoff: &str) -> StoreResult<()>;
+
+    /// Appends one access-log entry.
+    async fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()>;
+
+    /// One page of the access log, newest first: `limit + 1` rows at most.
+    async fn list_audit(&self, query: &AuditQuery<'_>) -> StoreResult<Vec<AuditRow>>;
+
+    /// Drops access-log entries older than `cutoff`.
+    async fn prune_audit(&self, cutoff: &str) -> StoreResult<u64>;
+
+    /// Records an erasure request (and, with `suppress`, its suppression) in one transaction.
+    async fn create_erasure(&self, erasure: &Erasure) -> StoreResult<()>;
+
+    /// Deletes up to `chunk` events and `chunk` quarantined copies of the
+    /// erasure's subject and records the progress (finished when fewer were left).
+    async fn erase_step(&self, erasure: &Erasure, chunk: i64, now: &str) -> StoreResult<ErasedRows>;
+
+    async fn get_erasure(&self, id: &str) -> StoreResult<Option<Erasure>>;
+
+    /// Erasures with rows left, oldest first.
+    async fn unfinished_erasures(&self, limit: usize) -> StoreResult<Vec<Erasure>>;
+
+    async fn job_state(&self, job: &str) -> StoreResult<JobState>;
+
+    /// Records a job's step: where it stopped, rows changed, finished or not.
+    async fn record_job(
+        &self,
+        job: &str,
+        after_id: i64,
+        changed: i64,
+        finished_at: Option<&str>,
+        now: &str,
+    ) -> StoreResult<()>;
+
+    async fn sweep_events_page(&self, after_id: i64, limit: usize) -> StoreResult<Vec<SweepEventRow>>;
+
+    async fn sweep_events_write(&self, rows: &[SweepEventRow]) -> StoreResult<()>;
+
+    async fn sweep_quarantine_page(&self, after_id: i64, limit: usize) -> StoreResult<Vec<SweepQuarantineRow>>;
+
+    async fn sweep_quarantine_write(&self, rows: &[SweepQuarantineRow]) -> StoreResult<()>;
 }

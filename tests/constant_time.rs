@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 use subtle::{Choice, ConstantTimeEq};
 
 use funnel::error::AuthFailure;
-use funnel::security::{bearer, compare, signature};
+use funnel::security::{compare, keys, signature};
 
 /// Every comparison a check made, `(left, right)`, in order.
 #[derive(Default)]
@@ -82,26 +82,33 @@ fn sha256(s: &str) -> Vec<u8> {
     Sha256::digest(s.as_bytes()).to_vec()
 }
 
+fn configured() -> Vec<keys::ApiKey> {
+    let roles = [keys::Role::Admin, keys::Role::Read, keys::Role::Ingest];
+    KEYS.iter()
+        .zip(roles)
+        .enumerate()
+        .map(|(i, (k, role))| keys::from_plain(&format!("key-{i}"), role, k))
+        .collect()
+}
+
 #[test]
 fn every_bearer_key_is_compared_whichever_one_matches() {
-    // Which key matched (current or previous) must not show in the work done:
-    // an early `return`/`break` on a match, or `.any()`, compares fewer keys
-    // when an early key matches; a `break` on a mismatch, when a late one does.
+    // Which key matched must not show in the work done: an early
+    // `return`/`break` on a match, or `.find()`, compares fewer keys when an
+    // early key matches; a `break` on a mismatch, when a late one does.
     let cases = [
-        (KEYS[0], true),
-        (KEYS[1], true),
-        (KEYS[2], true),
-        ("k-current-012345678", false),
-        ("k-wrong", false),
-        ("", false),
+        (KEYS[0], Some("key-0")),
+        (KEYS[1], Some("key-1")),
+        (KEYS[2], Some("key-2")),
+        ("k-current-012345678", None),
+        ("k-wrong", None),
+        ("", None),
     ];
+    let keys = configured();
     for (presented, expected) in cases {
         let recorder = Recorder::default();
-        assert_eq!(
-            bearer::key_matches_with(recorder.equal(), presented, &KEYS),
-            expected,
-            "{presented}"
-        );
+        let found = keys::identify_with(recorder.equal(), presented, &keys).map(|k| k.name);
+        assert_eq!(found.as_deref(), expected, "{presented}");
         assert_eq!(recorder.seen().len(), KEYS.len(), "comparisons for {presented:?}");
     }
 }
@@ -111,22 +118,23 @@ fn bearer_keys_are_compared_as_whole_sha256_digests() {
     // Comparing the raw token would make the work depend on its length and the
     // key's; a truncated digest would accept near misses; a `==` on the digests
     // bypasses the comparison and records nothing.
+    let keys = configured();
     for presented in [KEYS[1], "k-previous-abcdefghi", "x"] {
         let recorder = Recorder::default();
-        bearer::key_matches_with(recorder.equal(), presented, &KEYS);
+        keys::identify_with(recorder.equal(), presented, &keys);
         let expected: Vec<_> = KEYS.iter().map(|k| (sha256(presented), sha256(k))).collect();
         assert_eq!(recorder.seen(), expected, "{presented}");
     }
 }
 
 #[test]
-fn an_unset_bearer_key_is_skipped_whatever_the_token() {
-    // An empty `_PREVIOUS` is configuration, not something the token decides:
-    // the number of comparisons is the same for every token.
-    for presented in ["k", "", "x"] {
-        let recorder = Recorder::default();
-        bearer::key_matches_with(recorder.equal(), presented, &["k", ""]);
-        assert_eq!(recorder.seen(), vec![(sha256(presented), sha256("k"))], "{presented:?}");
+fn the_matching_key_decides_the_role_and_name_not_its_position() {
+    // The index of the match is selected without a branch; a mix-up there
+    // would hand one key's role to another.
+    let keys = configured();
+    for (i, k) in KEYS.iter().enumerate() {
+        let identity = keys::identify(k, &keys).unwrap();
+        assert_eq!((identity.name, identity.role), (keys[i].name.clone(), keys[i].role));
     }
 }
 

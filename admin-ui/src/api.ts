@@ -1,5 +1,7 @@
 // The console reads only the read APIs, with the internal key kept in this
 // tab's sessionStorage (never a URL, never localStorage). A 401 asks again.
+import type { components } from "./generated/api";
+
 const KEY = "funnel.key";
 
 export class ApiError extends Error {
@@ -63,28 +65,10 @@ export const get = <T>(path: string, params: Record<string, string | undefined> 
   return request<T>(s ? `${path}?${s}` : path);
 };
 
-// Shapes of the API answers the console reads.
-export type Text = { ko: string; en: string };
-export type Kpi = { value: number | string | null; unit: "count" | "krw" | "ratio" | "text"; lens: string; service: string | null; label: Text; estimate: boolean };
-export type Summary = { from: string; to: string; tz: string; kpis: Record<string, Kpi>; totals: Record<string, number>; estimated: string[]; daily: { date: string; counts: Record<string, number> }[] };
-export type Event = {
-  id: number; ts: string; event_type: string; service: string; source: string; event_id: string; trace_id: string | null;
-  tenant_id: string | null; user_id: string | null; email_fingerprint: string | null; email_domain: string | null;
-  success: boolean | null; error_code: string | null; error_message: string | null; properties: Record<string, unknown>; weight: number;
-};
-export type EventPage = { events: Event[]; next_cursor: string | null };
-export type Timeline = {
-  trace_id: string; started_at: string | null; ended_at: string | null; duration_ms: number; services: string[]; sources: string[];
-  failures: { id: number; event_type: string; error_code: string | null }[]; events: (Event & { elapsed_ms: number; since_start_ms: number })[]; truncated: boolean;
-};
-export type FunnelDef = { name: string; label: Text; description: Text; steps: { event: string; label: Text }[] };
-export type FunnelResult = { funnel: { name: string; label: Text; subjects: number; overall_conversion: number | null; steps: { index: number; event: string; label: Text; count: number; conversion_from_previous: number | null; conversion_from_start: number | null; dropped: number; drop_off_by_error: { error_code: string; count: number }[] }[] } };
-export type Overview = {
-  tz: string; totals: { events: number; users: number; sessions: number; today: number }; revenue_krw: number;
-  services: { service: string; health: "live" | "quiet" | "silent"; last_seen: string | null; events: number; users: number; sessions: number; today: number; revenue_krw: number; top_events: { event_type: string; count: number }[] }[];
-  timeline: { date: string; counts: Record<string, number> }[]; recent: Event[];
-};
-export type CatalogEvent = { name: string; service: string; description: Text; first_seen: string | null; last_seen: string | null; count: number; estimated: boolean; received: number; sampled_out: number; rejected: number; rejection_rate: number | null; sample_rate: number };
-export type Catalog = { events: CatalogEvent[]; unknown_rejections: { event_type: string; count: number }[] };
-export type Quarantined = { id: number; received_at: string; source: string; event_type: string | null; event_id: string; status: string; errors: { code: string; field: string; message: string }[] };
-export type UsageLine = { action: string; used: number; limit: number; remaining: number; quota_exceeded: boolean };
+// The shapes of the API's answers: the API's own OpenAPI document
+// (docs/openapi.json, generated from the Rust response types) turned into
+// TypeScript by scripts/gen-console-types.mjs, which the console build runs
+// first. Nothing here copies a shape by hand: `Schema<"Summary">` is the
+// document's `components.schemas.Summary`.
+export type Schemas = components["schemas"];
+export type Schema<K extends keyof Schemas> = Schemas[K];

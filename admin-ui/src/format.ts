@@ -19,7 +19,7 @@ export function dateTime(iso: string | null | undefined, tz: string): string {
 }
 
 /** Masked email: the domain and the first 8 hex of the fingerprint, never more. */
-export function maskedEmail(fp: string | null, domain: string | null): string {
+export function maskedEmail(fp: string | null | undefined, domain: string | null | undefined): string {
   if (!fp) return "–";
   return `${fp.slice(0, 8)}…@${domain ?? "?"}`;
 }

@@ -1,4 +1,4 @@
-// Korean first, as in the seeds. The language follows the browser and can be switched.
+// Korean first: the operators' language. The language follows the browser and can be switched.
 export type Lang = "ko" | "en";
 export type Text = { ko: string; en: string };
 

@@ -10,9 +10,9 @@ use super::routes::{self, Access, Endpoint, Match, Route};
 use crate::config::Config;
 use crate::error::{AppError, AppResult, PROBLEM_CONTENT_TYPE};
 use crate::query::params::Params;
-use crate::security;
+use crate::security::{self, keys::KeyIdentity};
 use crate::store::EventStore;
-use crate::usecases::{self, ingest::Sink};
+use crate::usecases::{self, audit, ingest::Sink};
 
 /// Where the console lives; `/` leads there.
 pub const CONSOLE_PATH: &str = "/cp/auth-commerce-funnel/";
@@ -67,10 +67,47 @@ pub async fn handle<S: EventStore>(
     req: &ApiRequest,
 ) -> Reply {
     let reply = match guard(app, route, req) {
-        Ok(()) => run(app, route, captures, req).await,
+        Ok(key) => answer(app, route, captures, req, key.as_ref()).await,
         Err(e) => Err(e),
     };
+    let reply = reply.map_err(|e| match e {
+        // A read never says "nothing was stored": it stored nothing to begin with.
+        AppError::StorageUnavailable if route.method == Method::Get => AppError::StorageUnavailableForRead,
+        e => e,
+    });
     finish(reply.unwrap_or_else(|e| Reply::problem(&e)))
+}
+
+/// Runs the use case and, when the route names a person or changes
+/// something, appends its access-log entry. No entry, no answer: if the log
+/// cannot be written, the caller gets a 503 instead of the data.
+async fn answer<S: EventStore>(
+    app: &App<S>,
+    route: &Route,
+    captures: &[(&'static str, String)],
+    req: &ApiRequest,
+    key: Option<&KeyIdentity>,
+) -> AppResult<Reply> {
+    let (reply, audited) = run(app, route, captures, req, key).await?;
+    if let (Some(key), Some(a)) = (key, audited) {
+        let name = format!("{} {}", route.method.as_str().to_ascii_uppercase(), route.path);
+        let entry = audit::entry(app.now, &key.name, name, a.lookup, a.rows);
+        app.store.append_audit(&entry).await?;
+    }
+    Ok(reply)
+}
+
+/// What the access log records of a request.
+struct Audited {
+    lookup: audit::Lookup,
+    rows: Option<i64>,
+}
+
+fn audited(kind: &'static str, subject: Option<String>, rows: Option<i64>) -> Option<Audited> {
+    Some(Audited {
+        lookup: audit::Lookup { kind, subject },
+        rows,
+    })
 }
 
 /// Answers a request that matched no route, or failed before reaching one.
@@ -85,14 +122,21 @@ fn finish(mut reply: Reply) -> Reply {
     reply
 }
 
-/// The route's access rule, before any of its work.
-fn guard<S>(app: &App<S>, route: &Route, req: &ApiRequest) -> AppResult<()> {
+/// The route's access rule, before any of its work: the caller's key when
+/// the route needs one.
+fn guard<S>(app: &App<S>, route: &Route, req: &ApiRequest) -> AppResult<Option<KeyIdentity>> {
     match route.access {
-        Access::Public | Access::SignedOrKey => Ok(()),
-        Access::Key => {
-            security::authenticate_internal(req.header("authorization"), app.config()?).map_err(AppError::Unauthorized)
+        Access::Public | Access::SignedOrKey => Ok(None),
+        Access::AnyKey => security::authenticate_key(req.header("authorization"), app.config()?)
+            .map(Some)
+            .map_err(AppError::Unauthorized),
+        Access::Key(needed) => {
+            let key = security::authenticate_key(req.header("authorization"), app.config()?)
+                .map_err(AppError::Unauthorized)?;
+            key.require(needed)?;
+            Ok(Some(key))
         }
-        Access::Bench if app.config.as_ref().is_some_and(|c| c.bench_routes) && req.is_loopback() => Ok(()),
+        Access::Bench if app.config.as_ref().is_some_and(|c| c.bench_routes) && req.is_loopback() => Ok(None),
         Access::Bench => Err(AppError::NotFound),
     }
 }
@@ -116,77 +160,153 @@ async fn run<S: EventStore>(
     route: &Route,
     captures: &[(&'static str, String)],
     req: &ApiRequest,
-) -> AppResult<Reply> {
+    key: Option<&KeyIdentity>,
+) -> AppResult<(Reply, Option<Audited>)> {
     use usecases::*;
     let (store, now) = (&app.store, app.now);
     let p = params(route, req)?;
-    match route.endpoint {
-        Endpoint::ConsoleRoot => Ok(Reply::redirect(CONSOLE_PATH)),
-        Endpoint::ConsoleAsset => Ok(Reply {
-            status: 200,
-            headers: Vec::new(),
-            body: Body::Asset,
-        }),
-        Endpoint::Health => ok(&health::check(store, now).await?),
-        Endpoint::OpenApi => Ok(Reply::json(200, &super::openapi::document())),
-        Endpoint::Ingest | Endpoint::BenchDiscard => {
-            let sink = if route.endpoint == Endpoint::Ingest {
-                Sink::Store
-            } else {
-                Sink::Discard
-            };
-            let input = ingest::IngestRequest {
-                signature: req.header(crate::security::signature::HEADER),
-                authorization: req.header("authorization"),
-                content_type: req.header("content-type"),
-                trace_header: req.header("x-trace-id"),
-                body: &req.body,
-            };
-            let answer = ingest::ingest(store, app.config()?, input, now, sink, &mut ingest::random_event_id).await?;
-            let content_type = if answer.response.is_problem {
-                PROBLEM_CONTENT_TYPE
-            } else {
-                "application/json"
-            };
-            let reply = Reply::serialized(answer.response.status, content_type, &answer.response.body);
-            // Echoed only after it passed the trace rule.
-            Ok(match answer.trace_id {
-                Some(trace) => reply.with_header("x-trace-id", trace),
-                None => reply,
-            })
+    let key_name = key.map_or("", |k| k.name.as_str());
+    let fingerprint_key = || app.config().map(|c| c.email_fingerprint_key.as_bytes());
+    // A list or export that names a person (by address, fingerprint, trace or user).
+    let person = || fingerprint_key().ok().and_then(|k| audit::lookup_of_filter(&p, k));
+    Ok(match route.endpoint {
+        Endpoint::ConsoleRoot => (Reply::redirect(CONSOLE_PATH), None),
+        Endpoint::ConsoleAsset => (
+            Reply {
+                status: 200,
+                headers: Vec::new(),
+                body: Body::Asset,
+            },
+            None,
+        ),
+        Endpoint::Health => (ok(&health::check(store, now).await?), None),
+        Endpoint::OpenApi => (Reply::json(200, &super::openapi::document()), None),
+        Endpoint::Ingest => (ingest_reply(app, req, Sink::Store).await?, None),
+        Endpoint::BenchDiscard => (ingest_reply(app, req, Sink::Discard).await?, None),
+        Endpoint::ListEvents => {
+            let page = events::list(store, app.config()?, &p, now).await?;
+            let rows = Some(page.events.len() as i64);
+            let audit = person().map(|l| Audited { lookup: l, rows });
+            (ok(&page), audit)
         }
-        Endpoint::ListEvents => ok(&events::list(store, app.config()?, &p, now).await?),
         Endpoint::ExportEvents => {
             let plan = events::export(store, app.config()?, &p, now).await?;
             let disposition = format!("attachment; filename=\"{}\"", plan.format.filename());
-            Ok(Reply {
+            let reply = Reply {
                 status: 200,
                 headers: vec![
                     ("content-type", plan.format.content_type().to_string()),
                     ("content-disposition", disposition),
                 ],
                 body: Body::Export(Box::new(plan)),
-            })
+            };
+            // Every export is logged, with the person it names when it names one.
+            (reply, audited("export", person().and_then(|l| l.subject), None))
         }
-        Endpoint::Summary => ok(&summary::summary(store, &p, now).await?),
-        Endpoint::Trace => ok(&trace::timeline(store, capture(captures, "trace_id")).await?),
-        Endpoint::FunnelList => ok(&funnels::list()),
-        Endpoint::Funnel => ok(&funnels::count(store, capture(captures, "name"), &p, now).await?),
-        Endpoint::Catalog => ok(&catalog::catalog(store, &p, now).await?),
-        Endpoint::Overview => ok(&overview::overview(store, &p, now).await?),
-        Endpoint::QuarantineList => ok(&quarantine::list(store, app.config()?, &p, now).await?),
-        Endpoint::QuarantineReplay => ok(&quarantine::replay(store, app.config()?, &p, now).await?),
-        Endpoint::UsageOfUser => ok(&usage::of_user(store, &p, now).await?),
-        Endpoint::UsageOverQuota => ok(&usage::over_quota(store, &p, now).await?),
-        Endpoint::UsageSummary => ok(&usage::summary(store, &p, now).await?),
-        Endpoint::Quotas => ok(&usage::quotas(store).await?),
-        Endpoint::PutOverride => ok(&usage::set_override(store, req.header("content-type"), &req.body, now).await?),
-        Endpoint::DeleteOverride => ok(&usage::delete_override(store, &p).await?),
-        Endpoint::BenchFloor => ok(&bench::floor(store, &req.body).await?),
-    }
+        Endpoint::Summary => (ok(&summary::summary(store, &p, now).await?), None),
+        Endpoint::Trace => {
+            let timeline = trace::timeline(store, capture(captures, "trace_id")).await?;
+            let audit = audited(
+                "trace",
+                Some(timeline.trace_id.clone()),
+                Some(timeline.events.len() as i64),
+            );
+            (ok(&timeline), audit)
+        }
+        Endpoint::FunnelList => (ok(&funnels::list()), None),
+        Endpoint::Funnel => (
+            ok(&funnels::count(store, capture(captures, "name"), &p, now).await?),
+            None,
+        ),
+        Endpoint::Catalog => (ok(&catalog::catalog(store, &p, now).await?), None),
+        Endpoint::Overview => (ok(&overview::overview(store, &p, now).await?), None),
+        Endpoint::QuarantineList => (ok(&quarantine::list(store, app.config()?, &p, now).await?), None),
+        Endpoint::QuarantineReplay => {
+            let outcome = quarantine::replay(store, app.config()?, &p, now).await?;
+            let audit = audited("replay", None, Some(outcome.replayed as i64));
+            (ok(&outcome), audit)
+        }
+        Endpoint::UsageOfUser => {
+            let usage = usage::of_user(store, &p, now).await?;
+            let audit = audited("user_id", Some(usage.user_id.clone()), Some(usage.actions.len() as i64));
+            (ok(&usage), audit)
+        }
+        Endpoint::UsageOverQuota => (ok(&usage::over_quota(store, &p, now).await?), None),
+        Endpoint::UsageSummary => (ok(&usage::summary(store, &p, now).await?), None),
+        Endpoint::Quotas => (ok(&usage::quotas(store).await?), None),
+        Endpoint::PutOverride => {
+            let set = usage::set_override(store, req.header("content-type"), &req.body, now).await?;
+            let audit = audited("override", Some(set.value.subject_id.clone()), Some(1));
+            (ok(&set), audit)
+        }
+        Endpoint::DeleteOverride => {
+            let deleted = usage::delete_override(store, &p).await?;
+            let audit = audited(
+                "override",
+                p.get("subject_id").map(str::to_string),
+                Some(i64::from(deleted.deleted)),
+            );
+            (ok(&deleted), audit)
+        }
+        Endpoint::Audit => (ok(&audit::list(store, app.config()?, &p, now).await?), None),
+        Endpoint::Erasure => {
+            let receipt = erasure::request(
+                store,
+                fingerprint_key()?,
+                key_name,
+                req.header("content-type"),
+                &req.body,
+                now,
+                &mut erasure::random_erasure_id,
+            )
+            .await?;
+            let e = &receipt.erasure;
+            let audit = audited(
+                "erasure",
+                Some(e.subject.clone()),
+                Some(e.events_deleted + e.quarantine_deleted),
+            );
+            (ok(&receipt), audit)
+        }
+        Endpoint::ErasureProgress => (ok(&erasure::progress(store, capture(captures, "id")).await?), None),
+        Endpoint::WhoAmI => (ok(&access::who_am_i(key)), None),
+        Endpoint::BenchFloor => (ok(&bench::floor(store, &req.body).await?), None),
+    })
+}
+
+/// Ingest's answer: per-event results, a problem when every event failed,
+/// and the request's trace id echoed once it passed the trace rule.
+async fn ingest_reply<S: EventStore>(app: &App<S>, req: &ApiRequest, sink: Sink) -> AppResult<Reply> {
+    use usecases::ingest;
+    let input = ingest::IngestRequest {
+        signature: req.header(crate::security::signature::HEADER),
+        authorization: req.header("authorization"),
+        content_type: req.header("content-type"),
+        trace_header: req.header("x-trace-id"),
+        body: &req.body,
+    };
+    let answer = ingest::ingest(
+        &app.store,
+        app.config()?,
+        input,
+        app.now,
+        sink,
+        &mut ingest::random_event_id,
+    )
+    .await?;
+    let content_type = if answer.response.is_problem {
+        PROBLEM_CONTENT_TYPE
+    } else {
+        "application/json"
+    };
+    let reply = Reply::serialized(answer.response.status, content_type, &answer.response.body);
+    Ok(match answer.trace_id {
+        Some(trace) => reply.with_header("x-trace-id", trace),
+        None => reply,
+    })
 }
 
 /// A 200 with a JSON body.
-fn ok<T: serde::Serialize>(body: &T) -> AppResult<Reply> {
-    Ok(Reply::json(200, body))
+fn ok<T: serde::Serialize>(body: &T) -> Reply {
+    Reply::json(200, body)
 }

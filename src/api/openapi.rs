@@ -23,8 +23,10 @@ use crate::ingest::batch::IngestBody;
 use crate::report::overview::Overview;
 use crate::report::quarantine::ReplayOutcome;
 use crate::report::timeline::Timeline;
+use crate::usecases::audit::AuditPage;
 use crate::usecases::bench::FloorWrite;
 use crate::usecases::catalog::Catalog;
+use crate::usecases::erasure::ErasureReceipt;
 use crate::usecases::events::EventPage;
 use crate::usecases::funnels::{FunnelCount, FunnelList};
 use crate::usecases::health::HealthReport;
@@ -36,21 +38,25 @@ use crate::usecases::usage::{OverQuota, OverrideDeleted, OverrideSet, Quotas, Us
 enum Success {
     Json(String),
     /// A body that is not JSON (an export, a console file, a redirect).
-    Other(u16, &'static str, &'static str),
+    Other(u16, &'static [&'static str], &'static str),
 }
 
 fn success(endpoint: Endpoint) -> Success {
     use Endpoint::*;
     match endpoint {
-        ConsoleRoot => Success::Other(302, "text/plain", "A redirect to the console."),
-        ConsoleAsset => Success::Other(200, "text/html", "A file of the console."),
+        ConsoleRoot => Success::Other(302, &["text/plain"], "A redirect to the console."),
+        ConsoleAsset => Success::Other(
+            200,
+            &["text/html", "text/javascript", "text/css"],
+            "A file of the console.",
+        ),
         Health => Success::Json(name::<crate::usecases::health::HealthReport>()),
         OpenApi => Success::Json("OpenApiDocument".into()),
         Ingest | BenchDiscard => Success::Json(name::<IngestBody>()),
         ListEvents => Success::Json(name::<EventPage>()),
         ExportEvents => Success::Other(
             200,
-            "text/csv",
+            &["text/csv", "application/x-ndjson"],
             "RFC 4180 CSV with a header row (format=csv), or one GA4 Measurement Protocol request body per line \
              (format=ga4, application/x-ndjson).",
         ),
@@ -69,6 +75,9 @@ fn success(endpoint: Endpoint) -> Success {
         PutOverride => Success::Json(name::<OverrideSet>()),
         DeleteOverride => Success::Json(name::<OverrideDeleted>()),
         BenchFloor => Success::Json(name::<FloorWrite>()),
+        Audit => Success::Json(name::<AuditPage>()),
+        Erasure | ErasureProgress => Success::Json(name::<ErasureReceipt>()),
+        WhoAmI => Success::Json(name::<crate::usecases::access::WhoAmI>()),
     }
 }
 
@@ -121,11 +130,7 @@ fn json_ref(schema: &str, description: &str, content_type: &str) -> utoipa::open
 
 fn operation(route: &Route) -> utoipa::openapi::path::Operation {
     let mut op = OperationBuilder::new()
-        .operation_id(Some(format!(
-            "{}_{}",
-            route.method.as_str(),
-            operation_name(route.endpoint)
-        )))
+        .operation_id(Some(operation_id(route)))
         .summary(Some(route.summary))
         .tag(tag(route));
     for segment in route.path.split('/') {
@@ -157,6 +162,8 @@ fn operation(route: &Route) -> utoipa::openapi::path::Operation {
     if route.max_body > 0 {
         let body = if route.endpoint == Endpoint::PutOverride {
             "`{\"subject_kind\": \"user\"|\"tenant\", \"subject_id\", \"action\", \"monthly_limit\": 0..1e9}`"
+        } else if route.endpoint == Endpoint::Erasure {
+            "`{\"email\" | \"email_fingerprint\" | \"user_id\": \"...\", \"suppress\"?: bool}`: exactly one of the three."
         } else if route.endpoint == Endpoint::BenchFloor {
             "A JSON array of prepared event rows."
         } else {
@@ -174,23 +181,38 @@ fn operation(route: &Route) -> utoipa::openapi::path::Operation {
         ));
     }
     match route.access {
-        Access::Key => op = op.security(SecurityRequirement::new("bearer", Vec::<String>::new())),
+        Access::Key(role) => {
+            op = op
+                .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
+                .description(Some(format!(
+                    "Needs a bearer key of the `{}` role (an `admin` key may call every route).",
+                    role.as_str()
+                )))
+        }
         Access::SignedOrKey => {
             op = op
                 .security(SecurityRequirement::new("signature", Vec::<String>::new()))
                 .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
+                .description(Some(
+                    "Needs an X-Funnel-Signature, or a bearer key of the `ingest` role (or `admin`).",
+                ))
+        }
+        Access::AnyKey => {
+            op = op
+                .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
+                .description(Some("Needs any valid bearer key."))
         }
         Access::Public | Access::Bench => {}
     }
     op = match success(route.endpoint) {
         Success::Json(schema) => op.response("200", json_ref(&schema, "Success.", "application/json")),
-        Success::Other(status, content_type, description) => op.response(
-            status.to_string(),
-            ResponseBuilder::new()
-                .description(description)
-                .content(content_type, ContentBuilder::new().build())
-                .build(),
-        ),
+        Success::Other(status, content_types, description) => {
+            let mut response = ResponseBuilder::new().description(description);
+            for content_type in content_types {
+                response = response.content(*content_type, ContentBuilder::new().build());
+            }
+            op.response(status.to_string(), response.build())
+        }
     };
     if route.endpoint == Endpoint::Ingest {
         for status in ["402", "422"] {
@@ -215,16 +237,24 @@ fn operation(route: &Route) -> utoipa::openapi::path::Operation {
     .build()
 }
 
-fn operation_name(endpoint: Endpoint) -> String {
-    let debug = format!("{endpoint:?}");
-    let mut out = String::new();
-    for (i, c) in debug.chars().enumerate() {
-        if c.is_ascii_uppercase() && i > 0 {
-            out.push('_');
-        }
-        out.push(c.to_ascii_lowercase());
-    }
-    out
+/// `get_internal_funnel_events_summary`: unique, since (method, path) is.
+fn operation_id(route: &Route) -> String {
+    let path: String = route
+        .path
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    let path = path
+        .trim_matches('_')
+        .split('_')
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("_");
+    format!(
+        "{}_{}",
+        route.method.as_str(),
+        if path.is_empty() { "root" } else { &path }
+    )
 }
 
 fn tag(route: &Route) -> &'static str {
@@ -240,6 +270,7 @@ fn tag(route: &Route) -> &'static str {
         | Endpoint::PutOverride
         | Endpoint::DeleteOverride => "usage and quotas",
         Endpoint::QuarantineList | Endpoint::QuarantineReplay => "quarantine",
+        Endpoint::Audit | Endpoint::Erasure | Endpoint::ErasureProgress | Endpoint::WhoAmI => "privacy",
         _ => "reads",
     }
 }
@@ -284,6 +315,9 @@ fn all_schemas() -> Vec<NamedSchema> {
     push_schema::<OverrideDeleted>(&mut all);
     push_schema::<FloorWrite>(&mut all);
     push_schema::<Problem>(&mut all);
+    push_schema::<AuditPage>(&mut all);
+    push_schema::<ErasureReceipt>(&mut all);
+    push_schema::<crate::usecases::access::WhoAmI>(&mut all);
     all
 }
 
@@ -348,6 +382,13 @@ mod tests {
                 assert_eq!(previous, text, "two different schemas are named {name}");
             }
         }
+    }
+
+    #[test]
+    fn every_operation_id_is_unique() {
+        let ids: Vec<String> = ROUTES.iter().map(operation_id).collect();
+        let unique: std::collections::HashSet<&String> = ids.iter().collect();
+        assert_eq!(unique.len(), ids.len(), "{ids:?}");
     }
 
     #[test]

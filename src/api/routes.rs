@@ -9,17 +9,21 @@
 use super::request::Method;
 use crate::ingest::MAX_BODY_BYTES;
 use crate::query::filter::LIST_PARAMS;
+use crate::security::keys::Role;
+use crate::usecases::erasure::ERASURE_MAX_BODY;
 
 /// Who may call a route. Checked by the dispatcher before the use case runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
     /// Anyone (health, the API document, the console's files: the console asks for a key).
     Public,
-    /// An `X-Funnel-Signature` over the body, or the internal bearer key.
-    /// Checked by ingest itself, since the signature covers the raw body.
+    /// An `X-Funnel-Signature` over the body, or a bearer key of the `ingest`
+    /// (or `admin`) role. Checked by ingest itself, since the signature covers the raw body.
     SignedOrKey,
-    /// `Authorization: Bearer <INTERNAL_API_KEY>`.
-    Key,
+    /// `Authorization: Bearer <key>` of this role (an `admin` key may call everything).
+    Key(Role),
+    /// Any valid bearer key, whatever its role.
+    AnyKey,
     /// Only with `BENCH_ROUTES = "1"` and a loopback host; a 404 otherwise.
     Bench,
 }
@@ -48,6 +52,10 @@ pub enum Endpoint {
     Quotas,
     PutOverride,
     DeleteOverride,
+    Audit,
+    Erasure,
+    ErasureProgress,
+    WhoAmI,
     BenchFloor,
     BenchDiscard,
 }
@@ -84,10 +92,22 @@ const EXPORT_PARAMS: &[&str] = &[
     "format",
 ];
 const QUARANTINE_PARAMS: &[&str] = &["from", "to", "tz", "type", "status", "limit", "cursor"];
+const AUDIT_PARAMS: &[&str] = &["from", "to", "tz", "key", "subject", "limit", "cursor"];
 /// A quota override is a few small fields.
 pub const OVERRIDE_MAX_BODY: usize = 4096;
 
 macro_rules! route {
+    ($method:ident $path:literal, Key($role:ident), $endpoint:ident, $params:expr, $max_body:expr, $summary:literal) => {
+        Route {
+            method: Method::$method,
+            path: $path,
+            access: Access::Key(Role::$role),
+            endpoint: Endpoint::$endpoint,
+            params: $params,
+            max_body: $max_body,
+            summary: $summary,
+        }
+    };
     ($method:ident $path:literal, $access:ident, $endpoint:ident, $params:expr, $max_body:expr, $summary:literal) => {
         Route {
             method: Method::$method,
@@ -112,23 +132,28 @@ pub const ROUTES: &[Route] = &[
     route!(Post "/internal/funnel-events/ingest", SignedOrKey, Ingest, None, MAX_BODY_BYTES, "Validates, fingerprints, de-duplicates and stores a batch of events; answers per event."),
     route!(Post "/api/events", SignedOrKey, Ingest, None, MAX_BODY_BYTES, "The same as /internal/funnel-events/ingest (the ops console's name for it)."),
     // Reads.
-    route!(Get "/internal/funnel-events", Key, ListEvents, Some(LIST_PARAMS), 0, "One page of events, newest first, with every filter and an opaque cursor."),
-    route!(Get "/internal/funnel-events/export", Key, ExportEvents, Some(EXPORT_PARAMS), 0, "Every event of the filter as CSV (or GA4 Measurement Protocol payloads), streamed."),
-    route!(Get "/internal/funnel-events/summary", Key, Summary, Some(RANGE), 0, "The catalog's KPIs and zero-filled daily counts per event type."),
-    route!(Get "/internal/trace/{trace_id}", Key, Trace, None, 0, "One trace's chain of events, oldest first."),
-    route!(Get "/internal/funnels", Key, FunnelList, None, 0, "The declared funnels."),
-    route!(Get "/internal/funnels/{name}", Key, Funnel, Some(RANGE), 0, "One funnel counted over a range: steps, conversion, drop-off."),
-    route!(Get "/internal/catalog", Key, Catalog, Some(RANGE), 0, "Every event type with live stats; the KPIs, funnels and limits."),
-    route!(Get "/api/overview", Key, Overview, Some(RANGE), 0, "The ops console's overview: totals, revenue, services, timeline, recent events."),
-    route!(Get "/internal/quarantine", Key, QuarantineList, Some(QUARANTINE_PARAMS), 0, "Rejected events with their reasons, newest first."),
-    route!(Post "/internal/quarantine/replay", Key, QuarantineReplay, Some(&["limit"]), 0, "Re-validates pending quarantined events against today's catalog and stores those that pass."),
+    route!(Get "/internal/funnel-events", Key(Read), ListEvents, Some(LIST_PARAMS), 0, "One page of events, newest first, with every filter and an opaque cursor."),
+    route!(Get "/internal/funnel-events/export", Key(Read), ExportEvents, Some(EXPORT_PARAMS), 0, "Every event of the filter as CSV (or GA4 Measurement Protocol payloads), streamed."),
+    route!(Get "/internal/funnel-events/summary", Key(Read), Summary, Some(RANGE), 0, "The catalog's KPIs and zero-filled daily counts per event type."),
+    route!(Get "/internal/trace/{trace_id}", Key(Read), Trace, None, 0, "One trace's chain of events, oldest first."),
+    route!(Get "/internal/funnels", Key(Read), FunnelList, None, 0, "The declared funnels."),
+    route!(Get "/internal/funnels/{name}", Key(Read), Funnel, Some(RANGE), 0, "One funnel counted over a range: steps, conversion, drop-off."),
+    route!(Get "/internal/catalog", Key(Read), Catalog, Some(RANGE), 0, "Every event type with live stats; the KPIs, funnels and limits."),
+    route!(Get "/api/overview", Key(Read), Overview, Some(RANGE), 0, "The ops console's overview: totals, revenue, services, timeline, recent events."),
+    route!(Get "/internal/quarantine", Key(Read), QuarantineList, Some(QUARANTINE_PARAMS), 0, "Rejected events with their reasons, newest first."),
+    route!(Post "/internal/quarantine/replay", Key(Admin), QuarantineReplay, Some(&["limit"]), 0, "Re-validates pending quarantined events against today's catalog and stores those that pass."),
     // Monthly usage and quotas.
-    route!(Get "/internal/usage", Key, UsageOfUser, Some(&["user_id", "month"]), 0, "One user's monthly usage per action: used, limit, remaining."),
-    route!(Get "/internal/usage/over-quota", Key, UsageOverQuota, Some(&["month"]), 0, "Users at their monthly limit."),
-    route!(Get "/internal/usage/summary", Key, UsageSummary, Some(&["month"]), 0, "Per-action monthly totals."),
-    route!(Get "/internal/quotas", Key, Quotas, Some(&[]), 0, "Plans, limits and overrides."),
-    route!(Put "/internal/quotas/overrides", Key, PutOverride, None, OVERRIDE_MAX_BODY, "Sets a user's or tenant's monthly limit of an action."),
-    route!(Delete "/internal/quotas/overrides", Key, DeleteOverride, Some(&["subject_kind", "subject_id", "action"]), 0, "Removes an override."),
+    route!(Get "/internal/usage", Key(Read), UsageOfUser, Some(&["user_id", "month"]), 0, "One user's monthly usage per action: used, limit, remaining."),
+    route!(Get "/internal/usage/over-quota", Key(Read), UsageOverQuota, Some(&["month"]), 0, "Users at their monthly limit."),
+    route!(Get "/internal/usage/summary", Key(Read), UsageSummary, Some(&["month"]), 0, "Per-action monthly totals."),
+    route!(Get "/internal/quotas", Key(Read), Quotas, Some(&[]), 0, "Plans, limits and overrides."),
+    route!(Put "/internal/quotas/overrides", Key(Admin), PutOverride, None, OVERRIDE_MAX_BODY, "Sets a user's or tenant's monthly limit of an action."),
+    route!(Delete "/internal/quotas/overrides", Key(Admin), DeleteOverride, Some(&["subject_kind", "subject_id", "action"]), 0, "Removes an override."),
+    // Privacy: the access log, erasure, and what a key may do.
+    route!(Get "/internal/audit", Key(Admin), Audit, Some(AUDIT_PARAMS), 0, "The access log: who looked up whom, exported, or changed what; newest first."),
+    route!(Post "/internal/erasure", Key(Admin), Erasure, None, ERASURE_MAX_BODY, "Erases one person's events and quarantined copies (by email, fingerprint or user id), optionally suppressing their future events; returns a receipt."),
+    route!(Get "/internal/erasure/{id}", Key(Admin), ErasureProgress, None, 0, "An erasure's receipt and progress."),
+    route!(Get "/internal/whoami", AnyKey, WhoAmI, Some(&[]), 0, "The calling key's name, role and the routes it may call."),
     // The ingest benchmark's references (see bench/).
     route!(Post "/bench/floor", Bench, BenchFloor, None, 8 * MAX_BODY_BYTES, "Benchmark only: stores prepared rows with no checks."),
     route!(Post "/bench/discard", Bench, BenchDiscard, None, MAX_BODY_BYTES, "Benchmark only: everything ingest does but the database write."),
@@ -211,6 +236,17 @@ mod tests {
             find(Method::Get, "/internal/funnel-events/summary/extra"),
             Match::NotFound
         ));
+    }
+
+    #[test]
+    fn every_write_but_ingest_needs_an_admin_key_and_every_read_a_read_key_but_the_privacy_records() {
+        for r in ROUTES {
+            if let Access::Key(role) = r.access {
+                let admin_only =
+                    r.method != Method::Get || matches!(r.endpoint, Endpoint::Audit | Endpoint::ErasureProgress);
+                assert_eq!(role == Role::Admin, admin_only, "{} {}", r.method.as_str(), r.path);
+            }
+        }
     }
 
     #[test]

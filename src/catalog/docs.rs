@@ -173,6 +173,14 @@ fn property_rules(doc: &mut Doc) {
             code("invalid_number_precision"),
         ],
         [
+            "Number value, in range".into(),
+            format!(
+                "a declared number within its range below; any other number at most {} in magnitude (2^53)",
+                limits::NUMBER_MAX_ABS
+            ),
+            code("value_out_of_range"),
+        ],
+        [
             "Object or array value".into(),
             format!("at most {} bytes serialized", limits::OBJECT_MAX_BYTES),
             code("property_too_large"),
@@ -369,7 +377,17 @@ fn accepts(p: &Param) -> String {
     let mut text = match p.kind {
         ParamKind::String if !p.allowed.is_empty() => format!("one of {}", code_list(p.allowed)),
         ParamKind::String => format!("up to {} characters", p.max_chars.unwrap_or(limits::STRING_MAX_CHARS)),
-        ParamKind::Number => format!("at most {} decimal places", limits::NUMBER_MAX_DECIMALS),
+        ParamKind::Number => match p.range {
+            Some(r) if r.integer => format!("a whole number from {} to {} ({})", r.min, r.max, r.unit),
+            Some(r) => format!(
+                "from {} to {}, at most {} decimal places ({})",
+                r.min,
+                r.max,
+                limits::NUMBER_MAX_DECIMALS,
+                r.unit
+            ),
+            None => format!("at most {} decimal places", limits::NUMBER_MAX_DECIMALS),
+        },
         ParamKind::Boolean => "`true` or `false`".into(),
         ParamKind::Object => format!("up to {} bytes serialized", limits::OBJECT_MAX_BYTES),
     };

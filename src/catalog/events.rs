@@ -4,7 +4,7 @@
 //! - `presstuner`, `pluid`: the ops console's event catalog.
 //! - `easypick`: the standard event dictionary.
 
-use super::{EventDef, Field, Ga4Mapping, LabelPart, Param, ParamKind, Requirement, Text};
+use super::{EventDef, Field, Ga4Mapping, LabelPart, NumberRange, Param, ParamKind, Requirement, Text};
 
 const fn t(ko: &'static str, en: &'static str) -> Text {
     Text { ko, en }
@@ -17,6 +17,7 @@ const fn param(name: &'static str, kind: ParamKind, required: bool) -> Param {
         allowed: &[],
         max_chars: None,
         aliases: &[],
+        range: None,
     }
 }
 /// Required string.
@@ -27,11 +28,21 @@ const fn rs(name: &'static str) -> Param {
 const fn os(name: &'static str) -> Param {
     param(name, ParamKind::String, false)
 }
-const fn rn(name: &'static str) -> Param {
-    param(name, ParamKind::Number, true)
+/// A number within `range`: every numeric parameter says which values it takes.
+const fn number(name: &'static str, required: bool, range: NumberRange) -> Param {
+    Param {
+        range: Some(range),
+        ..param(name, ParamKind::Number, required)
+    }
 }
-const fn on(name: &'static str) -> Param {
-    param(name, ParamKind::Number, false)
+const fn money(name: &'static str, required: bool) -> Param {
+    number(name, required, NumberRange::MONEY)
+}
+const fn count(name: &'static str, required: bool) -> Param {
+    number(name, required, NumberRange::COUNT)
+}
+const fn duration(name: &'static str) -> Param {
+    number(name, false, NumberRange::DURATION)
 }
 const fn ob(name: &'static str) -> Param {
     param(name, ParamKind::Boolean, false)
@@ -48,6 +59,7 @@ const fn enum_of(name: &'static str, required: bool, allowed: &'static [&'static
         allowed,
         max_chars: None,
         aliases: &[],
+        range: None,
     }
 }
 const fn long_string(name: &'static str, required: bool, max_chars: usize) -> Param {
@@ -58,6 +70,7 @@ const fn long_string(name: &'static str, required: bool, max_chars: usize) -> Pa
         allowed: &[],
         max_chars: Some(max_chars),
         aliases: &[],
+        range: None,
     }
 }
 const fn with_aliases(p: Param, aliases: &'static [&'static str]) -> Param {
@@ -145,7 +158,7 @@ pub static EVENTS: &[EventDef] = &[
     event("m_checkout_session_created", "pregoi", t("CP가 Stripe 세션 URL 반환", "CP returned a Stripe session URL"),
         &[TRACE], &[rs("stripe_session_id"), os("plan_tier")]),
     event("m_stripe_webhook_checkout_complete", "pregoi", t("Stripe 웹훅 결제 완료 처리", "Stripe checkout webhook processed"),
-        &[TRACE], &[rs("stripe_event_id"), on("amount"), CURRENCY]),
+        &[TRACE], &[rs("stripe_event_id"), money("amount", false), CURRENCY]),
     event("m_onboarding_subdomain_check", "pregoi", t("서브도메인 확인 응답", "Subdomain check answered"),
         &[TRACE, needs(&[Field::Success])], &[rs("slug")]),
     event("m_provision_job_created", "pregoi", t("프로비전 작업 생성", "Provisioning job created"),
@@ -155,22 +168,22 @@ pub static EVENTS: &[EventDef] = &[
     // ── Ops console (services `presstuner`, `pluid`) ──────────────────────────
     event("signup_completed", "presstuner", t("가입 전환", "Signup completed"), &[], &[os("plan_id"), os("channel")]),
     event("purchase_completed", "presstuner", t("결제 완료", "Purchase completed"), &[],
-        &[rn("amount"), CURRENCY, with_aliases(os("plan_id"), &["planId"]), os("channel")]),
+        &[money("amount", true), CURRENCY, with_aliases(os("plan_id"), &["planId"]), os("channel")]),
     event("article_generated", "presstuner", t("기사 생성 완료", "Article generated"), &[],
-        &[os("article_id"), on("word_count")]),
+        &[os("article_id"), count("word_count", false)]),
     event("workspace_registered", "presstuner", t("신규 워크스페이스 등록", "Workspace registered"), &[],
         &[os("workspace_id")]),
     event("command_executed", "presstuner", t("명령 실행 집계", "Command executed"), &[],
         &[rs("scope"), rs("action")]),
     event("app_open", "pluid", t("앱 실행", "App opened"), &[], &[os("platform")]),
     event("note_upserted", "pluid", t("노트 작성/수정", "Note written or edited"), &[],
-        &[os("note_id"), on("length")]),
+        &[os("note_id"), count("length", false)]),
     event("weekly_report_generated", "pluid", t("주간 리포트 생성", "Weekly report generated"), &[],
-        &[os("report_id"), on("note_count")]),
+        &[os("report_id"), count("note_count", false)]),
     event("ai_organize_completed", "pluid", t("AI 정리 실행 성공", "AI organize succeeded"), &[],
-        &[on("duration_ms")]),
+        &[duration("duration_ms")]),
     event("ai_organize_failed", "pluid", t("AI 정리 실행 실패", "AI organize failed"), &[],
-        &[on("duration_ms"), os("reason")]),
+        &[duration("duration_ms"), os("reason")]),
     // ── Standard event dictionary (service `easypick`) ────────────────────────
     // Metered events (see quotas.rs) need user_id: quotas are per user.
     // Sampling rates and GA4 mappings are the dictionary's (docs/product.md); it gives no GA4
@@ -185,26 +198,26 @@ pub static EVENTS: &[EventDef] = &[
     ga4(event("compile_prompt", "easypick", t("프롬프트 컴파일/생성 요청", "Prompt compiled"), &[USER], &[
         rs("prompt_id"),
         enum_of("model_type", true, &["gpt-4", "gpt-3.5", "claude", "custom"]),
-        on("prompt_length"),
+        count("prompt_length", false),
         os("template_id"),
         ob("success"),
         os("error_code"),
-        on("processing_time"),
+        duration("processing_time"),
     ]), "prompt_tools", &[P("model_type")], Some("prompt_length"), &[("custom_model_type", "model_type"), ("custom_success", "success")]),
     ga4(event("start_workflow", "easypick", t("워크플로우 실행 시작", "Workflow started"), &[USER], &[
         rs("workflow_id"),
         rs("workflow_type"),
-        on("step_count"),
+        count("step_count", false),
         os("workflow_name"),
-        on("estimated_duration"),
+        duration("estimated_duration"),
         os("run_id"),
     ]), "workflows", &[P("workflow_type")], Some("step_count"), &[("custom_workflow_id", "workflow_id")]),
     ga4(event("complete_step", "easypick", t("워크플로우 단계 완료", "Workflow step completed"), &[USER], &[
         rs("workflow_id"),
-        rn("step_number"),
+        count("step_number", true),
         os("step_type"),
         os("step_name"),
-        on("time_spent"),
+        duration("time_spent"),
         os("run_id"),
         ob("success"),
         oo("output_data"),
@@ -215,35 +228,35 @@ pub static EVENTS: &[EventDef] = &[
         os("tool_name"),
         os("category"),
         long_string("tool_url", false, 1024),
-        on("interaction_duration"),
+        duration("interaction_duration"),
         os("feature_used"),
     ]), "ai_tools", &[P("action_type"), L("_"), P("tool_name")], None, &[("custom_tool_category", "category")]), 0.5),
     sampled(ga4(event("search", "easypick", t("검색 사용", "Search used"), &[], &[
         rs("search_term"),
-        on("result_count"),
+        count("result_count", false),
         oo("filters"),
         enum_of("search_type", false, &["tools", "templates", "workflows", "global"]),
         ob("result_clicked"),
-        on("search_duration"),
+        duration("search_duration"),
     ]), "search", &[P("search_term")], Some("result_count"), &[("search_term", "search_term")]), 0.2),
     sampled(ga4(event("page_view", "easypick", t("페이지 뷰 (SPA 내비게이션)", "Page view (SPA navigation)"), &[], &[
         rs("page_name"),
         os("page_title"),
         long_string("page_path", false, 1024),
         long_string("referrer", false, 1024),
-        on("load_time"),
+        duration("load_time"),
     ]), "navigation", &[P("page_name")], Some("load_time"), &[("page_title", "page_title"), ("page_location", "page_path")]), 0.1),
     sampled(ga4(event("engagement", "easypick", t("사용자 참여도", "User engagement"), &[], &[
         enum_of("engagement_type", true, &["scroll", "click", "hover", "focus", "dwell"]),
-        on("engagement_time"),
+        duration("engagement_time"),
         os("element"),
-        on("scroll_depth"),
+        number("scroll_depth", false, NumberRange::PERCENT),
         os("page_section"),
     ]), "engagement", &[P("engagement_type")], Some("engagement_time"), &[("custom_page_section", "page_section")]), 0.05),
     ga4(event("subscription", "easypick", t("구독/결제", "Subscription or payment"), &[], &[
         enum_of("action", true, &["start", "complete", "cancel", "upgrade", "downgrade"]),
         enum_of("plan_type", true, &["free", "pro", "team"]),
-        on("amount"),
+        money("amount", false),
         CURRENCY,
         os("payment_method"),
         os("subscription_id"),
@@ -251,7 +264,7 @@ pub static EVENTS: &[EventDef] = &[
     ]), "subscription", &[P("action"), L("_"), P("plan_type")], Some("amount"), &[("currency", "currency"), ("transaction_id", "subscription_id")]),
     ga4(event("conversion", "easypick", t("주요 전환", "Key conversion"), &[], &[
         rs("conversion_name"),
-        rn("value"),
+        money("value", true),
         CURRENCY,
         os("conversion_stage"),
         os("campaign_id"),

@@ -7,14 +7,14 @@ use serde::Serialize;
 
 use super::Text;
 
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
 pub struct FunnelStep {
     /// The event type that marks this step.
     pub event: &'static str,
     pub label: Text,
 }
 
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
 pub struct Funnel {
     /// The `{name}` of `GET /internal/funnels/{name}`: snake_case.
     pub name: &'static str,

@@ -118,7 +118,7 @@ pub enum Lens {
     Usage,
 }
 
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
 pub struct Kpi {
     /// Stable snake_case key of the summary's `kpis` object.
     pub id: &'static str,
@@ -127,6 +127,8 @@ pub struct Kpi {
     pub service: Option<&'static str>,
     pub label: Text,
     pub unit: Unit,
+    /// A measure (count, sum, distinct, top value) or a ratio of two KPIs, as declared.
+    #[schema(value_type = Object)]
     pub formula: Formula,
 }
 

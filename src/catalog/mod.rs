@@ -25,7 +25,7 @@ pub struct Text {
 
 /// Top-level identifiers an event type can require (the auth/commerce funnel's required
 /// identifiers, docs/product.md).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Field {
     Email,
@@ -56,12 +56,12 @@ impl Field {
 }
 
 /// At least one of `any_of` must be present (one entry = simply required).
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
 pub struct Requirement {
     pub any_of: &'static [Field],
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ParamKind {
     String,
@@ -70,8 +70,55 @@ pub enum ParamKind {
     Object,
 }
 
+/// The values a numeric parameter accepts: finite, within `[min, max]`,
+/// whole when `integer`. Every numeric parameter declares one, so no stored
+/// value can overflow a sum or turn it non-finite (15 million events at the
+/// largest bound sum to about 1.5e19, far inside an f64).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct NumberRange {
+    pub min: f64,
+    pub max: f64,
+    pub integer: bool,
+    /// What the number measures, for people reading the catalog.
+    pub unit: &'static str,
+}
+
+impl NumberRange {
+    /// Money in the currency's own unit (won, dollars...).
+    pub const MONEY: NumberRange = NumberRange {
+        min: 0.0,
+        max: 1e12,
+        integer: false,
+        unit: "amount in the currency's unit",
+    };
+    /// Counts and lengths.
+    pub const COUNT: NumberRange = NumberRange {
+        min: 0.0,
+        max: 1e9,
+        integer: true,
+        unit: "count",
+    };
+    /// Durations: 30 days in milliseconds (or far longer in seconds).
+    pub const DURATION: NumberRange = NumberRange {
+        min: 0.0,
+        max: 2_592_000_000.0,
+        integer: false,
+        unit: "duration (ms or s, as the parameter's name says)",
+    };
+    pub const PERCENT: NumberRange = NumberRange {
+        min: 0.0,
+        max: 100.0,
+        integer: false,
+        unit: "percent",
+    };
+
+    pub fn contains(&self, v: f64) -> bool {
+        v.is_finite() && v >= self.min && v <= self.max && (!self.integer || v.fract() == 0.0)
+    }
+}
+
 /// One declared property of an event type (`properties.<name>`).
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
 pub struct Param {
     pub name: &'static str,
     pub kind: ParamKind,
@@ -85,10 +132,13 @@ pub struct Param {
     /// Other spellings senders use for this property (e.g. the ops console's `planId`).
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     pub aliases: &'static [&'static str],
+    /// The accepted values of a numeric parameter (every one declares it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub range: Option<NumberRange>,
 }
 
 /// One part of a GA4 `event_label`: a property's value or literal text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LabelPart {
     Param(&'static str),
@@ -96,7 +146,7 @@ pub enum LabelPart {
 }
 
 /// How an event maps onto GA4 (the standard event dictionary's mapping, docs/product.md).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Ga4Mapping {
     pub event_category: &'static str,
     /// Concatenated; a missing property contributes nothing.
@@ -104,10 +154,11 @@ pub struct Ga4Mapping {
     /// The numeric property sent as `value`.
     pub value: Option<&'static str>,
     /// Extra GA4 parameters: `(ga4 name, property)`.
+    #[schema(value_type = Vec<Vec<String>>)]
     pub dimensions: &'static [(&'static str, &'static str)],
 }
 
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
 pub struct EventDef {
     pub name: &'static str,
     pub service: &'static str,
@@ -134,6 +185,10 @@ pub mod limits {
     pub const OBJECT_MAX_BYTES: usize = 1024;
     /// Numbers carry at most this many decimal places.
     pub const NUMBER_MAX_DECIMALS: u32 = 2;
+    /// Any number, declared or not, is at most this large in magnitude
+    /// (2^53: beyond it JavaScript readers lose precision). Declared numeric
+    /// parameters have narrower ranges ([`super::NumberRange`]).
+    pub const NUMBER_MAX_ABS: f64 = 9_007_199_254_740_992.0;
     /// The whole `properties` object, serialized, in bytes.
     pub const PROPERTIES_MAX_BYTES: usize = 8 * 1024;
     /// Properties per event.

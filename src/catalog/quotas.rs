@@ -34,14 +34,14 @@ pub const PLAN_SOURCE: PlanSource = PlanSource {
     cancel_value: "cancel",
 };
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct PlanLimits {
     pub free: i64,
     pub pro: i64,
     pub team: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct QuotaAction {
     /// The action's name, as in the dictionary's `Quota exceeded for compile`.
     pub name: &'static str,
@@ -49,6 +49,7 @@ pub struct QuotaAction {
     /// Event types that use one unit of this action.
     pub events: &'static [&'static str],
     /// Only events whose `properties.<0>` equals `<1>` count (the dictionary's 조건부 check).
+    #[schema(value_type = Option<Vec<String>>)]
     pub only_when: Option<(&'static str, &'static str)>,
     pub limits: PlanLimits,
 }

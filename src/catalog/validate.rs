@@ -175,6 +175,21 @@ fn check_declared(param: &Param, value: &Value, path: &str, errors: &mut Vec<Iss
         }
         return;
     }
+    if let (Some(range), Value::Number(n)) = (param.range, value) {
+        let v = n.as_f64().unwrap_or(f64::NAN);
+        if !range.contains(v) {
+            let whole = if range.integer { "a whole number " } else { "" };
+            errors.push(Issue::new(
+                "value_out_of_range",
+                path,
+                format!(
+                    "{path} must be {whole}from {} to {} ({}); got {v}",
+                    range.min, range.max, range.unit
+                ),
+            ));
+            return;
+        }
+    }
     check_generic(value, path, errors);
 }
 
@@ -183,7 +198,17 @@ fn check_generic(value: &Value, path: &str, errors: &mut Vec<Issue>) {
     match value {
         Value::String(s) => check_string_len(s, limits::STRING_MAX_CHARS, path, errors),
         Value::Number(n) => {
-            if !has_at_most_two_decimals(n) {
+            let v = n.as_f64().unwrap_or(f64::NAN);
+            if !(v.is_finite() && v.abs() <= limits::NUMBER_MAX_ABS) {
+                errors.push(Issue::new(
+                    "value_out_of_range",
+                    path,
+                    format!(
+                        "{path} must be at most {} in magnitude; got {v}",
+                        limits::NUMBER_MAX_ABS
+                    ),
+                ));
+            } else if !has_at_most_two_decimals(n) {
                 errors.push(Issue::new(
                     "invalid_number_precision",
                     path,
@@ -202,9 +227,31 @@ fn check_generic(value: &Value, path: &str, errors: &mut Vec<Issue>) {
                         limits::OBJECT_MAX_BYTES
                     ),
                 ));
+            } else if let Some(v) = unbounded_number(value) {
+                errors.push(Issue::new(
+                    "value_out_of_range",
+                    path,
+                    format!(
+                        "{path} holds a number beyond {} in magnitude: {v}",
+                        limits::NUMBER_MAX_ABS
+                    ),
+                ));
             }
         }
         Value::Bool(_) | Value::Null => {}
+    }
+}
+
+/// The first number at any depth that is not finite or beyond 2^53.
+fn unbounded_number(value: &Value) -> Option<f64> {
+    match value {
+        Value::Number(n) => {
+            let v = n.as_f64().unwrap_or(f64::NAN);
+            (!(v.is_finite() && v.abs() <= limits::NUMBER_MAX_ABS)).then_some(v)
+        }
+        Value::Array(items) => items.iter().find_map(unbounded_number),
+        Value::Object(map) => map.values().find_map(unbounded_number),
+        _ => None,
     }
 }
 
@@ -307,17 +354,84 @@ mod tests {
 
     #[test]
     fn numbers_carry_at_most_two_decimals() {
+        // An undeclared number: only the generic rules apply.
         for ok in [json!(1), json!(-3), json!(12.5), json!(0.25), json!(1e3)] {
-            let (errors, _, _) = check("search", json!({"search_term": "a", "result_count": ok}));
+            let (errors, _, _) = check("search", json!({"search_term": "a", "custom_score": ok}));
             assert!(errors.is_empty(), "{ok}");
         }
         for bad in [json!(0.125), json!(1.001)] {
-            let (errors, _, _) = check("search", json!({"search_term": "a", "result_count": bad}));
+            let (errors, _, _) = check("search", json!({"search_term": "a", "custom_score": bad}));
             assert_eq!(
                 codes(&errors),
-                vec![("invalid_number_precision", "properties.result_count")],
+                vec![("invalid_number_precision", "properties.custom_score")],
                 "{bad}"
             );
+        }
+    }
+
+    #[test]
+    fn a_declared_number_is_checked_against_its_range_on_both_sides() {
+        let ok = |event: &str, props: serde_json::Value| check(event, props).0.is_empty();
+        let out = |event: &str, props: serde_json::Value, path: &str| {
+            codes(&check(event, props).0) == vec![("value_out_of_range", path)]
+        };
+        // Money: 0 ..= 1e12.
+        let purchase = |amount: serde_json::Value| json!({"amount": amount, "currency": "KRW"});
+        for v in [json!(0), json!(-0.0), json!(1e12), json!(1999.99)] {
+            assert!(ok("purchase_completed", purchase(v.clone())), "{v}");
+        }
+        for v in [json!(1e12 + 1.0), json!(-1), json!(1e308), json!(-1e308), json!(-0.01)] {
+            assert!(
+                out("purchase_completed", purchase(v.clone()), "properties.amount"),
+                "{v}"
+            );
+        }
+        // Counts: whole numbers 0 ..= 1e9.
+        let search = |n: serde_json::Value| json!({"search_term": "a", "result_count": n});
+        for v in [json!(0), json!(1_000_000_000)] {
+            assert!(ok("search", search(v.clone())), "{v}");
+        }
+        for v in [json!(1_000_000_001), json!(-1), json!(2.5)] {
+            assert!(out("search", search(v.clone()), "properties.result_count"), "{v}");
+        }
+        // Percent: 0 ..= 100.
+        let scroll = |n: serde_json::Value| json!({"engagement_type": "scroll", "scroll_depth": n});
+        assert!(ok("engagement", scroll(json!(100))));
+        assert!(out("engagement", scroll(json!(100.01)), "properties.scroll_depth"));
+    }
+
+    #[test]
+    fn an_undeclared_number_beyond_two_to_the_53_is_out_of_range() {
+        let props = |v: serde_json::Value| json!({"search_term": "a", "custom_score": v});
+        assert!(check("search", props(json!(9_007_199_254_740_992u64))).0.is_empty());
+        for v in [json!(1e16), json!(-1e308), json!(1e308)] {
+            assert_eq!(
+                codes(&check("search", props(v.clone())).0),
+                vec![("value_out_of_range", "properties.custom_score")],
+                "{v}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_number_nested_in_an_object_or_array_is_bounded_too() {
+        let props = |v: serde_json::Value| json!({"search_term": "a", "filters": v});
+        assert!(check("search", props(json!({"page": [1, 2.5]}))).0.is_empty());
+        for v in [json!({"x": 1e308}), json!({"a": [[-1e17]]})] {
+            assert_eq!(
+                codes(&check("search", props(v.clone())).0),
+                vec![("value_out_of_range", "properties.filters")],
+                "{v}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_numeric_parameter_of_the_catalog_declares_its_range() {
+        for e in crate::catalog::EVENTS {
+            for p in e.params {
+                assert_eq!(p.range.is_some(), p.kind == ParamKind::Number, "{}.{}", e.name, p.name);
+            }
         }
     }
 

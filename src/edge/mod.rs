@@ -11,7 +11,7 @@ mod log;
 use chrono::Utc;
 use worker::{event, Context, Env, Request, Response, Result, ScheduleContext, ScheduledEvent};
 
-use crate::api::{self, App};
+use crate::api;
 
 #[event(start)]
 fn start() {
@@ -32,28 +32,17 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     }
 }
 
-/// The cron of wrangler.toml: retention.
+/// The cron of wrangler.toml: retention, erasures, the access log's retention.
 #[event(scheduled)]
 async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let (Some(config), Ok(store)) = (env::config(&env), env::store(&env)) else {
-        worker::console_error!("retention skipped: configuration or D1 binding missing");
+        worker::console_error!("maintenance skipped: configuration or D1 binding missing");
         return;
     };
-    let app = App {
-        store,
-        config: Some(config),
-        now: Utc::now(),
-    };
-    let days = app.config.as_ref().map_or(0, |c| c.retention_days);
-    match crate::usecases::retention::run(&app.store, days, app.now).await {
-        Ok(run) if run.done => {
-            worker::console_log!("retention: deleted {} events before {}; done", run.deleted, run.cutoff)
-        }
-        Ok(run) => worker::console_log!(
-            "retention: deleted {} events before {}; more remain for the next run",
-            run.deleted,
-            run.cutoff
-        ),
-        Err(e) => worker::console_error!("retention stopped (the next run retries): {e}"),
+    for line in crate::usecases::maintenance::run(&store, &config, Utc::now())
+        .await
+        .lines
+    {
+        worker::console_log!("{line}");
     }
 }

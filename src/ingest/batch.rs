@@ -18,7 +18,8 @@ use crate::catalog::validate::Issue;
 enum Planned {
     /// Index into [`Plan::rows`].
     Insert(usize),
-    Rejected(Vec<Issue>),
+    /// With the index of its copy in [`Plan::quarantine`].
+    Rejected(Vec<Issue>, usize),
     /// Same `(source, event_id)` as an earlier event of this batch.
     DuplicateInBatch,
     /// Valid, and left out by its type's sampling rate.
@@ -47,6 +48,40 @@ pub struct StoreOutcome {
     pub quota_limited: HashSet<Key>,
     /// Usage after the batch, per metered `(user, action)`.
     pub quotas: Vec<QuotaState>,
+    /// The batch's subjects that were erased with suppression: their events were stored nowhere.
+    pub suppressed: HashSet<Subject>,
+}
+
+/// `(kind, value)`: `("email_fingerprint", <64 hex>)` or `("user_id", <id>)`,
+/// the two ways an erasure names a person.
+pub type Subject = (String, String);
+
+fn subject(kind: &str, value: Option<&str>) -> Option<Subject> {
+    value.map(|v| (kind.to_string(), v.to_string()))
+}
+
+/// The subjects an event row names.
+pub fn row_subjects(row: &EventRow) -> [Option<Subject>; 2] {
+    [
+        subject("email_fingerprint", row.email_fingerprint.as_deref()),
+        subject("user_id", row.user_id.as_deref()),
+    ]
+}
+
+/// The subjects a quarantined copy names (its address is already a fingerprint).
+pub fn quarantine_subjects(q: &QuarantineRow) -> [Option<Subject>; 2] {
+    let event: Value = serde_json::from_str(&q.event_json).unwrap_or(Value::Null);
+    let user = event
+        .get("user_id")
+        .or_else(|| event.get("userId"))
+        .and_then(Value::as_str);
+    [
+        subject(
+            "email_fingerprint",
+            event.get("email_fingerprint").and_then(Value::as_str),
+        ),
+        subject("user_id", user),
+    ]
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
@@ -88,6 +123,20 @@ impl Plan {
             .filter(|(i, _)| !metered.contains(i))
             .map(|(_, r)| r)
             .collect()
+    }
+
+    /// Every subject the batch names, once: what a suppression check looks up.
+    pub fn subjects(&self) -> Vec<Subject> {
+        let mut all: Vec<Subject> = self
+            .rows
+            .iter()
+            .flat_map(row_subjects)
+            .chain(self.quarantine.iter().flat_map(quarantine_subjects))
+            .flatten()
+            .collect();
+        all.sort_unstable();
+        all.dedup();
+        all
     }
 
     /// `[[day, event_type, received, kept], ...]` for the volume upsert.
@@ -164,7 +213,7 @@ pub fn plan(
                 quarantine.push(q);
                 PlannedEvent {
                     event_id,
-                    planned: Planned::Rejected(errors),
+                    planned: Planned::Rejected(errors, quarantine.len() - 1),
                     warnings,
                 }
             }
@@ -188,6 +237,8 @@ pub enum Status {
     SampledOut,
     Rejected,
     QuotaLimited,
+    /// The subject was erased with suppression: stored nowhere, counted as processed.
+    Suppressed,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -280,6 +331,8 @@ pub fn respond(plan: &Plan, inserted: &HashSet<Key>) -> IngestResponse {
 /// Builds the response from everything storage reported.
 pub fn respond_with(plan: &Plan, outcome: &StoreOutcome) -> IngestResponse {
     let inserted = &outcome.inserted;
+    let is_suppressed =
+        |subjects: [Option<Subject>; 2]| subjects.into_iter().flatten().any(|s| outcome.suppressed.contains(&s));
     let usage: HashMap<(&str, &str), &QuotaState> = outcome
         .quotas
         .iter()
@@ -298,6 +351,8 @@ pub fn respond_with(plan: &Plan, outcome: &StoreOutcome) -> IngestResponse {
                 let key = (row.source.clone(), row.event_id.clone());
                 if inserted.contains(&key) {
                     (Status::Accepted, Vec::new())
+                } else if is_suppressed(row_subjects(row)) {
+                    (Status::Suppressed, Vec::new())
                 } else if outcome.quota_limited.contains(&key) {
                     quota_refusals += 1;
                     let m = metered.get(i);
@@ -316,7 +371,10 @@ pub fn respond_with(plan: &Plan, outcome: &StoreOutcome) -> IngestResponse {
             }
             Planned::DuplicateInBatch => (Status::Duplicate, Vec::new()),
             Planned::SampledOut => (Status::SampledOut, Vec::new()),
-            Planned::Rejected(errs) => (Status::Rejected, errs.clone()),
+            Planned::Rejected(_, q) if is_suppressed(quarantine_subjects(&plan.quarantine[*q])) => {
+                (Status::Suppressed, Vec::new())
+            }
+            Planned::Rejected(errs, _) => (Status::Rejected, errs.clone()),
         };
         match status {
             Status::Rejected | Status::QuotaLimited => failed += 1,

@@ -17,5 +17,11 @@ pub const MAX_EVENTS_PER_BATCH: usize = 500;
 pub const MAX_ID_CHARS: usize = 128;
 pub const MAX_ERROR_CODE_CHARS: usize = 64;
 pub const MAX_ERROR_MESSAGE_CHARS: usize = 512;
+/// An event's `occurred_at` (after the clock-skew correction) lies at most
+/// this many days before its receipt: older rows would fall out of the
+/// retention window (and every read range) at once.
+pub const OCCURRED_AT_MAX_PAST_DAYS: i64 = 400;
+/// ...and at most this many hours after it (a sender's clock a little fast).
+pub const OCCURRED_AT_MAX_FUTURE_HOURS: i64 = 24;
 
 pub use crate::security::Credential;

@@ -155,7 +155,7 @@ pub fn normalize(raw: &Value, ctx: &RequestContext, new_event_id: &mut dyn FnMut
             ));
         }
     }
-    let occurred_at = f.timestamp(OCCURRED_AT, ctx.clock_skew);
+    let occurred_at = f.timestamp(OCCURRED_AT, ctx.clock_skew, ctx.received_at);
     let tenant_id = f.string(&["tenant_id"], MAX_ID_CHARS);
     let job_id = f.string(&["job_id"], MAX_ID_CHARS);
     let user_id = f.string(USER_ID, MAX_ID_CHARS);
@@ -421,19 +421,34 @@ impl<'m> Fields<'m, '_> {
         }
     }
 
-    fn timestamp(&mut self, names: &[&str], skew: Duration) -> Option<String> {
+    /// An RFC 3339 time, corrected by the clock skew, within the accepted
+    /// window around `received_at` ([`super::OCCURRED_AT_MAX_PAST_DAYS`] before,
+    /// [`super::OCCURRED_AT_MAX_FUTURE_HOURS`] after).
+    fn timestamp(&mut self, names: &[&str], skew: Duration, received_at: DateTime<Utc>) -> Option<String> {
         let raw = self.one_of(names)?;
-        let corrected = raw
-            .as_str()
-            .and_then(parse_rfc3339)
-            .and_then(|t| t.checked_add_signed(skew));
-        match corrected {
-            Some(t) if is_storable(t) => Some(to_stored(t)),
+        let Some(parsed) = raw.as_str().and_then(parse_rfc3339) else {
+            self.errors.push(Issue::new(
+                "invalid_timestamp",
+                names[0],
+                format!("{} must be an RFC 3339 timestamp", names[0]),
+            ));
+            return None;
+        };
+        let earliest = received_at - Duration::days(super::OCCURRED_AT_MAX_PAST_DAYS);
+        let latest = received_at + Duration::hours(super::OCCURRED_AT_MAX_FUTURE_HOURS);
+        match parsed.checked_add_signed(skew) {
+            Some(t) if is_storable(t) && t >= earliest && t <= latest => Some(to_stored(t)),
             _ => {
                 self.errors.push(Issue::new(
-                    "invalid_timestamp",
+                    "timestamp_out_of_range",
                     names[0],
-                    format!("{} must be an RFC 3339 timestamp", names[0]),
+                    format!(
+                        "{} must lie within {} days before and {} hours after the time the event was received \
+                         (after correcting the sender's clock by sent_at)",
+                        names[0],
+                        super::OCCURRED_AT_MAX_PAST_DAYS,
+                        super::OCCURRED_AT_MAX_FUTURE_HOURS
+                    ),
                 ));
                 None
             }

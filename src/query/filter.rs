@@ -126,7 +126,7 @@ fn parse_types(raw: Option<&str>) -> AppResult<Vec<String>> {
     Ok(types)
 }
 
-fn parse_email(params: &Params, key: &[u8]) -> AppResult<Option<EmailFilter>> {
+pub fn parse_email(params: &Params, key: &[u8]) -> AppResult<Option<EmailFilter>> {
     match (params.get("q_email"), params.get("email_fingerprint")) {
         (Some(_), Some(_)) => Err(bad(
             "email_fingerprint",

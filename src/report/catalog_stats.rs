@@ -29,7 +29,6 @@ pub struct Volume {
 pub struct EventStats {
     /// The type's declaration (name, service, parameters, sampling), flattened in.
     #[serde(flatten)]
-    #[schema(value_type = Object)]
     pub def: &'static EventDef,
     pub first_seen: Option<String>,
     pub last_seen: Option<String>,

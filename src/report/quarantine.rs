@@ -42,6 +42,7 @@ pub struct QuarantineView {
     /// When a replay last re-validated it (null: never); `errors` are from then.
     pub checked_at: Option<String>,
     /// Why it was rejected: `[{code, field, message}]`.
+    #[schema(value_type = Vec<crate::catalog::validate::Issue>)]
     pub errors: Value,
     /// The event as sent, with any address replaced by its fingerprint and domain.
     pub event: Value,

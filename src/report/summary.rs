@@ -192,7 +192,7 @@ pub fn measured() -> Vec<(&'static str, &'static Measure)> {
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct KpiValue {
     /// A number (count, sum, ratio in 0..=1), a string (top value), or null (no data / ratio of 0).
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = serde_json::Value)]
     pub value: Value,
     pub unit: Unit,
     pub lens: Lens,

@@ -8,24 +8,26 @@
 pub mod bearer;
 pub mod compare;
 pub mod fingerprint;
+pub mod keys;
 pub mod signature;
 
 use crate::error::AuthFailure;
+use keys::KeyIdentity;
 
 /// Which credential authenticated a request; decides an event's default `source`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Credential {
     /// HMAC-signed by the gateway.
     Signed,
-    /// The control plane's bearer key.
-    Bearer,
+    /// A named bearer key (the control plane's, by default).
+    Bearer(KeyIdentity),
 }
 
 impl Credential {
-    pub fn default_source(self) -> &'static str {
+    pub fn default_source(&self) -> &'static str {
         match self {
             Credential::Signed => "zuplo",
-            Credential::Bearer => "cp",
+            Credential::Bearer(_) => "cp",
         }
     }
 }
@@ -44,13 +46,18 @@ pub fn authenticate_ingest(
         signature::verify(header, body, &secrets, now_unix, config.signature_tolerance_seconds)?;
         return Ok(Credential::Signed);
     }
-    authenticate_internal(authorization, config).map(|()| Credential::Bearer)
+    authenticate_key(authorization, config).map(Credential::Bearer)
 }
 
-/// The internal APIs' bearer key check.
-pub fn authenticate_internal(authorization: Option<&str>, config: &crate::config::Config) -> Result<(), AuthFailure> {
-    let keys: Vec<&str> = config.internal_api_keys.iter().map(String::as_str).collect();
-    bearer::verify_authorization(authorization, &keys)
+/// Which configured key an `Authorization: Bearer` header carries.
+pub fn authenticate_key(
+    authorization: Option<&str>,
+    config: &crate::config::Config,
+) -> Result<KeyIdentity, AuthFailure> {
+    let header = authorization.ok_or(AuthFailure::MissingCredentials)?;
+    bearer::bearer_token(header)
+        .and_then(|token| keys::identify(token, &config.api_keys))
+        .ok_or(AuthFailure::BadKey)
 }
 
 #[cfg(test)]
@@ -60,11 +67,12 @@ mod tests {
 
     fn config() -> Config {
         Config {
-            internal_api_keys: vec!["ik".into()],
+            api_keys: vec![keys::from_plain("internal", keys::Role::Admin, "ik")],
             ingest_hmac_secrets: vec!["hs".into()],
             email_fingerprint_key: "fk".into(),
             signature_tolerance_seconds: 300,
             retention_days: 400,
+            audit_retention_days: 730,
             bench_routes: false,
         }
     }
@@ -78,10 +86,18 @@ mod tests {
         );
         assert_eq!(
             authenticate_ingest(None, Some("Bearer ik"), b"{}", &config(), 100),
-            Ok(Credential::Bearer)
+            Ok(Credential::Bearer(KeyIdentity {
+                name: "internal".into(),
+                role: keys::Role::Admin
+            }))
         );
         assert_eq!(Credential::Signed.default_source(), "zuplo");
-        assert_eq!(Credential::Bearer.default_source(), "cp");
+        assert_eq!(
+            authenticate_ingest(None, Some("Bearer ik"), b"{}", &config(), 100)
+                .unwrap()
+                .default_source(),
+            "cp"
+        );
     }
 
     #[test]

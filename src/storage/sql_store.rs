@@ -20,7 +20,8 @@ use crate::report::quarantine::{QuarantinedEvent, ReplayPlan};
 use crate::report::summary;
 use crate::report::usage::{ActionUsage, Override, SubjectKind};
 use crate::store::{
-    CatalogRows, EventStore, MeasureRow, OverrideRow, OverviewRows, QuarantineQuery, Span, StoreResult, SummaryRows,
+    AuditEntry, AuditQuery, AuditRow, CatalogRows, ErasedRows, Erasure, EventStore, JobState, MeasureRow, OverrideRow,
+    OverviewRows, QuarantineQuery, Span, StoreResult, SummaryRows, SweepEventRow, SweepQuarantineRow,
 };
 
 /// The event store over a SQL backend.
@@ -61,6 +62,13 @@ struct QuotaRow {
     limit: i64,
 }
 
+/// A row of [`sql::SUPPRESSED_AMONG`].
+#[derive(Deserialize)]
+struct Suppressed {
+    subject_kind: String,
+    subject: String,
+}
+
 #[derive(Deserialize)]
 struct Count {
     n: i64,
@@ -85,9 +93,18 @@ impl<B: SqlBackend> EventStore for SqlStore<B> {
 
     async fn write_batch(&self, plan: &Plan, month: &Span) -> StoreResult<StoreOutcome> {
         let mut batch = Batch::new();
+        // Which of the batch's subjects are suppressed (the inserts below skip their rows).
+        let subjects = plan.subjects();
+        let suppressed = (!subjects.is_empty()).then(|| {
+            let pairs: Vec<[&str; 2]> = subjects.iter().map(|(k, v)| [k.as_str(), v.as_str()]).collect();
+            batch.push(Statement::with(sql::SUPPRESSED_AMONG, [Bind::json(&pairs)]))
+        });
         let mut inserts = Vec::new();
         for chunk in chunks(&plan.unmetered_rows())? {
-            inserts.push(batch.push(Statement::with(sql::INSERT_EVENTS, [Bind::Text(chunk)])));
+            inserts.push(batch.push(Statement::with(
+                sql::INSERT_EVENTS_UNLESS_SUPPRESSED,
+                [Bind::Text(chunk)],
+            )));
         }
         for m in &plan.metered {
             let row = serde_json::to_string(&[&plan.rows[m.row]]).map_err(|e| StorageError::Decode(e.to_string()))?;
@@ -136,6 +153,13 @@ impl<B: SqlBackend> EventStore for SqlStore<B> {
         let mut results = batch.run(&self.backend).await?;
 
         let mut outcome = StoreOutcome::default();
+        if let Some(slot) = suppressed {
+            outcome.suppressed = results
+                .rows::<Suppressed>(slot)?
+                .into_iter()
+                .map(|s| (s.subject_kind, s.subject))
+                .collect();
+        }
         for slot in inserts {
             outcome.inserted.extend(
                 results
@@ -442,5 +466,167 @@ impl<B: SqlBackend> EventStore for SqlStore<B> {
             batch.push(Statement::with(q, [Bind::text(cutoff)]));
         }
         batch.run(&self.backend).await.map(drop)
+    }
+
+    async fn append_audit(&self, e: &AuditEntry) -> StoreResult<()> {
+        let statement = Statement::with(
+            sql::INSERT_AUDIT,
+            [
+                Bind::text(&e.at),
+                Bind::text(&e.key_name),
+                Bind::text(&e.route),
+                Bind::text(&e.kind),
+                Bind::opt_text(e.subject.as_deref()),
+                e.rows.map_or(Bind::Null, Bind::Int),
+            ],
+        );
+        self.all::<serde_json::Value>(statement).await.map(drop)
+    }
+
+    async fn list_audit(&self, q: &AuditQuery<'_>) -> StoreResult<Vec<AuditRow>> {
+        self.all(sql::list_audit(
+            (&q.span.from, &q.span.to),
+            q.key_name,
+            q.subject,
+            q.after,
+            q.limit,
+        ))
+        .await
+    }
+
+    async fn prune_audit(&self, cutoff: &str) -> StoreResult<u64> {
+        let mut batch = Batch::new();
+        let slot = batch.push(Statement::with(sql::PRUNE_AUDIT, [Bind::text(cutoff)]));
+        Ok(batch.run(&self.backend).await?.take(slot)?.changes)
+    }
+
+    async fn create_erasure(&self, e: &Erasure) -> StoreResult<()> {
+        let mut batch = Batch::new();
+        batch.push(Statement::with(
+            sql::INSERT_ERASURE,
+            [
+                Bind::text(&e.id),
+                Bind::text(&e.subject_kind),
+                Bind::text(&e.subject),
+                Bind::Int(i64::from(e.suppress)),
+                Bind::text(&e.requested_at),
+                Bind::text(&e.requested_by),
+            ],
+        ));
+        if e.suppress {
+            batch.push(Statement::with(
+                sql::INSERT_SUPPRESSION,
+                [
+                    Bind::text(&e.subject_kind),
+                    Bind::text(&e.subject),
+                    Bind::text(&e.id),
+                    Bind::text(&e.requested_at),
+                ],
+            ));
+        }
+        batch.run(&self.backend).await.map(drop)
+    }
+
+    async fn erase_step(&self, e: &Erasure, chunk: i64, now: &str) -> StoreResult<ErasedRows> {
+        let (events_sql, quarantine_sql) = if e.subject_kind == "user_id" {
+            (sql::ERASE_EVENTS_BY_USER, sql::ERASE_QUARANTINE_BY_USER)
+        } else {
+            (sql::ERASE_EVENTS_BY_FINGERPRINT, sql::ERASE_QUARANTINE_BY_FINGERPRINT)
+        };
+        let mut batch = Batch::new();
+        let events = batch.push(Statement::with(events_sql, [Bind::text(&e.subject), Bind::Int(chunk)]));
+        let quarantine = batch.push(Statement::with(
+            quarantine_sql,
+            [Bind::text(&e.subject), Bind::Int(chunk)],
+        ));
+        let mut results = batch.run(&self.backend).await?;
+        let erased = ErasedRows {
+            events: results.take(events)?.changes,
+            quarantine: results.take(quarantine)?.changes,
+        };
+        let done = (erased.events as i64) < chunk && (erased.quarantine as i64) < chunk;
+        let progress = Statement::with(
+            sql::RECORD_ERASURE_PROGRESS,
+            [
+                Bind::text(&e.id),
+                Bind::Int(erased.events as i64),
+                Bind::Int(erased.quarantine as i64),
+                if done { Bind::text(now) } else { Bind::Null },
+            ],
+        );
+        self.all::<serde_json::Value>(progress).await?;
+        Ok(erased)
+    }
+
+    async fn get_erasure(&self, id: &str) -> StoreResult<Option<Erasure>> {
+        let rows: Vec<Erasure> = self.all(Statement::with(sql::GET_ERASURE, [Bind::text(id)])).await?;
+        Ok(rows.into_iter().next())
+    }
+
+    async fn unfinished_erasures(&self, limit: usize) -> StoreResult<Vec<Erasure>> {
+        self.all(sql::unfinished_erasures(limit)).await
+    }
+
+    async fn job_state(&self, job: &str) -> StoreResult<JobState> {
+        let rows: Vec<JobState> = self.all(Statement::with(sql::GET_JOB, [Bind::text(job)])).await?;
+        Ok(rows.into_iter().next().unwrap_or_default())
+    }
+
+    async fn record_job(
+        &self,
+        job: &str,
+        after_id: i64,
+        changed: i64,
+        finished_at: Option<&str>,
+        now: &str,
+    ) -> StoreResult<()> {
+        let statement = Statement::with(
+            sql::RECORD_JOB,
+            [
+                Bind::text(job),
+                Bind::Int(after_id),
+                Bind::Int(changed),
+                Bind::opt_text(finished_at),
+                Bind::text(now),
+            ],
+        );
+        self.all::<serde_json::Value>(statement).await.map(drop)
+    }
+
+    async fn sweep_events_page(&self, after_id: i64, limit: usize) -> StoreResult<Vec<SweepEventRow>> {
+        self.all(Statement::with(
+            sql::SWEEP_EVENTS_PAGE,
+            [Bind::Int(after_id), Bind::Int(limit as i64)],
+        ))
+        .await
+    }
+
+    async fn sweep_events_write(&self, rows: &[SweepEventRow]) -> StoreResult<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let tuples: Vec<(i64, &Option<String>, &Option<String>)> =
+            rows.iter().map(|r| (r.id, &r.error_message, &r.payload_json)).collect();
+        self.all::<serde_json::Value>(Statement::with(sql::SWEEP_EVENTS_WRITE, [Bind::json(&tuples)]))
+            .await
+            .map(drop)
+    }
+
+    async fn sweep_quarantine_page(&self, after_id: i64, limit: usize) -> StoreResult<Vec<SweepQuarantineRow>> {
+        self.all(Statement::with(
+            sql::SWEEP_QUARANTINE_PAGE,
+            [Bind::Int(after_id), Bind::Int(limit as i64)],
+        ))
+        .await
+    }
+
+    async fn sweep_quarantine_write(&self, rows: &[SweepQuarantineRow]) -> StoreResult<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let tuples: Vec<(i64, &String)> = rows.iter().map(|r| (r.id, &r.event_json)).collect();
+        self.all::<serde_json::Value>(Statement::with(sql::SWEEP_QUARANTINE_WRITE, [Bind::json(&tuples)]))
+            .await
+            .map(drop)
     }
 }

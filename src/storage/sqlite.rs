@@ -24,9 +24,20 @@ pub struct Sqlite {
 impl Sqlite {
     /// A fresh in-memory database with every migration of `migrations/` applied in order.
     pub fn migrated() -> Sqlite {
+        Sqlite::migrated_through("9999")
+    }
+
+    /// A fresh in-memory database with the migrations numbered up to `last`
+    /// (e.g. `"0010"`): a database as an older release left it.
+    pub fn migrated_through(last: &str) -> Sqlite {
         let conn = Connection::open_in_memory().expect("in-memory SQLite opens");
-        apply_migrations(&conn, &Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations"));
+        apply_migrations(&conn, &migrations_dir(), "", last);
         Sqlite::from_connection(conn)
+    }
+
+    /// Applies the migrations numbered after `after` (a later release's upgrade).
+    pub fn migrate_after(&self, after: &str) {
+        apply_migrations(&self.conn.borrow(), &migrations_dir(), after, "9999");
     }
 
     pub fn from_connection(conn: Connection) -> Sqlite {
@@ -47,12 +58,22 @@ impl Sqlite {
     }
 }
 
-/// Runs every `.sql` file of `dir` in name order.
-pub fn apply_migrations(conn: &Connection, dir: &Path) {
+fn migrations_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations")
+}
+
+/// Runs the `.sql` files of `dir` numbered after `after` and up to `last`, in name order.
+pub fn apply_migrations(conn: &Connection, dir: &Path, after: &str, last: &str) {
+    let number = |p: &Path| {
+        p.file_name()
+            .and_then(|n| n.to_str())
+            .map(|n| n[..4.min(n.len())].to_string())
+    };
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .expect("the migrations folder exists")
         .map(|e| e.expect("readable entry").path())
         .filter(|p| p.extension().is_some_and(|x| x == "sql"))
+        .filter(|p| number(p).is_some_and(|n| n.as_str() > after && n.as_str() <= last))
         .collect();
     files.sort();
     for f in files {

@@ -35,12 +35,9 @@ pub struct Catalog {
     pub to: String,
     pub services: &'static [&'static str],
     pub events: Vec<EventStats>,
-    #[schema(value_type = Vec<Object>)]
     pub quota_actions: &'static [QuotaAction],
     pub unknown_rejections: Vec<UnknownRejection>,
-    #[schema(value_type = Vec<Object>)]
     pub kpis: &'static [Kpi],
-    #[schema(value_type = Vec<Object>)]
     pub funnels: &'static [Funnel],
     pub limits: Limits,
 }

@@ -13,7 +13,6 @@ use crate::store::{EventStore, Span};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FunnelList {
-    #[schema(value_type = Vec<Object>)]
     pub funnels: &'static [Funnel],
 }
 

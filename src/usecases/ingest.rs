@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::error::{AppError, AppResult};
 use crate::ingest::batch::{self, IngestResponse, Plan, StoreOutcome};
 use crate::ingest::{body, normalize::RequestContext};
-use crate::security;
+use crate::security::{self, keys::Role};
 use crate::store::{EventStore, Span};
 use crate::time::{parse_rfc3339, to_stored};
 use crate::trace::accept_trace_id;
@@ -67,6 +67,9 @@ pub async fn ingest<S: EventStore>(
     let credential =
         security::authenticate_ingest(req.signature, req.authorization, raw, config, received_at.timestamp())
             .map_err(AppError::Unauthorized)?;
+    if let security::Credential::Bearer(key) = &credential {
+        key.require(Role::Ingest)?;
+    }
 
     if !body::is_json_content_type(req.content_type) {
         return Err(AppError::UnsupportedMediaType);

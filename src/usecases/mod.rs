@@ -3,12 +3,16 @@
 //! Each use case returns a typed response; [`crate::api::dispatch`] turns it
 //! into HTTP. All of it runs natively in `cargo test` over SQLite.
 
+pub mod access;
+pub mod audit;
 pub mod bench;
 pub mod catalog;
+pub mod erasure;
 pub mod events;
 pub mod funnels;
 pub mod health;
 pub mod ingest;
+pub mod maintenance;
 pub mod overview;
 pub mod quarantine;
 pub mod retention;

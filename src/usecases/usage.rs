@@ -43,7 +43,6 @@ pub struct Quotas {
     /// Months start at midnight on the 1st in this zone.
     pub time_zone: &'static str,
     pub plan_from: &'static str,
-    #[schema(value_type = Vec<Object>)]
     pub actions: &'static [QuotaAction],
     pub overrides: Vec<OverrideRow>,
 }

@@ -10,6 +10,9 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { chromium } from "playwright-core";
 
+// Every answer this test reads from the worker is checked against docs/openapi.json too.
+import "../e2e/client.mjs";
+
 const BASE = process.env.FUNNEL_URL;
 const SECRETS = JSON.parse(process.env.FUNNEL_SECRETS ?? "{}");
 const ROOT = join(import.meta.dirname, "..", "..");

@@ -3,9 +3,18 @@ import { createHmac, randomUUID } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
+import { checkedFetch, installCheckedFetch, rawFetch } from "./checked-fetch.mjs";
+
 export const BASE = process.env.FUNNEL_URL;
 export const SECRETS = JSON.parse(process.env.FUNNEL_SECRETS ?? "{}");
 if (!BASE) throw new Error("run the e2e tests through tests/e2e/run.mjs (scripts/test.sh)");
+
+// Every answer a test receives is checked against docs/openapi.json, whether
+// it comes through `call` or a test's own `fetch(...)`: this process's global
+// fetch becomes the checked one (see checked-fetch.mjs). `rawFetch` skips the
+// check; `node tests/e2e/openapi-audit.mjs` lists the tests that do.
+installCheckedFetch();
+export { rawFetch };
 
 export const INGEST = "/internal/funnel-events/ingest";
 
@@ -34,8 +43,9 @@ export async function ingestBearer(payload, { key = SECRETS.INTERNAL_API_KEY, he
   });
 }
 
+/** A request to the worker under test; the answer has been checked against docs/openapi.json. */
 export async function call(path, init = {}) {
-  const res = await fetch(BASE + path, init);
+  const res = await checkedFetch(BASE + path, init);
   const text = await res.text();
   let body = text;
   try {

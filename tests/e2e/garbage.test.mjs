@@ -38,6 +38,9 @@ function garbage(i) {
     () => ["trailing comma", INGEST, signed(`{"events":[{"event_type":"app_open"},]}`)],
     () => ["NaN", INGEST, signed(`{"events":[{"event_type":"app_open","success":NaN}]}`)],
     () => ["comment", INGEST, signed(`{"events":[] /* x */}`)],
+    // Numbers past every bound: one such event must never poison a sum (422 value_out_of_range, or 400 invalid_json).
+    () => ["numeric extreme", INGEST, signed(`{"events":[{"event_type":"purchase_completed","event_id":"${uid("x")}","properties":{"amount":${pick(["1e308", "-1e308", "1000000000000.01", "-1", "1e999", "-1e999", "1e-300"])},"currency":"KRW"}}]}`)],
+    () => ["undeclared numeric extreme", INGEST, signed(`{"events":[{"event_type":"app_open","properties":{"n":${pick(["1e308", "-1e308", "9007199254740993.5", "1e16"])}}}]}`)],
     () => ["deep nesting", INGEST, signed(`{"events":[${"[".repeat(5000)}${"]".repeat(5000)}]}`)],
     () => ["deep object", INGEST, signed(`{"events":[{"properties":${'{"a":'.repeat(3000)}1${"}".repeat(3000)}}]}`)],
     () => ["huge string", INGEST, signed(JSON.stringify({ events: [{ event_type: "x".repeat(900_000) }] }))],

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { assertProblem, d1Bytes, ingestBearer, ingestSigned, uid } from "./client.mjs";
+import { assertProblem, call, d1Bytes, ingestBearer, ingestSigned, SECRETS, uid } from "./client.mjs";
 
 test("a retried event is a duplicate and stored once; another source is another event", async () => {
   const event = { event_type: "app_open", event_id: uid() };
@@ -88,4 +88,30 @@ test("error_message is cut at 512 characters", async () => {
 
 test("a bad sent_at is a 400 naming the field", async () => {
   assertProblem(assert, await ingestSigned({ events: [{ event_type: "app_open" }], sent_at: "nope" }), 400, "invalid_sent_at");
+});
+
+test("one signed batch of 1e308 amounts is refused per event, and the summary and overview keep answering", async () => {
+  const AUTH = { headers: { authorization: `Bearer ${SECRETS.INTERNAL_API_KEY}` } };
+  const before = await call("/api/overview", AUTH);
+  assert.equal(before.status, 200, before.text);
+  const res = await ingestSigned({
+    events: [
+      { event_type: "purchase_completed", event_id: uid("n"), user_id: "u", properties: { amount: 1e308, currency: "KRW" } },
+      { event_type: "purchase_completed", event_id: uid("n"), user_id: "u", properties: { amount: 1e308, currency: "KRW" } },
+    ],
+  });
+  assertProblem(assert, res, 422, "all_events_rejected");
+  for (const r of res.body.results) {
+    assert.equal(r.status, "rejected");
+    assert.equal(r.errors[0].code, "value_out_of_range");
+    assert.equal(r.errors[0].field, "properties.amount");
+    assert.match(r.errors[0].message, /from 0 to 1000000000000/);
+  }
+  for (const tz of ["UTC", "Asia/Seoul"]) {
+    const summary = await call(`/internal/funnel-events/summary?tz=${tz}`, AUTH);
+    assert.equal(summary.status, 200, summary.text);
+  }
+  const after = await call("/api/overview", AUTH);
+  assert.equal(after.status, 200, after.text);
+  assert.equal(after.body.revenue_krw, before.body.revenue_krw, "nothing was added to revenue");
 });

@@ -160,3 +160,28 @@ fn an_invalid_event_is_quarantined_without_its_address_and_a_valid_neighbour_is_
     assert_eq!(s.list_all("").len(), 1);
     let _ = KEY;
 }
+
+#[test]
+fn a_valid_time_outside_the_window_is_out_of_range_not_malformed() {
+    let s = Service::new();
+    let at =
+        |id: &str, occurred_at: &str| json!({ "event_type": "m_otp_send", "event_id": id, "occurred_at": occurred_at });
+    // Received 2026-03-10T12:00:00Z: the window is 400 days before to 24 hours after.
+    let cases = [
+        ("earliest", "2025-02-03T12:00:00Z", ""),
+        ("latest", "2026-03-11T12:00:00Z", ""),
+        ("too-old", "2025-02-03T11:59:59Z", "timestamp_out_of_range"),
+        ("too-new", "2026-03-11T12:00:01Z", "timestamp_out_of_range"),
+        ("year-9999", "9999-12-31T23:59:59Z", "timestamp_out_of_range"),
+        ("garbage", "yesterday", "invalid_timestamp"),
+    ];
+    for (id, occurred_at, want) in cases {
+        let answer = s.ingest(json!([at(id, occurred_at)]));
+        let code = answer.body["results"][0]["errors"][0]["code"].as_str().unwrap_or("");
+        assert_eq!(code, want, "{id}: {:?}", answer.body);
+    }
+    // A sender clock far off: the skew correction moves the event out of the window.
+    let body = json!({ "events": [at("skewed", "2026-03-10T11:00:00Z")], "sent_at": "2036-03-10T12:00:00Z" });
+    let answer = s.with_key(funnel::api::Method::Post, "/internal/funnel-events/ingest", &body);
+    assert_eq!(answer.body["results"][0]["errors"][0]["code"], "timestamp_out_of_range");
+}

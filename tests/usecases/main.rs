@@ -4,5 +4,8 @@
 
 mod harness;
 mod ingest;
+mod numbers;
+mod privacy;
 mod reads;
+mod roles;
 mod writes;

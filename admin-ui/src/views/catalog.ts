@@ -1,4 +1,4 @@
-import { get, type Catalog } from "../api";
+import { get, type Schema } from "../api";
 import { dateTime, h, num, pct } from "../format";
 import { t, tx } from "../i18n";
 import { period, rangeParams } from "../state";
@@ -6,11 +6,12 @@ import { table, withStates } from "../ui";
 
 export async function render(root: HTMLElement): Promise<void> {
   await withStates(root, async () => {
-    const c = await get<Catalog>("/internal/catalog", rangeParams());
+    const c = await get<Schema<"Catalog">>("/internal/catalog", rangeParams());
+    const events = c.events;
     root.replaceChildren(
       h("h2", {}, t("catalog")),
       table([t("type"), t("service"), t("detail"), t("count"), t("sampledOut"), t("rejected"), t("rejectionRate"), t("firstSeen"), t("lastSeen")],
-        c.events.map((e) => [
+        events.map((e) => [
           e.name, e.service, tx(e.description), `${num(e.count)}${e.estimated ? " *" : ""}`, num(e.sampled_out), num(e.rejected),
           pct(e.rejection_rate), dateTime(e.first_seen, period.tz), dateTime(e.last_seen, period.tz),
         ]), "catalog"),

@@ -1,4 +1,4 @@
-import { get, type Event, type EventPage } from "../api";
+import { get, type Schema } from "../api";
 import { dateTime, h, maskedEmail } from "../format";
 import { t } from "../i18n";
 import { period, rangeParams } from "../state";
@@ -7,7 +7,7 @@ import { empty, table, withStates } from "../ui";
 const FILTERS = ["type", "q_email", "email_fingerprint", "trace_id", "tenant_id", "source", "success", "error_code"] as const;
 const POLL_MS = 5000;
 
-function row(e: Event, open: (trace: string) => void, byPerson: (fp: string) => void): (Node | string)[] {
+function row(e: Schema<"EventView">, open: (trace: string) => void, byPerson: (fp: string) => void): (Node | string)[] {
   const result = e.success === false || e.error_code ? t("failure") : e.success ? t("success") : "–";
   return [
     dateTime(e.ts, period.tz), e.event_type, e.service,
@@ -53,8 +53,8 @@ export async function render(root: HTMLElement, params: URLSearchParams, go: (ha
   let newest: string | null = null;
   const headers = [t("time"), t("type"), t("service"), t("email"), "trace_id", t("tenant"), t("result"), t("errorCode"), t("detail")];
   await withStates(body, async () => {
-    const page = await get<EventPage>("/internal/funnel-events", { ...query, limit: "50" });
-    cursor = page.next_cursor;
+    const page = await get<Schema<"EventPage">>("/internal/funnel-events", { ...query, limit: "50" });
+    cursor = page.next_cursor ?? null;
     newest = page.events[0]?.ts ?? null;
     if (!page.events.length) {
       body.replaceChildren(empty());
@@ -65,8 +65,8 @@ export async function render(root: HTMLElement, params: URLSearchParams, go: (ha
     more.addEventListener("click", async () => {
       if (!cursor) return;
       more.disabled = true;
-      const next = await get<EventPage>("/internal/funnel-events", { ...query, limit: "50", cursor });
-      cursor = next.next_cursor;
+      const next = await get<Schema<"EventPage">>("/internal/funnel-events", { ...query, limit: "50", cursor });
+      cursor = next.next_cursor ?? null;
       const tbody = tbl.querySelector("tbody")!;
       for (const e of next.events) tbody.append(h("tr", {}, ...row(e, openTrace, byPerson).map((c) => h("td", {}, c))));
       more.disabled = false;
@@ -76,7 +76,7 @@ export async function render(root: HTMLElement, params: URLSearchParams, go: (ha
     // Live mode: poll for rows newer than the newest shown, and prepend them.
     const timer = window.setInterval(async () => {
       if (!live.checked || !document.body.contains(tbl)) return;
-      const fresh = await get<EventPage>("/internal/funnel-events", { ...query, from: newest ?? query.from, limit: "100" });
+      const fresh = await get<Schema<"EventPage">>("/internal/funnel-events", { ...query, from: newest ?? query.from, limit: "100" });
       const tbody = tbl.querySelector("tbody")!;
       const shown = new Set([...tbody.querySelectorAll("tr")].map((r) => r.dataset.id));
       for (const e of fresh.events.reverse()) {

@@ -1,4 +1,4 @@
-import { get, type FunnelDef, type FunnelResult } from "../api";
+import { get, type Schema } from "../api";
 import { h, num, pct } from "../format";
 import { t, tx } from "../i18n";
 import { rangeParams } from "../state";
@@ -6,8 +6,9 @@ import { withStates } from "../ui";
 
 export async function render(root: HTMLElement): Promise<void> {
   await withStates(root, async () => {
-    const { funnels } = await get<{ funnels: FunnelDef[] }>("/internal/funnels");
-    const results = await Promise.all(funnels.map((f) => get<FunnelResult>(`/internal/funnels/${f.name}`, rangeParams())));
+    const { funnels } = await get<Schema<"FunnelList">>("/internal/funnels");
+    const results = await Promise.all(funnels.map((f) =>
+      get<Schema<"FunnelCount">>(`/internal/funnels/${f.name}`, rangeParams())));
     root.replaceChildren(...results.map(({ funnel }) => {
       const top = Math.max(1, funnel.steps[0]?.count ?? 1);
       return h("section", { class: "funnel", "data-funnel": funnel.name },

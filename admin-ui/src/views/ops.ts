@@ -1,4 +1,4 @@
-import { get, type Overview, type Summary } from "../api";
+import { get, type Schema } from "../api";
 import { dateTime, h, krw, maskedEmail, num } from "../format";
 import { t, tx, type Key } from "../i18n";
 import { period, rangeParams } from "../state";
@@ -17,8 +17,8 @@ const LENSES: [string, string][] = [
 export async function render(root: HTMLElement): Promise<void> {
   await withStates(root, async () => {
     const [o, s] = await Promise.all([
-      get<Overview>("/api/overview", rangeParams()),
-      get<Summary>("/internal/funnel-events/summary", rangeParams()),
+      get<Schema<"Overview">>("/api/overview", rangeParams()),
+      get<Schema<"Summary">>("/internal/funnel-events/summary", rangeParams()),
     ]);
     const lens = (service: string, name: string) =>
       h("section", { class: "lens", "data-lens": `${service}-${name}` }, h("h3", {}, `${service} · ${t(`lens_${name}` as Key)}`),

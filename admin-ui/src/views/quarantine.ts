@@ -1,4 +1,4 @@
-import { get, request, type Quarantined } from "../api";
+import { get, request, type Schema } from "../api";
 import { dateTime, h, num } from "../format";
 import { t } from "../i18n";
 import { period, rangeParams } from "../state";
@@ -10,7 +10,7 @@ export async function render(root: HTMLElement): Promise<void> {
   const body = h("div");
   root.replaceChildren(h("h2", {}, t("quarantine")), h("div", { class: "toolbar" }, replay, result), body);
   const load = () => withStates(body, async () => {
-    const page = await get<{ events: Quarantined[] }>("/internal/quarantine", { ...rangeParams(), status: "pending", limit: "100" });
+    const page = await get<Schema<"QuarantinePage">>("/internal/quarantine", { ...rangeParams(), status: "pending", limit: "100" });
     body.replaceChildren(page.events.length
       ? table([t("time"), t("source"), t("type"), "event_id", t("reasons")],
         page.events.map((q) => [dateTime(q.received_at, period.tz), q.source, q.event_type ?? "–", q.event_id,
@@ -19,7 +19,7 @@ export async function render(root: HTMLElement): Promise<void> {
   });
   replay.addEventListener("click", async () => {
     replay.disabled = true;
-    const r = await request<{ examined: number; replayed: number; already_stored: number; still_failing: number; pending: number }>(
+    const r = await request<Schema<"ReplayOutcome">>(
       "/internal/quarantine/replay", { method: "POST" });
     result.textContent = `${t("replayDone")}: ${num(r.replayed)} / ${num(r.examined)} (${t("failures")} ${num(r.still_failing)})`;
     replay.disabled = false;

@@ -1,8 +1,10 @@
-import { get, type Kpi, type Summary } from "../api";
+import { get, type Schema } from "../api";
 import { h, krw, num, pct } from "../format";
 import { t, tx, type Key } from "../i18n";
 import { previousRange, rangeParams } from "../state";
 import { card, withStates } from "../ui";
+
+type Kpi = Schema<"KpiValue">;
 
 export function formatKpi(k: Kpi): string {
   if (k.value == null) return "–";
@@ -26,10 +28,10 @@ function delta(now: Kpi, before: Kpi | undefined): string {
 export async function render(root: HTMLElement): Promise<void> {
   await withStates(root, async () => {
     const [cur, prev] = await Promise.all([
-      get<Summary>("/internal/funnel-events/summary", rangeParams()),
-      get<Summary>("/internal/funnel-events/summary", previousRange()),
+      get<Schema<"Summary">>("/internal/funnel-events/summary", rangeParams()),
+      get<Schema<"Summary">>("/internal/funnel-events/summary", previousRange()),
     ]);
-    // The seeds' order: the funnel's cards first, then the ops lenses, then usage.
+    // The order of docs/product.md: the funnel's cards first, then the ops lenses, then usage.
     const order = ["funnel", "revenue", "content", "workspace", "engagement", "usage"];
     const entries = Object.entries(cur.kpis).sort((a, b) => order.indexOf(a[1].lens) - order.indexOf(b[1].lens));
     const groups = new Map<string, [string, Kpi][]>();

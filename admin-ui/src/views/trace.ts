@@ -1,4 +1,4 @@
-import { get, type Timeline } from "../api";
+import { get, type Schema } from "../api";
 import { dateTime, h, maskedEmail, num } from "../format";
 import { t } from "../i18n";
 import { period } from "../state";
@@ -17,7 +17,7 @@ export async function render(root: HTMLElement, params: URLSearchParams, go: (ha
   const id = params.get("id");
   if (!id) return;
   await withStates(body, async () => {
-    const tl = await get<Timeline>(`/internal/trace/${encodeURIComponent(id)}`);
+    const tl = await get<Schema<"Timeline">>(`/internal/trace/${encodeURIComponent(id)}`);
     if (!tl.events.length) {
       body.replaceChildren(empty());
       return;

@@ -1,6 +1,6 @@
 import uPlot from "uplot";
 
-import { get, type Summary } from "../api";
+import { get, type Schema } from "../api";
 import { h } from "../format";
 import { t } from "../i18n";
 import { rangeParams } from "../state";
@@ -11,7 +11,7 @@ const COLORS = ["#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2"
 const CHUNK_DAYS = 31;
 
 /** A daily multi-series chart; clicking a legend entry toggles its series (uPlot's legend). */
-export function dailyChart(el: HTMLElement, daily: { date: string; counts: Record<string, number> }[], title: string): void {
+export function dailyChart(el: HTMLElement, daily: Schema<"DailyBucket">[], title: string): void {
   const keys = [...new Set(daily.flatMap((d) => Object.keys(d.counts)))].sort();
   if (!keys.length) {
     el.replaceChildren(empty());
@@ -46,9 +46,9 @@ export async function render(root: HTMLElement): Promise<void> {
     }
     const bar = h("progress", { max: String(chunks.length), value: "0", id: "trend-progress" });
     if (chunks.length > 1) root.replaceChildren(h("p", { class: "state loading", role: "status" }, `${t("progress")} `, bar));
-    const daily: Summary["daily"] = [];
+    const daily: Schema<"DailyBucket">[] = [];
     for (const [i, c] of chunks.entries()) {
-      const s = await get<Summary>("/internal/funnel-events/summary", { ...c, tz: range.tz });
+      const s = await get<Schema<"Summary">>("/internal/funnel-events/summary", { ...c, tz: range.tz });
       daily.push(...s.daily);
       bar.value = i + 1;
     }

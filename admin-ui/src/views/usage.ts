@@ -1,9 +1,9 @@
-import { get, type UsageLine } from "../api";
+import { get, type Schema } from "../api";
 import { h, num } from "../format";
 import { t } from "../i18n";
 import { empty, table, withStates } from "../ui";
 
-type Month = { month: string; time_zone: string };
+type UsageLine = Schema<"UsageLine">;
 
 export async function render(root: HTMLElement, params: URLSearchParams, go: (hash: string) => void): Promise<void> {
   const user = h("input", { name: "user_id", placeholder: t("userId"), autocomplete: "off" });
@@ -23,16 +23,16 @@ export async function render(root: HTMLElement, params: URLSearchParams, go: (ha
   const line = (l: UsageLine) => [l.action, num(l.used), num(l.limit), num(l.remaining)];
   await Promise.all([
     params.get("user_id") ? withStates(mine, async () => {
-      const u = await get<{ month: Month; actions: UsageLine[] }>("/internal/usage", { user_id: params.get("user_id")!, month: m });
+      const u = await get<Schema<"UserUsage">>("/internal/usage", { user_id: params.get("user_id")!, month: m });
       mine.replaceChildren(h("p", {}, `${u.month.month} (${u.month.time_zone})`), table([t("action"), t("used"), t("limit"), t("remaining")], u.actions.map(line)));
     }) : Promise.resolve(),
     withStates(system, async () => {
-      const s = await get<{ month: Month; actions: { action: string; total_used: number; users: number; users_at_limit: number }[] }>("/internal/usage/summary", { month: m });
+      const s = await get<Schema<"UsageSummary">>("/internal/usage/summary", { month: m });
       system.replaceChildren(h("p", {}, `${t("month")}: ${s.month.month} (${s.month.time_zone})`),
         table([t("action"), t("used"), t("users"), t("overQuota")], s.actions.map((a) => [a.action, num(a.total_used), num(a.users), num(a.users_at_limit)]), "usage-summary"));
     }),
     withStates(over, async () => {
-      const o = await get<{ users: { user_id: string; line: UsageLine }[] }>("/internal/usage/over-quota", { month: m });
+      const o = await get<Schema<"OverQuota">>("/internal/usage/over-quota", { month: m });
       over.replaceChildren(o.users.length ? table([t("userId"), t("action"), t("used"), t("limit"), t("remaining")], o.users.map((u) => [u.user_id, ...line(u.line)])) : empty());
     }),
   ]);

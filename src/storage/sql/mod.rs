@@ -27,12 +27,16 @@ macro_rules! insert_event_rows {
 }
 
 mod events;
+// First among the statements that guard their inserts with `row_not_suppressed!`.
+#[macro_use]
+mod privacy;
 mod quarantine;
 mod quotas;
 mod retention;
 mod rollups;
 
 pub use events::*;
+pub use privacy::*;
 pub use quarantine::*;
 pub use quotas::*;
 pub use retention::*;

@@ -3,14 +3,19 @@
 use super::{Bind, Statement, ONE_TYPE};
 use crate::query::cursor::Position;
 
-/// Keeps rejected events (already PII-free) for listing and replay.
+/// Keeps rejected events (already PII-free) for listing and replay; a copy
+/// whose subject (fingerprint or user) is suppressed is kept nowhere.
 pub const INSERT_QUARANTINE: &str = "\
 INSERT INTO event_quarantine (received_at, source, event_type, event_id, header_trace_id, clock_skew_ms,
   errors_json, event_json)
 SELECT json_extract(value, '$.received_at'), json_extract(value, '$.source'), json_extract(value, '$.event_type'),
   json_extract(value, '$.event_id'), json_extract(value, '$.header_trace_id'),
   json_extract(value, '$.clock_skew_ms'), json_extract(value, '$.errors_json'), json_extract(value, '$.event_json')
-FROM json_each(?1) WHERE true
+FROM json_each(?1)
+WHERE NOT EXISTS (SELECT 1 FROM suppressions WHERE subject_kind = 'email_fingerprint'
+    AND subject = json_extract(value ->> 'event_json', '$.email_fingerprint'))
+  AND NOT EXISTS (SELECT 1 FROM suppressions WHERE subject_kind = 'user_id'
+    AND subject = COALESCE(json_extract(value ->> 'event_json', '$.user_id'), json_extract(value ->> 'event_json', '$.userId')))
 ON CONFLICT (source, event_id) DO NOTHING";
 
 /// Rejected events per type received in `[from, to)`.

@@ -145,6 +145,8 @@ macro_rules! quota_limit {
 /// row sees every row stored before it: concurrent ingests cannot overshoot.
 pub const INSERT_METERED_EVENT: &str = concat!(
     insert_event_rows!(qp!(row)),
+    row_not_suppressed!(),
+    " AND ",
     usage_count!(qp!(user)),
     " < ",
     quota_limit!(qp!(user)),

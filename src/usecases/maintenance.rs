@@ -1,0 +1,39 @@
+//! What the cron runs: retention, unfinished erasures, the access log's own
+//! retention, and a step of the PII sweep. Each part runs even when an
+//! earlier one failed; failures are reported, and the next run retries.
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::config::Config;
+use crate::store::EventStore;
+use crate::time::to_stored;
+use crate::usecases::{erasure, retention};
+
+/// What one cron run did, for the log.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MaintenanceRun {
+    pub lines: Vec<String>,
+}
+
+pub async fn run<S: EventStore>(store: &S, config: &Config, now: DateTime<Utc>) -> MaintenanceRun {
+    let mut out = MaintenanceRun::default();
+    out.lines
+        .push(match retention::run(store, config.retention_days, now).await {
+            Ok(r) if r.done => format!("retention: deleted {} events before {}; done", r.deleted, r.cutoff),
+            Ok(r) => format!(
+                "retention: deleted {} events before {}; more remain for the next run",
+                r.deleted, r.cutoff
+            ),
+            Err(e) => format!("retention stopped (the next run retries): {e}"),
+        });
+    out.lines.push(match erasure::continue_unfinished(store, now).await {
+        Ok(n) => format!("erasure: advanced {n} unfinished erasures"),
+        Err(e) => format!("erasure stopped (the next run retries): {e}"),
+    });
+    let cutoff = to_stored(now - Duration::days(config.audit_retention_days));
+    out.lines.push(match store.prune_audit(&cutoff).await {
+        Ok(n) => format!("audit: dropped {n} entries before {cutoff}"),
+        Err(e) => format!("audit pruning stopped (the next run retries): {e}"),
+    });
+    out
+}

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 seconds="${FUZZ_SECONDS:-60}"
 rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
-targets=(signature_header ingest_body cursor read_params trace_rule)
+targets=(signature_header ingest_body cursor read_params trace_rule scrub)
 for target in "${targets[@]}"; do
   echo "fuzz: $target for ${seconds}s"
   mkdir -p "fuzz/corpus/$target"

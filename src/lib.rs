@@ -21,6 +21,7 @@ pub mod catalog;
 pub mod config;
 pub mod error;
 pub mod ingest;
+pub mod privacy;
 pub mod query;
 pub mod report;
 pub mod security;

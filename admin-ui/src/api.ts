@@ -1,8 +1,12 @@
-// The console reads only the read APIs, with the internal key kept in this
-// tab's sessionStorage (never a URL, never localStorage). A 401 asks again.
+// The console calls the API with the operator's bearer key, kept in this
+// tab's sessionStorage (never a URL, never localStorage). A 401 asks for the
+// key again; a 403 (a key whose role may not call the route) does not: the
+// screen says so. What the key may call comes from `GET /internal/whoami`,
+// asked once per key and kept in memory.
 import type { components } from "./generated/api";
 
 const KEY = "funnel.key";
+const WHOAMI = "/internal/whoami";
 
 export class ApiError extends Error {
   constructor(public status: number, public code: string, message: string) {
@@ -22,6 +26,12 @@ export function forgetKey(): void {
   sessionStorage.removeItem(KEY);
 }
 
+/** Called after the operator entered a (new) key. */
+const keyListeners: (() => void)[] = [];
+export function onKeyChange(listener: () => void): void {
+  keyListeners.push(listener);
+}
+
 // One prompt at a time, however many requests are waiting for the key.
 let pending: Promise<string> | null = null;
 
@@ -29,6 +39,7 @@ function prompt(reason: "missing" | "rejected"): Promise<string> {
   pending ??= askForKey(reason).then((entered) => {
     sessionStorage.setItem(KEY, entered);
     pending = null;
+    for (const l of keyListeners) l();
     return entered;
   });
   return pending;
@@ -38,11 +49,22 @@ async function key(): Promise<string> {
   return sessionStorage.getItem(KEY) ?? prompt("missing");
 }
 
+/** Forgets the key and asks for another one (the listeners then redraw). */
+export function changeKey(): Promise<string> {
+  forgetKey();
+  return prompt("missing");
+}
+
+// The answers of `GET /internal/whoami`, per key: a key is asked once.
+const identities = new Map<string, WhoAmI>();
+
 export async function request<T>(path: string, init: RequestInit = {}): Promise<T> {
   for (let attempt = 0; attempt < 3; attempt++) {
+    const used = await key();
+    if (path === WHOAMI && identities.has(used)) return identities.get(used) as T;
     const res = await fetch(path, {
       ...init,
-      headers: { ...(init.headers ?? {}), authorization: `Bearer ${await key()}` },
+      headers: { ...(init.headers ?? {}), authorization: `Bearer ${used}` },
       credentials: "omit",
       cache: "no-store",
     });
@@ -54,6 +76,7 @@ export async function request<T>(path: string, init: RequestInit = {}): Promise<
     const text = await res.text();
     const body = text ? JSON.parse(text) : {};
     if (!res.ok) throw new ApiError(res.status, body.code ?? "error", body.detail ?? res.statusText);
+    if (path === WHOAMI) identities.set(used, body as WhoAmI);
     return body as T;
   }
   throw new ApiError(401, "bad_key", "The key was refused.");
@@ -65,6 +88,24 @@ export const get = <T>(path: string, params: Record<string, string | undefined> 
   return request<T>(s ? `${path}?${s}` : path);
 };
 
+let asking: Promise<WhoAmI> | null = null;
+
+/** The current key's name, role and routes (asked once per key, then from memory). */
+export async function whoami(): Promise<WhoAmI> {
+  const known = identities.get(await key());
+  if (known) return known;
+  asking ??= request<WhoAmI>(WHOAMI).finally(() => {
+    asking = null;
+  });
+  return asking;
+}
+
+/** Whether the current key may call `route` ("GET /internal/audit", as whoami lists it). */
+export function can(route: string): boolean {
+  const current = sessionStorage.getItem(KEY);
+  return !!current && !!identities.get(current)?.routes.includes(route);
+}
+
 // The shapes of the API's answers: the API's own OpenAPI document
 // (docs/openapi.json, generated from the Rust response types) turned into
 // TypeScript by scripts/gen-console-types.mjs, which the console build runs
@@ -72,3 +113,4 @@ export const get = <T>(path: string, params: Record<string, string | undefined> 
 // document's `components.schemas.Summary`.
 export type Schemas = components["schemas"];
 export type Schema<K extends keyof Schemas> = Schemas[K];
+export type WhoAmI = Schema<"WhoAmI">;

@@ -18,10 +18,16 @@ export function dateTime(iso: string | null | undefined, tz: string): string {
   }).format(new Date(iso));
 }
 
+/** A fingerprint (64 lowercase hex) shortened to its first 8 hex. */
+export const shortFingerprint = (fp: string): string => `${fp.slice(0, 8)}…`;
+
+/** Whether a value is an email fingerprint (HMAC-SHA256 as 64 lowercase hex). */
+export const isFingerprint = (v: string | null | undefined): v is string => !!v && /^[0-9a-f]{64}$/.test(v);
+
 /** Masked email: the domain and the first 8 hex of the fingerprint, never more. */
 export function maskedEmail(fp: string | null | undefined, domain: string | null | undefined): string {
   if (!fp) return "–";
-  return `${fp.slice(0, 8)}…@${domain ?? "?"}`;
+  return `${shortFingerprint(fp)}@${domain ?? "?"}`;
 }
 
 /** A DOM element from a tag, attributes and children (text is always set as text, never HTML). */

@@ -1,11 +1,16 @@
-// The operator console: hash-routed screens over the read APIs.
+// The operator console: hash-routed screens over the read APIs. Which
+// screens and actions it offers follows the key's role: `GET /internal/whoami`
+// lists the routes the key may call, and a screen whose routes are not all
+// listed is not offered (an ingest key, which may read nothing, is told so).
 import "uplot/dist/uPlot.min.css";
 import "./styles.css";
 
-import { forgetKey, installKeyPrompt } from "./api";
+import { changeKey, forgetKey, installKeyPrompt, onKeyChange, whoami, type WhoAmI } from "./api";
 import { h } from "./format";
 import { currentLang, setLang, t, type Key } from "./i18n";
 import { period, type Period } from "./state";
+import { errorState } from "./ui";
+import * as audit from "./views/audit";
 import * as catalog from "./views/catalog";
 import * as feed from "./views/feed";
 import * as funnel from "./views/funnel";
@@ -17,16 +22,19 @@ import * as trends from "./views/trends";
 import * as usage from "./views/usage";
 
 type View = (root: HTMLElement, params: URLSearchParams, go: (hash: string) => void) => Promise<void>;
-const SCREENS: [string, Key, View][] = [
-  ["summary", "summary", summary.render],
-  ["trends", "trends", trends.render],
-  ["funnel", "funnel", funnel.render],
-  ["feed", "feed", feed.render],
-  ["trace", "trace", trace.render],
-  ["ops", "ops", ops.render],
-  ["catalog", "catalog", catalog.render],
-  ["quarantine", "quarantine", quarantine.render],
-  ["usage", "usage", usage.render],
+const SUMMARY = "GET /internal/funnel-events/summary";
+/** Each screen: its hash, its label, how it renders, and the routes it reads (as whoami lists them). */
+const SCREENS: [string, Key, View, string[]][] = [
+  ["summary", "summary", summary.render, [SUMMARY]],
+  ["trends", "trends", trends.render, [SUMMARY]],
+  ["funnel", "funnel", funnel.render, ["GET /internal/funnels", "GET /internal/funnels/{name}"]],
+  ["feed", "feed", feed.render, ["GET /internal/funnel-events"]],
+  ["trace", "trace", trace.render, ["GET /internal/trace/{trace_id}"]],
+  ["ops", "ops", ops.render, ["GET /api/overview", SUMMARY]],
+  ["catalog", "catalog", catalog.render, ["GET /internal/catalog"]],
+  ["quarantine", "quarantine", quarantine.render, ["GET /internal/quarantine"]],
+  ["usage", "usage", usage.render, ["GET /internal/usage/summary", "GET /internal/usage/over-quota"]],
+  ["audit", "audit", audit.render, ["GET /internal/audit"]],
 ];
 
 const TIME_ZONES = ["Asia/Seoul", "UTC", "America/New_York", "Europe/London", "Asia/Tokyo", Intl.DateTimeFormat().resolvedOptions().timeZone];
@@ -75,21 +83,63 @@ function periodBar(onChange: () => void): HTMLElement {
     custom, h("label", { class: "tz" }, `${t("tz")}: `, tz));
 }
 
+// Each call of show() supersedes the earlier ones still waiting (for the key, or whoami).
+let generation = 0;
+/** The identity the header shows, once one is shown. */
+let shown: WhoAmI | null = null;
+
+const title = () => h("h1", {}, t("title"));
+
 async function show(): Promise<void> {
+  const mine = ++generation;
+  if (!document.querySelector("body > header")) document.body.replaceChildren(h("header", {}, title()));
+  let me: WhoAmI;
+  try {
+    me = await whoami();
+  } catch (e) {
+    if (mine === generation) document.body.replaceChildren(h("header", {}, title()), h("main", { id: "screen" }, errorState(e, () => void show())));
+    return;
+  }
+  if (mine !== generation) return;
+  shown = me;
+  const allowed = SCREENS.filter(([, , , needs]) => needs.every((r) => me.routes.includes(r)));
   const [name, params] = parseHash();
-  const screen = SCREENS.find((s) => s[0] === name) ?? SCREENS[0];
-  document.title = `${t(screen[1])} · ${t("title")}`;
-  const main = h("main", { id: "screen", "data-screen": screen[0] });
-  const nav = h("nav", {}, ...SCREENS.map(([n, label]) => h("a", { href: `#${n}`, class: n === screen[0] ? "active" : "", "data-nav": n }, t(label))));
+  // A screen the key may not read is not offered; opened by its address, the API's 403 is shown.
+  const screen = SCREENS.find((s) => s[0] === name) ?? allowed[0];
+  const identity = h("span", { class: "whoami", id: "whoami", "data-role": me.role, title: t("keyRole") }, `${me.key} · ${me.role}`);
   const lang = h("button", { type: "button", id: "lang", onclick: () => { setLang(currentLang() === "ko" ? "en" : "ko"); void show(); } }, currentLang() === "ko" ? "English" : "한국어");
   const signOut = h("button", { type: "button", onclick: () => { forgetKey(); location.reload(); } }, t("signOut"));
+  const actions = h("div", { class: "actions" }, identity, lang, signOut);
+  if (!allowed.length) {
+    // An ingest key: nothing to read here.
+    document.title = t("title");
+    document.body.replaceChildren(
+      h("header", {}, title(), actions),
+      h("main", { id: "screen", "data-screen": "none" },
+        h("div", { class: "state notice", id: "cannot-read", role: "alert" }, t("ingestOnly"), " ",
+          h("button", { type: "button", id: "other-key", onclick: () => void changeKey() }, t("otherKey")))),
+    );
+    return;
+  }
+  document.title = `${t(screen[1])} · ${t("title")}`;
+  const main = h("main", { id: "screen", "data-screen": screen[0] });
+  const nav = h("nav", {}, ...allowed.map(([n, label]) => h("a", { href: `#${n}`, class: n === screen[0] ? "active" : "", "data-nav": n }, t(label))));
   document.body.replaceChildren(
-    h("header", {}, h("h1", {}, t("title")), nav, h("div", { class: "actions" }, lang, signOut)),
+    h("header", {}, title(), nav, actions),
     periodBar(() => void show()),
     main,
   );
   await screen[2](main, params, go);
 }
+
+// A key entered later (after a 401, or "another key") may have another role: redraw for it.
+onKeyChange(() => {
+  const before = shown;
+  if (!before) return;
+  whoami().then((me) => {
+    if (me.key !== before.key || me.role !== before.role) void show();
+  }, () => undefined);
+});
 
 setLang(currentLang());
 installKeyPrompt(keyDialog());

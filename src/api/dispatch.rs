@@ -270,6 +270,10 @@ async fn run<S: EventStore>(
         }
         Endpoint::ErasureProgress => (ok(&erasure::progress(store, capture(captures, "id")).await?), None),
         Endpoint::WhoAmI => (ok(&access::who_am_i(key)), None),
+        Endpoint::PiiSweep => {
+            let step = sweep::step(store, now).await?;
+            (ok(&step), audited("sweep", None, Some(step.changed)))
+        }
         Endpoint::BenchFloor => (ok(&bench::floor(store, &req.body).await?), None),
     })
 }

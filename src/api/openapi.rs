@@ -78,6 +78,7 @@ fn success(endpoint: Endpoint) -> Success {
         Audit => Success::Json(name::<AuditPage>()),
         Erasure | ErasureProgress => Success::Json(name::<ErasureReceipt>()),
         WhoAmI => Success::Json(name::<crate::usecases::access::WhoAmI>()),
+        PiiSweep => Success::Json(name::<crate::usecases::sweep::SweepStep>()),
     }
 }
 
@@ -270,7 +271,9 @@ fn tag(route: &Route) -> &'static str {
         | Endpoint::PutOverride
         | Endpoint::DeleteOverride => "usage and quotas",
         Endpoint::QuarantineList | Endpoint::QuarantineReplay => "quarantine",
-        Endpoint::Audit | Endpoint::Erasure | Endpoint::ErasureProgress | Endpoint::WhoAmI => "privacy",
+        Endpoint::Audit | Endpoint::Erasure | Endpoint::ErasureProgress | Endpoint::WhoAmI | Endpoint::PiiSweep => {
+            "privacy"
+        }
         _ => "reads",
     }
 }
@@ -318,6 +321,7 @@ fn all_schemas() -> Vec<NamedSchema> {
     push_schema::<AuditPage>(&mut all);
     push_schema::<ErasureReceipt>(&mut all);
     push_schema::<crate::usecases::access::WhoAmI>(&mut all);
+    push_schema::<crate::usecases::sweep::SweepStep>(&mut all);
     all
 }
 

@@ -56,6 +56,7 @@ pub enum Endpoint {
     Erasure,
     ErasureProgress,
     WhoAmI,
+    PiiSweep,
     BenchFloor,
     BenchDiscard,
 }
@@ -75,22 +76,17 @@ pub struct Route {
 }
 
 const RANGE: &[&str] = &["from", "to", "tz"];
-const EXPORT_PARAMS: &[&str] = &[
-    "from",
-    "to",
-    "tz",
-    "type",
-    "q_email",
-    "email_fingerprint",
-    "trace_id",
-    "tenant_id",
-    "source",
-    "success",
-    "error_code",
-    "limit",
-    "cursor",
-    "format",
-];
+/// The list's parameters and `format`.
+const EXPORT_PARAMS: &[&str] = &{
+    let mut all = [""; LIST_PARAMS.len() + 1];
+    let mut i = 0;
+    while i < LIST_PARAMS.len() {
+        all[i] = LIST_PARAMS[i];
+        i += 1;
+    }
+    all[i] = "format";
+    all
+};
 const QUARANTINE_PARAMS: &[&str] = &["from", "to", "tz", "type", "status", "limit", "cursor"];
 const AUDIT_PARAMS: &[&str] = &["from", "to", "tz", "key", "subject", "limit", "cursor"];
 /// A quota override is a few small fields.
@@ -154,6 +150,7 @@ pub const ROUTES: &[Route] = &[
     route!(Post "/internal/erasure", Key(Admin), Erasure, None, ERASURE_MAX_BODY, "Erases one person's events and quarantined copies (by email, fingerprint or user id), optionally suppressing their future events; returns a receipt."),
     route!(Get "/internal/erasure/{id}", Key(Admin), ErasureProgress, None, 0, "An erasure's receipt and progress."),
     route!(Get "/internal/whoami", AnyKey, WhoAmI, Some(&[]), 0, "The calling key's name, role and the routes it may call."),
+    route!(Post "/internal/pii-sweep", Key(Admin), PiiSweep, Some(&[]), 0, "Runs a step of the PII sweep over rows stored before scrubbing (the cron runs one daily)."),
     // The ingest benchmark's references (see bench/).
     route!(Post "/bench/floor", Bench, BenchFloor, None, 8 * MAX_BODY_BYTES, "Benchmark only: stores prepared rows with no checks."),
     route!(Post "/bench/discard", Bench, BenchDiscard, None, MAX_BODY_BYTES, "Benchmark only: everything ingest does but the database write."),
@@ -268,7 +265,8 @@ mod tests {
     #[test]
     fn only_routes_that_read_a_body_declare_a_body_limit() {
         for r in ROUTES {
-            let reads_body = matches!(r.method, Method::Post | Method::Put) && r.endpoint != Endpoint::QuarantineReplay;
+            let reads_body = matches!(r.method, Method::Post | Method::Put)
+                && !matches!(r.endpoint, Endpoint::QuarantineReplay | Endpoint::PiiSweep);
             assert_eq!(r.max_body > 0, reads_body, "{} {}", r.method.as_str(), r.path);
         }
     }

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use super::{MAX_ERROR_CODE_CHARS, MAX_ERROR_MESSAGE_CHARS, MAX_ID_CHARS};
 use crate::catalog::{self, validate, validate::Issue, Field};
+use crate::privacy::{scrub_text, scrub_value, PiiKind};
 use crate::security::fingerprint::{fingerprint_email, EmailFingerprint};
 use crate::time::{is_storable, parse_rfc3339, to_stored};
 use crate::trace::accept_trace_id;
@@ -163,7 +164,15 @@ pub fn normalize(raw: &Value, ctx: &RequestContext, new_event_id: &mut dyn FnMut
     let anonymous_id = f.string(&["anonymous_id"], MAX_ID_CHARS);
     let error_code = f.string(&["error_code"], MAX_ERROR_CODE_CHARS);
     let success = f.success();
+    // Free text is scrubbed before it is cut: a cut must not hide half an address from the scrubber.
     let error_message = f.string(&["error_message"], usize::MAX).map(|m| {
+        let (scrubbed, kinds) = scrub_text(&m);
+        let m = if kinds.is_empty() {
+            m
+        } else {
+            warnings.push(pii_redacted("error_message", &kinds));
+            scrubbed.into_owned()
+        };
         if m.chars().count() > MAX_ERROR_MESSAGE_CHARS {
             warnings.push(Issue::new(
                 "truncated",
@@ -255,6 +264,26 @@ pub fn normalize(raw: &Value, ctx: &RequestContext, new_event_id: &mut dyn FnMut
         validate::check_properties(def, properties, &mut errors, &mut warnings)
     });
 
+    // Identifiers keep their identity but never hold PII: one that does is
+    // replaced by a keyed fingerprint of itself.
+    let mut id =
+        |field: &'static str, v: Option<String>| scrub_identifier(field, v, ctx.fingerprint_key, &mut warnings);
+    let (tenant_id, job_id, user_id) = (id("tenant_id", tenant_id), id("job_id", job_id), id("user_id", user_id));
+    let (session_id, anonymous_id) = (id("session_id", session_id), id("anonymous_id", anonymous_id));
+    let given_event_id = id("event_id", given_event_id);
+    let trace_id = id("trace_id", trace_id);
+    // Every string of the properties, at any depth; a secret-named property's value whatever it is.
+    let payload = payload.map(|p| {
+        let mut value = Value::Object(p);
+        for r in scrub_value(&mut value, "properties") {
+            warnings.push(pii_redacted(&r.path, &[r.kind]));
+        }
+        match value {
+            Value::Object(p) => p,
+            _ => Map::new(),
+        }
+    });
+
     let event_id = given_event_id.unwrap_or_else(new_event_id);
     match (def, payload) {
         (Some(def), Some(payload)) if errors.is_empty() => Normalized::Valid {
@@ -290,6 +319,15 @@ pub fn normalize(raw: &Value, ctx: &RequestContext, new_event_id: &mut dyn FnMut
                 address_refused,
             );
             sanitized.insert("event_id".into(), Value::String(event_id.clone()));
+            // The quarantine's copy keeps no PII either: every string in it is scrubbed.
+            let mut copy = Value::Object(sanitized);
+            for r in scrub_value(&mut copy, "") {
+                warnings.push(pii_redacted(&r.path, &[r.kind]));
+            }
+            let sanitized = match copy {
+                Value::Object(m) => m,
+                _ => Map::new(),
+            };
             let quarantine = quarantine_row(ctx, &source, event_type.as_deref(), &event_id, &sanitized, &errors);
             Normalized::Rejected {
                 event_id,
@@ -362,6 +400,45 @@ fn quarantine_row(
         errors_json: serde_json::to_string(errors).unwrap_or_else(|_| "[]".into()),
         event_json: Value::Object(sanitized.clone()).to_string(),
     }
+}
+
+/// The `pii_redacted` warning: the field's path and the kinds found, never the value.
+fn pii_redacted(path: &str, kinds: &[PiiKind]) -> Issue {
+    let mut names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+    names.dedup();
+    Issue::new(
+        "pii_redacted",
+        path,
+        format!(
+            "{path} held personal data ({}); it was replaced by a placeholder",
+            names.join(", ")
+        ),
+    )
+}
+
+/// An identifier that holds PII (an address as `user_id`, say) becomes
+/// `pii_` + 32 hex of its keyed fingerprint: the same value always maps to the
+/// same identifier (quotas, funnels and traces keep working), and the raw
+/// value is stored nowhere.
+fn scrub_identifier(
+    field: &'static str,
+    value: Option<String>,
+    key: &[u8],
+    warnings: &mut Vec<Issue>,
+) -> Option<String> {
+    let value = value?;
+    let (_, kinds) = scrub_text(&value);
+    if kinds.is_empty() {
+        return Some(value);
+    }
+    warnings.push(pii_redacted(field, &kinds));
+    let fingerprint = crate::security::fingerprint::fingerprint_normalized(key, &value);
+    let replaced = format!("pii_{}", &fingerprint[..32]);
+    Some(if field == "trace_id" {
+        format!("trace_{replaced}")
+    } else {
+        replaced
+    })
 }
 
 pub(crate) fn is_source_token(s: &str) -> bool {

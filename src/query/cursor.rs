@@ -79,6 +79,32 @@ pub fn encode(key: &CursorKey, query: &str, range: (String, String), position: P
     format!("{}.{}", URL_SAFE_NO_PAD.encode(&payload), URL_SAFE_NO_PAD.encode(tag))
 }
 
+/// Where a page starts: with a cursor (verified for `scope`), the range it
+/// carries (so a default range cannot slide at midnight while paging) and
+/// the position to read after; without one, `range` from the start.
+pub fn resume(
+    key: &CursorKey,
+    scope: &str,
+    raw: Option<&str>,
+    range: super::range::TimeRange,
+) -> AppResult<(super::range::TimeRange, Option<Position>)> {
+    let Some(raw) = raw else {
+        return Ok((range, None));
+    };
+    let c = decode(key, scope, raw)?;
+    let (Some(from), Some(to)) = (
+        crate::time::parse_rfc3339(&c.range.0),
+        crate::time::parse_rfc3339(&c.range.1),
+    ) else {
+        return Err(super::bad(
+            "cursor",
+            "invalid_cursor",
+            "The cursor's range is unreadable.",
+        ));
+    };
+    Ok((super::range::TimeRange { from, to, ..range }, Some(c.position)))
+}
+
 /// Verifies and opens a cursor made by [`encode`] for the same `query`.
 pub fn decode(key: &CursorKey, query: &str, raw: &str) -> AppResult<Cursor> {
     const TAMPERED: &str =

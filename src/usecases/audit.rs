@@ -14,7 +14,7 @@ use crate::query::{bad, range::TimeRange};
 use crate::report::event::split_page;
 use crate::security::fingerprint::EmailFilter;
 use crate::store::{AuditEntry, AuditQuery, AuditRow, EventStore, Span};
-use crate::time::{parse_rfc3339, to_stored};
+use crate::time::to_stored;
 
 /// How long access-log entries are kept unless `AUDIT_RETENTION_DAYS` says otherwise:
 /// longer than events, so a lookup can be answered for after the data is gone.
@@ -94,7 +94,7 @@ pub async fn list<S: EventStore>(
     now: DateTime<Utc>,
 ) -> AppResult<AuditPage> {
     let limit = params::limit(params, 50, 500)?;
-    let mut range = TimeRange::parse(params, now)?;
+    let range = TimeRange::parse(params, now)?;
     for name in ["key", "subject"] {
         if params.get(name).is_some_and(|v| v.chars().count() > 128) {
             return Err(bad(
@@ -105,16 +105,7 @@ pub async fn list<S: EventStore>(
         }
     }
     let key = CursorKey::derive(config.email_fingerprint_key.as_bytes());
-    let after = match params.get("cursor") {
-        None => None,
-        Some(raw) => {
-            let c = cursor::decode(&key, &scope(params), raw)?;
-            if let (Some(from), Some(to)) = (parse_rfc3339(&c.range.0), parse_rfc3339(&c.range.1)) {
-                range = TimeRange { from, to, ..range };
-            }
-            Some(c.position)
-        }
-    };
+    let (range, after) = cursor::resume(&key, &scope(params), params.get("cursor"), range)?;
     let span = Span::from(&range);
     let query = AuditQuery {
         span: &span,

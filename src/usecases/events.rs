@@ -6,14 +6,13 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::error::AppResult;
+use crate::query::bad;
 use crate::query::cursor::{self, CursorKey, Position};
 use crate::query::filter::EventFilter;
 use crate::query::params::{self, Params};
-use crate::query::{bad, range::TimeRange};
 use crate::report::event::{split_page, EventView, StoredEvent};
 use crate::report::{csv, ga4};
 use crate::store::EventStore;
-use crate::time::parse_rfc3339;
 
 pub const DEFAULT_LIMIT: usize = 50;
 pub const MAX_LIMIT: usize = 500;
@@ -45,19 +44,9 @@ fn filter_and_position(
     now: DateTime<Utc>,
 ) -> AppResult<(EventFilter, Option<Position>)> {
     let mut filter = EventFilter::parse(params, now, config.email_fingerprint_key.as_bytes())?;
-    let Some(raw) = params.get("cursor") else {
-        return Ok((filter, None));
-    };
-    let c = cursor::decode(key, &scope(params), raw)?;
-    let (Some(from), Some(to)) = (parse_rfc3339(&c.range.0), parse_rfc3339(&c.range.1)) else {
-        return Err(bad("cursor", "invalid_cursor", "The cursor's range is unreadable."));
-    };
-    filter.range = TimeRange {
-        from,
-        to,
-        ..filter.range
-    };
-    Ok((filter, Some(c.position)))
+    let (range, after) = cursor::resume(key, &scope(params), params.get("cursor"), filter.range)?;
+    filter.range = range;
+    Ok((filter, after))
 }
 
 pub async fn list<S: EventStore>(

@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use crate::config::Config;
 use crate::store::EventStore;
 use crate::time::to_stored;
-use crate::usecases::{erasure, retention};
+use crate::usecases::{erasure, retention, sweep};
 
 /// What one cron run did, for the log.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -34,6 +34,17 @@ pub async fn run<S: EventStore>(store: &S, config: &Config, now: DateTime<Utc>) 
     out.lines.push(match store.prune_audit(&cutoff).await {
         Ok(n) => format!("audit: dropped {n} entries before {cutoff}"),
         Err(e) => format!("audit pruning stopped (the next run retries): {e}"),
+    });
+    out.lines.push(match sweep::step(store, now).await {
+        Ok(s) if s.done => format!(
+            "pii sweep: {} rows examined, {} rewritten; every row swept",
+            s.examined, s.changed
+        ),
+        Ok(s) => format!(
+            "pii sweep: {} rows examined, {} rewritten; continues next run",
+            s.examined, s.changed
+        ),
+        Err(e) => format!("pii sweep stopped (the next run retries): {e}"),
     });
     out
 }

@@ -17,6 +17,7 @@ pub mod overview;
 pub mod quarantine;
 pub mod retention;
 pub mod summary;
+pub mod sweep;
 pub mod trace;
 pub mod usage;
 

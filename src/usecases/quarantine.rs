@@ -12,7 +12,7 @@ use crate::query::{bad, range::TimeRange};
 use crate::report::event::split_page;
 use crate::report::quarantine::{plan_replay, QuarantineView, QuarantinedEvent, ReplayOutcome, MAX_REPLAY};
 use crate::store::{EventStore, QuarantineQuery, Span};
-use crate::time::{parse_rfc3339, to_stored};
+use crate::time::to_stored;
 
 /// Longest accepted `type` filter, in characters.
 pub const MAX_TYPE_CHARS: usize = 128;
@@ -36,7 +36,7 @@ pub async fn list<S: EventStore>(
     now: DateTime<Utc>,
 ) -> AppResult<QuarantinePage> {
     let limit = params::limit(params, 50, 500)?;
-    let mut range = TimeRange::parse(params, now)?;
+    let range = TimeRange::parse(params, now)?;
     let event_type = params.get("type");
     if event_type.is_some_and(|t| t.chars().count() > MAX_TYPE_CHARS) {
         return Err(bad(
@@ -51,16 +51,7 @@ pub async fn list<S: EventStore>(
         _ => return Err(bad("status", "invalid_status", "`status` must be pending or all.")),
     };
     let key = CursorKey::derive(config.email_fingerprint_key.as_bytes());
-    let after = match params.get("cursor") {
-        None => None,
-        Some(raw) => {
-            let c = cursor::decode(&key, &scope(params), raw)?;
-            if let (Some(from), Some(to)) = (parse_rfc3339(&c.range.0), parse_rfc3339(&c.range.1)) {
-                range = TimeRange { from, to, ..range };
-            }
-            Some(c.position)
-        }
-    };
+    let (range, after) = cursor::resume(&key, &scope(params), params.get("cursor"), range)?;
     let span = Span::from(&range);
     let query = QuarantineQuery {
         span: &span,

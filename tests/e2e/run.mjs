@@ -5,8 +5,8 @@
 // `node --test tests/e2e/*.test.mjs tests/browser/*.test.mjs`, and always
 // stops the worker.
 import { spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -15,8 +15,11 @@ import { applyMigrations, ROOT, startWorker } from "./worker.mjs";
 const work = mkdtempSync(join(tmpdir(), "funnel-e2e-"));
 const secrets = Object.fromEntries(
   ["INTERNAL_API_KEY", "INTERNAL_API_KEY_PREVIOUS", "INGEST_HMAC_SECRET", "INGEST_HMAC_SECRET_PREVIOUS",
-   "EMAIL_FINGERPRINT_KEY"].map((name) => [name, randomBytes(24).toString("hex")]),
+   "EMAIL_FINGERPRINT_KEY", "READ_KEY", "INGEST_KEY"].map((name) => [name, randomBytes(24).toString("hex")]),
 );
+// Named keys with a role each, configured as hashes only (as scripts/make-key.mjs prints them).
+const sha256 = (key) => createHash("sha256").update(key).digest("hex");
+secrets.API_KEYS = [`e2e-read:read:${sha256(secrets.READ_KEY)}`, `e2e-ingest:ingest:${sha256(secrets.INGEST_KEY)}`].join(";");
 const envFile = join(work, "test.env");
 writeFileSync(envFile, Object.entries(secrets).map(([k, v]) => `${k}=${v}`).join("\n") + "\n", { mode: 0o600 });
 const persistDir = join(work, "state");
@@ -46,6 +49,17 @@ try {
     status = 1;
   } else {
     console.log(`e2e: scanned ${log.length} bytes of worker log: no secret value in it`);
+  }
+  // Nor any of the PII the suite sent (tests/e2e/pii.test.mjs lists it).
+  const needlesFile = join(work, "pii-needles.json");
+  if (existsSync(needlesFile)) {
+    const found = JSON.parse(readFileSync(needlesFile, "utf8")).filter((n) => log.toLowerCase().includes(n.toLowerCase()));
+    if (found.length) {
+      console.error(`e2e: the worker log contains PII the tests sent: ${found.length} values`);
+      status = 1;
+    } else {
+      console.log("e2e: no PII the tests sent is in the worker log");
+    }
   }
 } catch (e) {
   console.error(`e2e: ${e.message}`);

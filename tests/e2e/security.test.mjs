@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { assertProblem, call, SECRETS } from "./client.mjs";
+import { assertProblem, call, ingestBearer, SECRETS, uid } from "./client.mjs";
 
 const READS = ["/internal/funnel-events", "/internal/funnel-events/summary", "/internal/catalog", "/api/overview", "/internal/quarantine"];
 
@@ -59,4 +59,17 @@ test("the benchmark's routes are a 404 unless BENCH_ROUTES=1, even with valid cr
     });
     assertProblem(assert, res, 404, "not_found");
   }
+});
+
+test("named keys: a read key reads but cannot replay, an ingest key sends but cannot read", async () => {
+  const as = (key) => ({ authorization: `Bearer ${key}` });
+  const read = await call("/internal/funnel-events", { headers: as(SECRETS.READ_KEY) });
+  assert.equal(read.status, 200, read.text);
+  assertProblem(assert, await call("/internal/quarantine/replay", { method: "POST", headers: as(SECRETS.READ_KEY) }), 403, "insufficient_scope");
+  assertProblem(assert, await call("/internal/funnel-events", { headers: as(SECRETS.INGEST_KEY) }), 403, "insufficient_scope");
+  const sent = await ingestBearer({ events: [{ event_type: "app_open", event_id: uid("role") }] }, { key: SECRETS.INGEST_KEY });
+  assert.equal(sent.body.results[0].status, "accepted", sent.text);
+  const me = await call("/internal/whoami", { headers: as(SECRETS.READ_KEY) });
+  assert.deepEqual([me.body.key, me.body.role], ["e2e-read", "read"]);
+  assert.ok(me.body.routes.includes("GET /internal/funnel-events") && !me.body.routes.includes("POST /internal/erasure"));
 });

@@ -5,6 +5,7 @@
 mod harness;
 mod ingest;
 mod numbers;
+mod pii;
 mod privacy;
 mod reads;
 mod roles;

@@ -327,6 +327,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/internal/pii-sweep": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Runs a step of the PII sweep over rows stored before scrubbing (the cron runs one daily).
+         * @description Needs a bearer key of the `admin` role (an `admin` key may call every route).
+         */
+        post: operations["post_internal_pii_sweep"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/internal/quarantine": {
         parameters: {
             query?: never;
@@ -1094,6 +1114,18 @@ export interface components {
             };
             tz: string;
         };
+        /** @description What one step did. */
+        SweepStep: {
+            /**
+             * Format: int64
+             * @description Rows rewritten because a value in them was PII.
+             */
+            changed: number;
+            /** @description Both tables have been swept to their end (new rows are scrubbed at ingest). */
+            done: boolean;
+            /** Format: int64 */
+            examined: number;
+        };
         /** @description The dictionary's `usage_monthly_system_summary`, one line per action. */
         SystemLine: {
             action: string;
@@ -1831,6 +1863,35 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["FunnelCount"];
+                };
+            };
+            /** @description An RFC 9457 problem with a stable `code` (docs/api.md lists them). A 503 carries Retry-After. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    post_internal_pii_sweep: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SweepStep"];
                 };
             };
             /** @description An RFC 9457 problem with a stable `code` (docs/api.md lists them). A 503 carries Retry-After. */

@@ -1,12 +1,13 @@
-import { get, request, type Schema } from "../api";
+import { can, get, request, type Schema } from "../api";
 import { dateTime, h, num } from "../format";
 import { t } from "../i18n";
 import { period, rangeParams } from "../state";
-import { empty, table, withStates } from "../ui";
+import { empty, errorText, table, withStates } from "../ui";
 
 export async function render(root: HTMLElement): Promise<void> {
   const result = h("p", { class: "replay-result", role: "status" });
-  const replay = h("button", { type: "button", id: "replay" }, t("replay"));
+  // Replaying is an admin write: a key that may not call it does not see the button.
+  const replay = can("POST /internal/quarantine/replay") ? h("button", { type: "button", id: "replay" }, t("replay")) : null;
   const body = h("div");
   root.replaceChildren(h("h2", {}, t("quarantine")), h("div", { class: "toolbar" }, replay, result), body);
   const load = () => withStates(body, async () => {
@@ -17,13 +18,18 @@ export async function render(root: HTMLElement): Promise<void> {
           q.errors.map((e) => `${e.code} @ ${e.field}`).join("; ")]), "quarantine")
       : empty());
   });
-  replay.addEventListener("click", async () => {
+  replay?.addEventListener("click", async () => {
     replay.disabled = true;
-    const r = await request<Schema<"ReplayOutcome">>(
-      "/internal/quarantine/replay", { method: "POST" });
-    result.textContent = `${t("replayDone")}: ${num(r.replayed)} / ${num(r.examined)} (${t("failures")} ${num(r.still_failing)})`;
-    replay.disabled = false;
-    await load();
+    try {
+      const r = await request<Schema<"ReplayOutcome">>(
+        "/internal/quarantine/replay", { method: "POST" });
+      result.textContent = `${t("replayDone")}: ${num(r.replayed)} / ${num(r.examined)} (${t("failures")} ${num(r.still_failing)})`;
+      await load();
+    } catch (e) {
+      result.textContent = `${t("error")}: ${errorText(e)}`;
+    } finally {
+      replay.disabled = false;
+    }
   });
   await load();
 }

@@ -137,6 +137,37 @@ fn erasure_leaves_no_row_of_the_subject_and_every_other_number_unchanged() {
 
     assert_eq!(traces_of(&s, "q_email=kim%40example.com"), 0);
     assert_eq!(traces_of(&s, "q_email=lee%40example.com"), lee_before);
+    let kim = fp(&s, "kim@example.com");
+    // Traces, the export, usage and funnels agree that the subject is gone.
+    for t in 0..5 {
+        let trace = s.get(&format!("/internal/trace/trace_{t}")).body;
+        assert!(!trace.to_string().contains(&kim), "trace_{t} still holds kim");
+        assert!(
+            !trace["events"].as_array().unwrap().is_empty(),
+            "lee's events of trace_{t} stay"
+        );
+    }
+    let export = s.get("/internal/funnel-events/export");
+    let funnel::api::reply::Body::Export(mut plan) = export.reply.body else {
+        panic!("the export is streamed");
+    };
+    let mut csv = String::from_utf8(std::mem::take(&mut plan.first)).unwrap();
+    while let Some(chunk) = pollster::block_on(funnel::usecases::events::export_next(&s.app.store, &mut plan)).unwrap()
+    {
+        csv.push_str(&String::from_utf8(chunk).unwrap());
+    }
+    assert!(!csv.contains(&kim));
+    assert_eq!(csv.lines().count() - 1, s.list_all("").len());
+    let usage = s.get("/internal/usage?user_id=kim-user").body;
+    let compile = usage["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["action"] == "compile")
+        .cloned()
+        .unwrap();
+    assert_eq!(compile["used"], 0, "kim's compiles are gone from the quota count");
+    assert_eq!(s.get("/internal/funnels/auth_commerce").status, 200);
     let quarantine = s.get("/internal/quarantine").body.to_string();
     assert!(!quarantine.contains(&fp(&s, "kim@example.com")));
     // The summary still equals the list for everyone left, per type.

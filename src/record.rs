@@ -187,9 +187,10 @@ impl StoredEvent {
         }
     }
 
-    /// A failure: `success = 0`, or an error code.
+    /// A failure: `success = 0`, an error code, or a type that names a
+    /// failure (`…_fail`, `…_failed`) whatever its `success` says.
     pub fn failed(&self) -> bool {
-        self.success == Some(0) || self.error_code.is_some()
+        self.success == Some(0) || self.error_code.is_some() || crate::catalog::is_failure_type(&self.event_type)
     }
 
     pub fn properties(&self) -> Value {

@@ -200,6 +200,11 @@ pub mod limits {
 /// Services that send events; `service` on an event must be its type's service.
 pub const SERVICES: &[&str] = &["pregoi", "presstuner", "pluid", "easypick"];
 
+/// A type whose name says it is a failure (`m_auth_login_fail`, `ai_organize_failed`).
+pub fn is_failure_type(event_type: &str) -> bool {
+    event_type.ends_with("_fail") || event_type.ends_with("_failed")
+}
+
 pub fn find(event_type: &str) -> Option<&'static EventDef> {
     EVENTS.iter().find(|e| e.name == event_type)
 }

@@ -71,10 +71,9 @@ pub fn row_subjects(row: &EventRow) -> [Option<Subject>; 2] {
 /// The subjects a quarantined copy names (its address is already a fingerprint).
 pub fn quarantine_subjects(q: &QuarantineRow) -> [Option<Subject>; 2] {
     let event: Value = serde_json::from_str(&q.event_json).unwrap_or(Value::Null);
-    let user = event
-        .get("user_id")
-        .or_else(|| event.get("userId"))
-        .and_then(Value::as_str);
+    let user = ["user_id", "userId", "sub"]
+        .iter()
+        .find_map(|k| event.get(*k).and_then(Value::as_str));
     [
         subject(
             "email_fingerprint",

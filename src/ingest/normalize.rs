@@ -60,7 +60,8 @@ pub enum Normalized {
 
 /// Top-level fields and the other spellings the products use for them.
 const EVENT_TYPE: &[&str] = &["event_type", "event", "name"];
-const USER_ID: &[&str] = &["user_id", "userId"];
+/// `sub` is how the gateway's identity provider names a user (the funnel's `m_auth_*` events send it).
+const USER_ID: &[&str] = &["user_id", "userId", "sub"];
 const SESSION_ID: &[&str] = &["session_id", "sessionId"];
 const OCCURRED_AT: &[&str] = &["occurred_at", "occurredAt", "timestamp"];
 const PROPERTIES: &[&str] = &["properties", "params"];
@@ -79,6 +80,7 @@ const KNOWN_FIELDS: &[&str] = &[
     "job_id",
     "user_id",
     "userId",
+    "sub",
     "session_id",
     "sessionId",
     "anonymous_id",

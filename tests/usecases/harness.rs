@@ -154,6 +154,20 @@ impl Service {
         )
     }
 
+    /// The whole body of an export answer, pulling every page as the worker's stream does.
+    pub fn drain_export(&self, answer: Answer) -> String {
+        let Body::Export(mut plan) = answer.reply.body else {
+            panic!("the export is streamed: {:?}", answer.body);
+        };
+        let mut out = String::from_utf8(std::mem::take(&mut plan.first)).unwrap();
+        while let Some(chunk) =
+            pollster::block_on(funnel::usecases::events::export_next(&self.app.store, &mut plan)).unwrap()
+        {
+            out.push_str(&String::from_utf8(chunk).unwrap());
+        }
+        out
+    }
+
     /// Every event the list returns for `query` (all pages).
     pub fn list_all(&self, query: &str) -> Vec<Value> {
         let mut events = Vec::new();

@@ -185,3 +185,32 @@ fn a_valid_time_outside_the_window_is_out_of_range_not_malformed() {
     let answer = s.with_key(funnel::api::Method::Post, "/internal/funnel-events/ingest", &body);
     assert_eq!(answer.body["results"][0]["errors"][0]["code"], "timestamp_out_of_range");
 }
+
+#[test]
+fn a_login_start_may_name_its_user_by_sub_and_a_fail_type_is_a_failure_in_its_trace() {
+    let s = Service::new();
+    let answer = s.ingest(json!([
+        { "event_type": "m_auth_login_start", "event_id": "sub-1", "sub": "idp|42", "trace_id": "trace_sub" },
+        // A failure by its type's name, even when the sender says success.
+        { "event_type": "ai_organize_failed", "event_id": "f-1", "success": true, "trace_id": "trace_sub" },
+    ]));
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    assert_eq!(
+        answer.body["results"][0]["status"], "accepted",
+        "sub stands for user_id"
+    );
+    assert!(answer.body["results"][0].get("warnings").is_none(), "{:?}", answer.body);
+    let stored = s.list_all("type=m_auth_login_start");
+    assert_eq!(stored[0]["user_id"], "idp|42");
+    let trace = s.get("/internal/trace/trace_sub").body;
+    let failures: Vec<&str> = trace["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["event_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(failures, ["ai_organize_failed"]);
+    // Without email or sub, the login start still needs one of them.
+    let missing = s.ingest(json!([{ "event_type": "m_auth_login_start", "event_id": "sub-2" }]));
+    assert_eq!(missing.body["results"][0]["status"], "rejected");
+}

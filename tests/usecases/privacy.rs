@@ -148,14 +148,7 @@ fn erasure_leaves_no_row_of_the_subject_and_every_other_number_unchanged() {
         );
     }
     let export = s.get("/internal/funnel-events/export");
-    let funnel::api::reply::Body::Export(mut plan) = export.reply.body else {
-        panic!("the export is streamed");
-    };
-    let mut csv = String::from_utf8(std::mem::take(&mut plan.first)).unwrap();
-    while let Some(chunk) = pollster::block_on(funnel::usecases::events::export_next(&s.app.store, &mut plan)).unwrap()
-    {
-        csv.push_str(&String::from_utf8(chunk).unwrap());
-    }
+    let csv = s.drain_export(export);
     assert!(!csv.contains(&kim));
     assert_eq!(csv.lines().count() - 1, s.list_all("").len());
     let usage = s.get("/internal/usage?user_id=kim-user").body;

@@ -158,14 +158,7 @@ fn the_export_streams_every_event_of_the_filter_exactly_once() {
     let answer = s.get("/internal/funnel-events/export?type=m_otp_send");
     assert_eq!(answer.status, 200);
     assert_eq!(answer.reply.header("content-type"), Some("text/csv; charset=utf-8"));
-    let funnel::api::reply::Body::Export(mut plan) = answer.reply.body else {
-        panic!("the export is streamed");
-    };
-    let mut csv = String::from_utf8(std::mem::take(&mut plan.first)).unwrap();
-    while let Some(chunk) = pollster::block_on(funnel::usecases::events::export_next(&s.app.store, &mut plan)).unwrap()
-    {
-        csv.push_str(&String::from_utf8(chunk).unwrap());
-    }
+    let csv = s.drain_export(answer);
     let mut ids: Vec<&str> = csv.lines().skip(1).map(|l| l.split(',').nth(6).unwrap()).collect();
     assert_eq!(ids.len(), 1203);
     ids.sort_unstable();

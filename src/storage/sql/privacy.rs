@@ -123,11 +123,12 @@ pub const ERASE_QUARANTINE_BY_FINGERPRINT: &str = "\
 DELETE FROM event_quarantine WHERE id IN (SELECT id FROM event_quarantine
   WHERE json_extract(event_json, '$.email_fingerprint') = ?1 LIMIT ?2)";
 
-/// Up to ?2 quarantined copies of a user (under either spelling senders use).
+/// Up to ?2 quarantined copies of a user (under any spelling senders use).
 pub const ERASE_QUARANTINE_BY_USER: &str = "\
 DELETE FROM event_quarantine WHERE id IN (SELECT id FROM event_quarantine
   WHERE json_extract(event_json, '$.user_id') = ?1 UNION SELECT id FROM event_quarantine
-  WHERE json_extract(event_json, '$.userId') = ?1 LIMIT ?2)";
+  WHERE json_extract(event_json, '$.userId') = ?1 UNION SELECT id FROM event_quarantine
+  WHERE json_extract(event_json, '$.sub') = ?1 LIMIT ?2)";
 
 /// Adds a chunk's deletions; binds: id, events, quarantine rows, finished_at or NULL.
 pub const RECORD_ERASURE_PROGRESS: &str = "\

@@ -15,7 +15,8 @@ FROM json_each(?1)
 WHERE NOT EXISTS (SELECT 1 FROM suppressions WHERE subject_kind = 'email_fingerprint'
     AND subject = json_extract(value ->> 'event_json', '$.email_fingerprint'))
   AND NOT EXISTS (SELECT 1 FROM suppressions WHERE subject_kind = 'user_id'
-    AND subject = COALESCE(json_extract(value ->> 'event_json', '$.user_id'), json_extract(value ->> 'event_json', '$.userId')))
+    AND subject = COALESCE(json_extract(value ->> 'event_json', '$.user_id'), json_extract(value ->> 'event_json', '$.userId'),
+      json_extract(value ->> 'event_json', '$.sub')))
 ON CONFLICT (source, event_id) DO NOTHING";
 
 /// Rejected events per type received in `[from, to)`.

@@ -86,6 +86,10 @@ pub struct CatalogRows {
 pub struct QuarantineQuery<'a> {
     pub span: &'a Span,
     pub event_type: Option<&'a str>,
+    /// Copies whose address is this fingerprint (or, for `@domain` searches, in this domain).
+    pub email: Option<&'a crate::security::fingerprint::EmailFilter>,
+    /// Copies of this trace (the event's own, or the request's header).
+    pub trace_id: Option<&'a str>,
     pub pending_only: bool,
     pub after: Option<&'a Position>,
     pub limit: usize,

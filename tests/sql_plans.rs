@@ -16,6 +16,7 @@ use funnel::query::params::Params;
 use funnel::report::summary::{daily_counts, DailyCount, DailyRollup};
 use funnel::security::fingerprint::{fingerprint_email, EmailFilter};
 use funnel::storage::{json_chunks, sql, Bind, Statement};
+use funnel::store::{QuarantineQuery, Span};
 use funnel::time::to_stored;
 
 const KEY: &[u8] = b"test-pepper";
@@ -72,7 +73,7 @@ fn rows(n: usize) -> Vec<EventRow> {
                 event_id: format!("e{i}"),
                 trace_id: Some(format!("trace_{}", i % 23)),
                 tenant_id: (i % 5 != 0).then(|| format!("tenant_{}", i % 4)),
-                job_id: None,
+                job_id: (i % 6 == 0).then(|| format!("job_{}", i % 4)),
                 user_id: Some(format!("u{}", i % 11)),
                 session_id: Some(format!("s{}", i % 29)),
                 anonymous_id: None,
@@ -121,6 +122,9 @@ fn matches(f: &EventFilter, r: &EventRow) -> bool {
         }
         && f.trace_id.as_ref().is_none_or(|t| r.trace_id.as_ref() == Some(t))
         && f.tenant_id.as_ref().is_none_or(|t| r.tenant_id.as_ref() == Some(t))
+        && f.user_id.as_ref().is_none_or(|u| r.user_id.as_ref() == Some(u))
+        && f.job_id.as_ref().is_none_or(|j| r.job_id.as_ref() == Some(j))
+        && f.session_id.as_ref().is_none_or(|x| r.session_id.as_ref() == Some(x))
         && f.source.as_ref().is_none_or(|s| &r.source == s)
         && f.error_code.as_ref().is_none_or(|e| r.error_code.as_ref() == Some(e))
         && f.success.is_none_or(|s| r.success == Some(u8::from(s)))
@@ -190,6 +194,9 @@ fn list_filters() -> Vec<(&'static str, Vec<(&'static str, String)>)> {
         ("domain", vec![("q_email", "@corp.kr".into())]),
         ("trace", vec![("trace_id", "trace_5".into())]),
         ("tenant", vec![("tenant_id", "tenant_2".into())]),
+        ("user", vec![("user_id", "u3".into())]),
+        ("job", vec![("job_id", "job_2".into())]),
+        ("session", vec![("session_id", "s7".into())]),
         ("source", vec![("source", "cp".into())]),
         ("failures", vec![("success", "false".into())]),
         ("error code", vec![("error_code", "E1".into())]),
@@ -449,6 +456,11 @@ fn trace_catalog_funnel_overview_and_quarantine_reads_search_indexes() {
         Bind::text("2026-03-10T00:00:00.000Z"),
     ];
     let today = Bind::text("2026-03-09T00:00:00.000Z");
+    let quarantine_span = Span {
+        from: "2026-03-01T00:00:00.000Z".into(),
+        to: "2026-03-10T00:00:00.000Z".into(),
+    };
+    let quarantine_fp = EmailFilter::Fingerprint("ab".repeat(32));
     let checks: Vec<(&str, Statement)> = vec![
         ("trace", sql::trace_events("trace_1", 1000)),
         (
@@ -482,13 +494,27 @@ fn trace_catalog_funnel_overview_and_quarantine_reads_search_indexes() {
         ),
         (
             "quarantine page",
-            sql::list_quarantine(
-                ("2026-03-01T00:00:00.000Z", "2026-03-10T00:00:00.000Z"),
-                Some("app_open"),
-                true,
-                None,
-                50,
-            ),
+            sql::list_quarantine(&QuarantineQuery {
+                span: &quarantine_span,
+                event_type: Some("app_open"),
+                email: None,
+                trace_id: None,
+                pending_only: true,
+                after: None,
+                limit: 50,
+            }),
+        ),
+        (
+            "quarantine by address",
+            sql::list_quarantine(&QuarantineQuery {
+                span: &quarantine_span,
+                event_type: None,
+                email: Some(&quarantine_fp),
+                trace_id: None,
+                pending_only: false,
+                after: None,
+                limit: 50,
+            }),
         ),
         (
             "pending quarantine",

@@ -220,7 +220,12 @@ async fn run<S: EventStore>(
         ),
         Endpoint::Catalog => (ok(&catalog::catalog(store, &p, now).await?), None),
         Endpoint::Overview => (ok(&overview::overview(store, &p, now).await?), None),
-        Endpoint::QuarantineList => (ok(&quarantine::list(store, app.config()?, &p, now).await?), None),
+        Endpoint::QuarantineList => {
+            let page = quarantine::list(store, app.config()?, &p, now).await?;
+            let rows = Some(page.events.len() as i64);
+            let audit = person().map(|l| Audited { lookup: l, rows });
+            (ok(&page), audit)
+        }
         Endpoint::QuarantineReplay => {
             let outcome = quarantine::replay(store, app.config()?, &p, now).await?;
             let audit = audited("replay", None, Some(outcome.replayed as i64));

@@ -101,6 +101,8 @@ fn parameter_doc(name: &str) -> &'static str {
         "email_fingerprint" => "64 lowercase hex characters: an address's keyed fingerprint.",
         "trace_id" => "A trace id: starts with trace_, at most 128 visible ASCII characters.",
         "tenant_id" => "Exact tenant id (at most 128 characters).",
+        "job_id" => "Exact job id (at most 128 characters).",
+        "session_id" => "Exact session id (at most 128 characters).",
         "source" => "Exact source ([a-z0-9_-]{1,32}).",
         "success" => "true or false.",
         "error_code" => "Exact error code.",
@@ -151,7 +153,7 @@ fn operation(route: &Route) -> utoipa::openapi::path::Operation {
             ParameterBuilder::new()
                 .name(*param)
                 .parameter_in(ParameterIn::Query)
-                .required(if *param == "user_id" {
+                .required(if *param == "user_id" && route.endpoint == Endpoint::UsageOfUser {
                     Required::True
                 } else {
                     Required::False

@@ -87,7 +87,18 @@ const EXPORT_PARAMS: &[&str] = &{
     all[i] = "format";
     all
 };
-const QUARANTINE_PARAMS: &[&str] = &["from", "to", "tz", "type", "status", "limit", "cursor"];
+const QUARANTINE_PARAMS: &[&str] = &[
+    "from",
+    "to",
+    "tz",
+    "type",
+    "status",
+    "q_email",
+    "email_fingerprint",
+    "trace_id",
+    "limit",
+    "cursor",
+];
 const AUDIT_PARAMS: &[&str] = &["from", "to", "tz", "key", "subject", "limit", "cursor"];
 /// A quota override is a few small fields.
 pub const OVERRIDE_MAX_BODY: usize = 4096;

@@ -19,6 +19,9 @@ pub const LIST_PARAMS: &[&str] = &[
     "email_fingerprint",
     "trace_id",
     "tenant_id",
+    "user_id",
+    "job_id",
+    "session_id",
     "source",
     "success",
     "error_code",
@@ -37,6 +40,9 @@ pub struct EventFilter {
     pub email: Option<EmailFilter>,
     pub trace_id: Option<String>,
     pub tenant_id: Option<String>,
+    pub user_id: Option<String>,
+    pub job_id: Option<String>,
+    pub session_id: Option<String>,
     pub source: Option<String>,
     pub success: Option<bool>,
     pub error_code: Option<String>,
@@ -51,6 +57,9 @@ impl EventFilter {
             email: None,
             trace_id: None,
             tenant_id: None,
+            user_id: None,
+            job_id: None,
+            session_id: None,
             source: None,
             success: None,
             error_code: None,
@@ -75,6 +84,9 @@ impl EventFilter {
                 })
                 .transpose()?,
             tenant_id: bounded(params, "tenant_id", 128)?,
+            user_id: bounded(params, "user_id", 128)?,
+            job_id: bounded(params, "job_id", 128)?,
+            session_id: bounded(params, "session_id", 128)?,
             source: params
                 .get("source")
                 .map(|s| {

@@ -323,14 +323,7 @@ impl<B: SqlBackend> EventStore for SqlStore<B> {
     }
 
     async fn list_quarantine(&self, q: &QuarantineQuery<'_>) -> StoreResult<Vec<QuarantinedEvent>> {
-        let statement = sql::list_quarantine(
-            (&q.span.from, &q.span.to),
-            q.event_type,
-            q.pending_only,
-            q.after,
-            q.limit,
-        );
-        self.all(statement).await
+        self.all(sql::list_quarantine(q)).await
     }
 
     async fn pending_for_replay(&self, limit: usize) -> StoreResult<Vec<QuarantinedEvent>> {

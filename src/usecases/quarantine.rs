@@ -53,9 +53,24 @@ pub async fn list<S: EventStore>(
     let key = CursorKey::derive(config.email_fingerprint_key.as_bytes());
     let (range, after) = cursor::resume(&key, &scope(params), params.get("cursor"), range)?;
     let span = Span::from(&range);
+    let email = crate::query::filter::parse_email(params, config.email_fingerprint_key.as_bytes())?;
+    let trace_id = params
+        .get("trace_id")
+        .map(|raw| {
+            crate::trace::accept_trace_id(raw).ok_or_else(|| {
+                bad(
+                    "trace_id",
+                    "invalid_trace_id",
+                    "`trace_id` must start with trace_, be at most 128 characters and hold visible ASCII only.",
+                )
+            })
+        })
+        .transpose()?;
     let query = QuarantineQuery {
         span: &span,
         event_type,
+        email: email.as_ref(),
+        trace_id,
         pending_only,
         after: after.as_ref(),
         limit,

@@ -186,3 +186,53 @@ fn a_row_that_cannot_be_decoded_is_a_500_not_an_outage() {
     );
     let _ = KEY;
 }
+
+#[test]
+fn support_filters_find_one_users_one_jobs_and_one_sessions_events() {
+    let s = Service::new();
+    s.ingest(json!([
+        { "event_type": "app_open", "event_id": "a", "user_id": "u-1", "session_id": "s-1" },
+        { "event_type": "app_open", "event_id": "b", "user_id": "u-2", "session_id": "s-1" },
+        { "event_type": "m_provision_job_created", "event_id": "c", "job_id": "job-9", "trace_id": "trace_j" },
+        { "event_type": "m_provision_failed", "event_id": "d", "job_id": "job-9", "properties": { "failure_stage": "dns" } },
+        { "event_type": "app_open", "event_id": "e", "user_id": "u-1" },
+    ]));
+    let ids = |query: &str| -> Vec<String> {
+        s.list_all(query)
+            .iter()
+            .map(|e| e["event_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(ids("user_id=u-1"), ["e", "a"]);
+    assert_eq!(ids("job_id=job-9"), ["d", "c"]);
+    assert_eq!(ids("session_id=s-1"), ["b", "a"]);
+    assert_eq!(ids("user_id=u-1&session_id=s-1"), ["a"]);
+    let too_long = s.get(&format!("/internal/funnel-events?user_id={}", "x".repeat(129)));
+    assert_eq!((too_long.status, too_long.code()), (400, "parameter_too_long"));
+}
+
+#[test]
+fn a_rejected_login_is_found_in_the_quarantine_by_address_and_by_trace() {
+    let s = Service::new();
+    s.ingest(json!([
+        // Refused: a login failure needs an error code.
+        { "event_type": "m_auth_login_fail", "event_id": "r-1", "email": "kim@example.com", "trace_id": "trace_r1" },
+        { "event_type": "m_auth_login_fail", "event_id": "r-2", "email": "lee@example.com", "trace_id": "trace_r2" },
+    ]));
+    let ids = |query: &str| -> Vec<String> {
+        let page = s.get(&format!("/internal/quarantine?{query}"));
+        assert_eq!(page.status, 200, "{:?}", page.body);
+        page.body["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["event_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(ids("q_email=KIM%40example.com"), ["r-1"]);
+    assert_eq!(ids("trace_id=trace_r2"), ["r-2"]);
+    assert_eq!(ids("q_email=%40example.com").len(), 2);
+    assert_eq!(ids("type=m_auth_login_fail&trace_id=trace_r1"), ["r-1"]);
+    let bad = s.get("/internal/quarantine?trace_id=nope");
+    assert_eq!((bad.status, bad.code()), (400, "invalid_trace_id"));
+}

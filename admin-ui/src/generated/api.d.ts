@@ -1625,6 +1625,12 @@ export interface operations {
                 trace_id?: string;
                 /** @description Exact tenant id (at most 128 characters). */
                 tenant_id?: string;
+                /** @description The user (1–128 characters). */
+                user_id?: string;
+                /** @description Exact job id (at most 128 characters). */
+                job_id?: string;
+                /** @description Exact session id (at most 128 characters). */
+                session_id?: string;
                 /** @description Exact source ([a-z0-9_-]{1,32}). */
                 source?: string;
                 /** @description true or false. */
@@ -1681,6 +1687,12 @@ export interface operations {
                 trace_id?: string;
                 /** @description Exact tenant id (at most 128 characters). */
                 tenant_id?: string;
+                /** @description The user (1–128 characters). */
+                user_id?: string;
+                /** @description Exact job id (at most 128 characters). */
+                job_id?: string;
+                /** @description Exact session id (at most 128 characters). */
+                session_id?: string;
                 /** @description Exact source ([a-z0-9_-]{1,32}). */
                 source?: string;
                 /** @description true or false. */
@@ -1918,6 +1930,12 @@ export interface operations {
                 type?: string;
                 /** @description pending or all (default). */
                 status?: string;
+                /** @description An address (matched by its fingerprint) or `@domain`. */
+                q_email?: string;
+                /** @description 64 lowercase hex characters: an address's keyed fingerprint. */
+                email_fingerprint?: string;
+                /** @description A trace id: starts with trace_, at most 128 visible ASCII characters. */
+                trace_id?: string;
                 /** @description Page size (list: 1–500, default 50; replay: 1–500, default 500). */
                 limit?: string;
                 /** @description The `next_cursor` of the previous page (bound to the other parameters). */

@@ -24,6 +24,9 @@ const FINGERPRINT: &str = " AND email_fingerprint = ?";
 const DOMAIN: &str = " AND email_domain = ?";
 const TRACE: &str = " AND trace_id = ?";
 const TENANT: &str = " AND tenant_id = ?";
+const USER: &str = " AND user_id = ?";
+const JOB: &str = " AND job_id = ?";
+const SESSION: &str = " AND session_id = ?";
 const SOURCE: &str = " AND source = ?";
 const ERROR_CODE: &str = " AND error_code = ?";
 /// Rows strictly after the cursor in `(ts DESC, id DESC)` order; `ts <= ?` lets the index bound the scan.
@@ -53,6 +56,9 @@ pub fn list_events(filter: &EventFilter, after: Option<&Position>, limit: usize)
     for (fragment, value) in [
         (TRACE, &filter.trace_id),
         (TENANT, &filter.tenant_id),
+        (USER, &filter.user_id),
+        (JOB, &filter.job_id),
+        (SESSION, &filter.session_id),
         (SOURCE, &filter.source),
         (ERROR_CODE, &filter.error_code),
     ] {

@@ -1,7 +1,8 @@
 //! The quarantine: rejected events kept for listing and replay.
 
 use super::{Bind, Statement, ONE_TYPE};
-use crate::query::cursor::Position;
+use crate::security::fingerprint::EmailFilter;
+use crate::store::QuarantineQuery;
 
 /// Keeps rejected events (already PII-free) for listing and replay; a copy
 /// whose subject (fingerprint or user) is suppressed is kept nowhere.
@@ -32,17 +33,33 @@ const QUARANTINE_AFTER_CURSOR: &str = " AND received_at <= ? AND (received_at < 
 const QUARANTINE_NEWEST_FIRST: &str = " ORDER BY received_at DESC, id DESC LIMIT ?";
 
 /// One page of quarantined events, newest first (`limit + 1` rows).
-pub fn list_quarantine(
-    range: (&str, &str),
-    event_type: Option<&str>,
-    pending_only: bool,
-    after: Option<&Position>,
-    limit: usize,
-) -> Statement {
+pub fn list_quarantine(q: &QuarantineQuery<'_>) -> Statement {
+    let (range, event_type, pending_only, after, limit) = (
+        (q.span.from.as_str(), q.span.to.as_str()),
+        q.event_type,
+        q.pending_only,
+        q.after,
+        q.limit,
+    );
     let mut s = Statement::new(QUARANTINE_COLUMNS);
     s.push(QUARANTINE_RANGE, [Bind::text(range.0), Bind::text(range.1)]);
     if let Some(t) = event_type {
         s.push(ONE_TYPE, [Bind::text(t)]);
+    }
+    match q.email {
+        // The copy's address is already its fingerprint and domain (migration 0012 indexes the fingerprint).
+        Some(EmailFilter::Fingerprint(fp)) => s.push(
+            " AND json_extract(event_json, '$.email_fingerprint') = ?",
+            [Bind::text(fp)],
+        ),
+        Some(EmailFilter::Domain(d)) => s.push(" AND json_extract(event_json, '$.email_domain') = ?", [Bind::text(d)]),
+        None => {}
+    }
+    if let Some(t) = q.trace_id {
+        s.push(
+            " AND (header_trace_id = ? OR json_extract(event_json, '$.trace_id') = ?)",
+            [Bind::text(t), Bind::text(t)],
+        );
     }
     if pending_only {
         s.push(QUARANTINE_PENDING, []);

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::{MAX_ERROR_CODE_CHARS, MAX_ERROR_MESSAGE_CHARS, MAX_ID_CHARS};
 use crate::catalog::{self, validate, validate::Issue, Field};
-use crate::privacy::{scrub_text, scrub_value, PiiKind};
+use crate::privacy::{scrub_numbers, scrub_text, scrub_value, PiiKind};
 use crate::security::fingerprint::{fingerprint_email, EmailFingerprint};
 use crate::time::{is_storable, parse_rfc3339, to_stored};
 use crate::trace::accept_trace_id;
@@ -277,7 +277,9 @@ pub fn normalize(raw: &Value, ctx: &RequestContext, new_event_id: &mut dyn FnMut
     // Every string of the properties, at any depth; a secret-named property's value whatever it is.
     let payload = payload.map(|p| {
         let mut value = Value::Object(p);
-        for r in scrub_value(&mut value, "properties") {
+        let mut found = scrub_value(&mut value, "properties");
+        found.extend(scrub_numbers(&mut value, "properties"));
+        for r in found {
             warnings.push(pii_redacted(&r.path, &[r.kind]));
         }
         match value {
@@ -323,7 +325,9 @@ pub fn normalize(raw: &Value, ctx: &RequestContext, new_event_id: &mut dyn FnMut
             sanitized.insert("event_id".into(), Value::String(event_id.clone()));
             // The quarantine's copy keeps no PII either: every string in it is scrubbed.
             let mut copy = Value::Object(sanitized);
-            for r in scrub_value(&mut copy, "") {
+            let mut found = scrub_value(&mut copy, "");
+            found.extend(scrub_numbers(&mut copy, ""));
+            for r in found {
                 warnings.push(pii_redacted(&r.path, &[r.kind]));
             }
             let sanitized = match copy {

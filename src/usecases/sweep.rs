@@ -41,7 +41,9 @@ fn scrub_event(row: &SweepEventRow) -> Option<SweepEventRow> {
         .as_deref()
         .map(|p| match serde_json::from_str::<Value>(p) {
             Ok(mut v) => {
-                payload_changed = !scrub_value(&mut v, "properties").is_empty();
+                let strings = scrub_value(&mut v, "properties");
+                let numbers = crate::privacy::scrub_numbers(&mut v, "properties");
+                payload_changed = !strings.is_empty() || !numbers.is_empty();
                 if payload_changed {
                     v.to_string()
                 } else {
@@ -59,7 +61,9 @@ fn scrub_event(row: &SweepEventRow) -> Option<SweepEventRow> {
 
 fn scrub_copy(row: &SweepQuarantineRow) -> Option<SweepQuarantineRow> {
     let mut v: Value = serde_json::from_str(&row.event_json).ok()?;
-    if scrub_value(&mut v, "event").is_empty() {
+    let strings = scrub_value(&mut v, "event");
+    let numbers = crate::privacy::scrub_numbers(&mut v, "event");
+    if strings.is_empty() && numbers.is_empty() {
         return None;
     }
     Some(SweepQuarantineRow {

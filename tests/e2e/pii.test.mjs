@@ -29,7 +29,7 @@ test("every kind of PII in every field is replaced: none of it is in the D1 file
   const events = PII.map(([text], i) => ({
     event_type: "app_open", event_id: uid(`pii${i}`), user_id: i === 0 ? ADDRESS_AS_ID : undefined,
     error_message: text,
-    properties: { note: text, deep: { items: ["fine", { text }] }, api_key: SECRET_PROPERTY },
+    properties: { note: text, deep: { items: ["fine", { text }] }, api_key: SECRET_PROPERTY, cardnum: 4012888888881881 },
   }));
   // Rejected (unknown type): its quarantined copy must be clean too.
   events.push({ event_type: "not_a_type_pii", event_id: uid("piiq"), error_message: PII[0][0], properties: { memo: PII[1][0] } });
@@ -38,13 +38,13 @@ test("every kind of PII in every field is replaced: none of it is in the D1 file
   for (const r of res.body.results.slice(0, PII.length)) {
     assert.equal(r.status, "accepted", JSON.stringify(r));
     const fields = r.warnings.filter((w) => w.code === "pii_redacted").map((w) => w.field);
-    for (const f of ["error_message", "properties.note", "properties.deep.items[1].text", "properties.api_key"]) {
+    for (const f of ["error_message", "properties.note", "properties.deep.items[1].text", "properties.api_key", "properties.cardnum"]) {
       assert.ok(fields.includes(f), `${f} not reported: ${fields}`);
     }
   }
   for (const [, needle] of PII) assert.ok(!res.text.includes(needle), `the answer echoes ${needle}`);
   const stored = d1Bytes().toString("utf8").toLowerCase();
-  for (const needle of [...PII.map(([, n]) => n), SECRET_PROPERTY, ADDRESS_AS_ID]) {
+  for (const needle of [...PII.map(([, n]) => n), SECRET_PROPERTY, ADDRESS_AS_ID, "4012888888881881"]) {
     assert.ok(!stored.includes(needle.toLowerCase()), `${needle} is in the D1 files`);
   }
   // run.mjs scans the worker's log for these after the suite.

@@ -62,7 +62,7 @@ fn assert_no_pii(s: &Service) {
     for (_, needle) in PII {
         assert!(!stored.contains(&needle.to_lowercase()), "{needle:?} is stored");
     }
-    for secret in ["correct-horse-battery", "kim.minji@corp.kr"] {
+    for secret in ["correct-horse-battery", "kim.minji@corp.kr", "4012888888881881"] {
         assert!(!stored.contains(secret), "{secret:?} is stored");
     }
 }
@@ -75,7 +75,8 @@ fn every_kind_of_pii_in_every_free_text_field_is_replaced_before_it_is_stored() 
         events.push(json!({
             "event_type": "app_open", "event_id": format!("pii-{i}"),
             "error_message": text,
-            "properties": { "note": text, "nested": { "list": ["fine", text] }, "password": "correct-horse-battery" },
+            "properties": { "note": text, "nested": { "list": ["fine", text] }, "password": "correct-horse-battery",
+                "cardnum": 4012888888881881u64 },
         }));
     }
     // An address used as a user id, and a rejected event (unknown type) carrying PII into the quarantine.

@@ -83,7 +83,7 @@ impl Config {
             signature_tolerance_seconds,
             retention_days: retention_days(get("RETENTION_DAYS").as_deref())?,
             audit_retention_days: match get("AUDIT_RETENTION_DAYS") {
-                None => crate::usecases::audit::DEFAULT_AUDIT_RETENTION_DAYS,
+                None => DEFAULT_AUDIT_RETENTION_DAYS,
                 Some(v) => v
                     .parse::<i64>()
                     .ok()
@@ -115,6 +115,10 @@ fn api_keys(get: &impl Fn(&str) -> Option<String>) -> Result<Vec<ApiKey>, Config
     }
     Ok(all)
 }
+
+/// How long access-log entries are kept unless `AUDIT_RETENTION_DAYS` says otherwise:
+/// longer than events, so a lookup can be answered for after the data is gone.
+pub const DEFAULT_AUDIT_RETENTION_DAYS: i64 = 730;
 
 /// Events are kept this long unless `RETENTION_DAYS` says otherwise.
 pub const DEFAULT_RETENTION_DAYS: i64 = 400;

@@ -274,7 +274,7 @@ async fn run<S: EventStore>(
             (ok(&receipt), audit)
         }
         Endpoint::ErasureProgress => (ok(&erasure::progress(store, capture(captures, "id")).await?), None),
-        Endpoint::WhoAmI => (ok(&access::who_am_i(key)), None),
+        Endpoint::WhoAmI => (ok(&super::access::who_am_i(key)), None),
         Endpoint::PiiSweep => {
             let step = sweep::step(store, now).await?;
             (ok(&step), audited("sweep", None, Some(step.changed)))

@@ -3,6 +3,7 @@
 //! route's access rule and calls its use case ([`dispatch`]), and the OpenAPI
 //! document generated from the same table ([`openapi`]).
 
+pub mod access;
 pub mod dispatch;
 pub mod openapi;
 pub mod reply;

@@ -77,7 +77,7 @@ fn success(endpoint: Endpoint) -> Success {
         BenchFloor => Success::Json(name::<FloorWrite>()),
         Audit => Success::Json(name::<AuditPage>()),
         Erasure | ErasureProgress => Success::Json(name::<ErasureReceipt>()),
-        WhoAmI => Success::Json(name::<crate::usecases::access::WhoAmI>()),
+        WhoAmI => Success::Json(name::<super::access::WhoAmI>()),
         PiiSweep => Success::Json(name::<crate::usecases::sweep::SweepStep>()),
     }
 }
@@ -322,7 +322,7 @@ fn all_schemas() -> Vec<NamedSchema> {
     push_schema::<Problem>(&mut all);
     push_schema::<AuditPage>(&mut all);
     push_schema::<ErasureReceipt>(&mut all);
-    push_schema::<crate::usecases::access::WhoAmI>(&mut all);
+    push_schema::<super::access::WhoAmI>(&mut all);
     push_schema::<crate::usecases::sweep::SweepStep>(&mut all);
     all
 }

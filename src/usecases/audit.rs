@@ -16,9 +16,7 @@ use crate::security::fingerprint::EmailFilter;
 use crate::store::{AuditEntry, AuditQuery, AuditRow, EventStore, Span};
 use crate::time::to_stored;
 
-/// How long access-log entries are kept unless `AUDIT_RETENTION_DAYS` says otherwise:
-/// longer than events, so a lookup can be answered for after the data is gone.
-pub const DEFAULT_AUDIT_RETENTION_DAYS: i64 = 730;
+pub use crate::config::DEFAULT_AUDIT_RETENTION_DAYS;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AuditPage {

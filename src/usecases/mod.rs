@@ -3,7 +3,6 @@
 //! Each use case returns a typed response; [`crate::api::dispatch`] turns it
 //! into HTTP. All of it runs natively in `cargo test` over SQLite.
 
-pub mod access;
 pub mod audit;
 pub mod bench;
 pub mod catalog;

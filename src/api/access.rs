@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::api::routes::{Access, ROUTES};
+use super::routes::{Access, ROUTES};
 use crate::security::keys::{KeyIdentity, Role};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

@@ -98,12 +98,4 @@ impl Reply {
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
-
-    /// The body as JSON (tests and tools; `None` for streamed bodies).
-    pub fn json_body(&self) -> Option<serde_json::Value> {
-        match &self.body {
-            Body::Bytes(b) => serde_json::from_slice(b).ok(),
-            _ => None,
-        }
-    }
 }

@@ -61,7 +61,7 @@ fn subject(kind: &str, value: Option<&str>) -> Option<Subject> {
 }
 
 /// The subjects an event row names.
-pub fn row_subjects(row: &EventRow) -> [Option<Subject>; 2] {
+fn row_subjects(row: &EventRow) -> [Option<Subject>; 2] {
     [
         subject("email_fingerprint", row.email_fingerprint.as_deref()),
         subject("user_id", row.user_id.as_deref()),
@@ -69,7 +69,7 @@ pub fn row_subjects(row: &EventRow) -> [Option<Subject>; 2] {
 }
 
 /// The subjects a quarantined copy names (its address is already a fingerprint).
-pub fn quarantine_subjects(q: &QuarantineRow) -> [Option<Subject>; 2] {
+fn quarantine_subjects_of(q: &QuarantineRow) -> [Option<Subject>; 2] {
     let event: Value = serde_json::from_str(&q.event_json).unwrap_or(Value::Null);
     let user = ["user_id", "userId", "sub"]
         .iter()
@@ -106,6 +106,8 @@ pub struct Plan {
     /// The rows among [`Plan::rows`] that use a quota action.
     pub metered: Vec<MeteredRow>,
     pub quarantine: Vec<QuarantineRow>,
+    /// The subjects each quarantined copy names, read once from the copy.
+    quarantine_subjects: Vec<[Option<Subject>; 2]>,
     /// Valid events received and kept per `(UTC day, event type)`: the volume before sampling.
     pub volume: BTreeMap<(String, String), (i64, i64)>,
     events: Vec<PlannedEvent>,
@@ -130,7 +132,7 @@ impl Plan {
             .rows
             .iter()
             .flat_map(row_subjects)
-            .chain(self.quarantine.iter().flat_map(quarantine_subjects))
+            .chain(self.quarantine_subjects.iter().flatten().cloned())
             .flatten()
             .collect();
         all.sort_unstable();
@@ -156,6 +158,7 @@ pub fn plan(
     let mut rows = Vec::new();
     let mut metered = Vec::new();
     let mut quarantine = Vec::new();
+    let mut quarantine_subjects = Vec::new();
     let mut volume: BTreeMap<(String, String), (i64, i64)> = BTreeMap::new();
     let mut seen = HashSet::new();
     let planned = events
@@ -209,6 +212,7 @@ pub fn plan(
                 quarantine: q,
                 ..
             } => {
+                quarantine_subjects.push(quarantine_subjects_of(&q));
                 quarantine.push(q);
                 PlannedEvent {
                     event_id,
@@ -222,6 +226,7 @@ pub fn plan(
         rows,
         metered,
         quarantine,
+        quarantine_subjects,
         volume,
         events: planned,
         request_warnings,
@@ -331,7 +336,7 @@ pub fn respond(plan: &Plan, inserted: &HashSet<Key>) -> IngestResponse {
 pub fn respond_with(plan: &Plan, outcome: &StoreOutcome) -> IngestResponse {
     let inserted = &outcome.inserted;
     let is_suppressed =
-        |subjects: [Option<Subject>; 2]| subjects.into_iter().flatten().any(|s| outcome.suppressed.contains(&s));
+        |subjects: &[Option<Subject>; 2]| subjects.iter().flatten().any(|s| outcome.suppressed.contains(s));
     let usage: HashMap<(&str, &str), &QuotaState> = outcome
         .quotas
         .iter()
@@ -350,7 +355,7 @@ pub fn respond_with(plan: &Plan, outcome: &StoreOutcome) -> IngestResponse {
                 let key = (row.source.clone(), row.event_id.clone());
                 if inserted.contains(&key) {
                     (Status::Accepted, Vec::new())
-                } else if is_suppressed(row_subjects(row)) {
+                } else if is_suppressed(&row_subjects(row)) {
                     (Status::Suppressed, Vec::new())
                 } else if outcome.quota_limited.contains(&key) {
                     quota_refusals += 1;
@@ -370,9 +375,7 @@ pub fn respond_with(plan: &Plan, outcome: &StoreOutcome) -> IngestResponse {
             }
             Planned::DuplicateInBatch => (Status::Duplicate, Vec::new()),
             Planned::SampledOut => (Status::SampledOut, Vec::new()),
-            Planned::Rejected(_, q) if is_suppressed(quarantine_subjects(&plan.quarantine[*q])) => {
-                (Status::Suppressed, Vec::new())
-            }
+            Planned::Rejected(_, q) if is_suppressed(&plan.quarantine_subjects[*q]) => (Status::Suppressed, Vec::new()),
             Planned::Rejected(errs, _) => (Status::Rejected, errs.clone()),
         };
         match status {

@@ -39,6 +39,13 @@ impl<B: SqlBackend> SqlStore<B> {
         &self.backend
     }
 
+    /// Runs one statement whose rows nobody reads.
+    async fn exec(&self, s: Statement) -> StoreResult<()> {
+        let mut batch = Batch::new();
+        batch.push(s);
+        batch.run(&self.backend).await.map(drop)
+    }
+
     async fn all<T: serde::de::DeserializeOwned>(&self, s: Statement) -> StoreResult<Vec<T>> {
         let mut batch = Batch::new();
         let slot = batch.push(s);
@@ -86,9 +93,7 @@ fn chunks<T: serde::Serialize>(rows: &[T]) -> StoreResult<Vec<String>> {
 
 impl<B: SqlBackend> EventStore for SqlStore<B> {
     async fn ping(&self) -> StoreResult<()> {
-        self.all::<serde_json::Value>(Statement::new(sql::HEALTH_PROBE))
-            .await
-            .map(drop)
+        self.exec(Statement::new(sql::HEALTH_PROBE)).await
     }
 
     async fn write_batch(&self, plan: &Plan, month: &Span) -> StoreResult<StoreOutcome> {
@@ -432,7 +437,7 @@ impl<B: SqlBackend> EventStore for SqlStore<B> {
                 Bind::text(updated_at),
             ],
         );
-        self.all::<serde_json::Value>(statement).await.map(drop)
+        self.exec(statement).await
     }
 
     async fn delete_override(&self, kind: SubjectKind, subject_id: &str, action: &str) -> StoreResult<bool> {
@@ -473,7 +478,7 @@ impl<B: SqlBackend> EventStore for SqlStore<B> {
                 e.rows.map_or(Bind::Null, Bind::Int),
             ],
         );
-        self.all::<serde_json::Value>(statement).await.map(drop)
+        self.exec(statement).await
     }
 
     async fn list_audit(&self, q: &AuditQuery<'_>) -> StoreResult<Vec<AuditRow>> {
@@ -547,7 +552,7 @@ impl<B: SqlBackend> EventStore for SqlStore<B> {
                 if done { Bind::text(now) } else { Bind::Null },
             ],
         );
-        self.all::<serde_json::Value>(progress).await?;
+        self.exec(progress).await?;
         Ok(erased)
     }
 
@@ -583,7 +588,7 @@ impl<B: SqlBackend> EventStore for SqlStore<B> {
                 Bind::text(now),
             ],
         );
-        self.all::<serde_json::Value>(statement).await.map(drop)
+        self.exec(statement).await
     }
 
     async fn sweep_events_page(&self, after_id: i64, limit: usize) -> StoreResult<Vec<SweepEventRow>> {
@@ -600,9 +605,8 @@ impl<B: SqlBackend> EventStore for SqlStore<B> {
         }
         let tuples: Vec<(i64, &Option<String>, &Option<String>)> =
             rows.iter().map(|r| (r.id, &r.error_message, &r.payload_json)).collect();
-        self.all::<serde_json::Value>(Statement::with(sql::SWEEP_EVENTS_WRITE, [Bind::json(&tuples)]))
+        self.exec(Statement::with(sql::SWEEP_EVENTS_WRITE, [Bind::json(&tuples)]))
             .await
-            .map(drop)
     }
 
     async fn sweep_quarantine_page(&self, after_id: i64, limit: usize) -> StoreResult<Vec<SweepQuarantineRow>> {
@@ -618,8 +622,7 @@ impl<B: SqlBackend> EventStore for SqlStore<B> {
             return Ok(());
         }
         let tuples: Vec<(i64, &String)> = rows.iter().map(|r| (r.id, &r.event_json)).collect();
-        self.all::<serde_json::Value>(Statement::with(sql::SWEEP_QUARANTINE_WRITE, [Bind::json(&tuples)]))
+        self.exec(Statement::with(sql::SWEEP_QUARANTINE_WRITE, [Bind::json(&tuples)]))
             .await
-            .map(drop)
     }
 }

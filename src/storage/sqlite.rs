@@ -58,7 +58,8 @@ impl Sqlite {
     }
 }
 
-fn migrations_dir() -> std::path::PathBuf {
+/// The project's `migrations/` folder.
+pub fn migrations_dir() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations")
 }
 
@@ -81,6 +82,11 @@ pub fn apply_migrations(conn: &Connection, dir: &Path, after: &str, last: &str) 
         conn.execute_batch(&sql)
             .unwrap_or_else(|e| panic!("migration {} failed: {e}", f.display()));
     }
+}
+
+/// A statement's binds as SQLite values, in order.
+pub fn bind_values(s: &Statement) -> Vec<SqlValue> {
+    s.binds.iter().map(to_sql).collect()
 }
 
 fn to_sql(b: &Bind) -> SqlValue {
@@ -109,7 +115,7 @@ fn run(conn: &Connection, s: &Statement) -> rusqlite::Result<QueryResult> {
     let names: Vec<String> = stmt.column_names().into_iter().map(String::from).collect();
     let mut out = QueryResult::default();
     {
-        let mut rows = stmt.query(params_from_iter(s.binds.iter().map(to_sql)))?;
+        let mut rows = stmt.query(params_from_iter(bind_values(s)))?;
         while let Some(r) = rows.next()? {
             let mut row = Row::new();
             for (i, name) in names.iter().enumerate() {

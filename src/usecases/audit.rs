@@ -16,8 +16,6 @@ use crate::security::fingerprint::EmailFilter;
 use crate::store::{AuditEntry, AuditQuery, AuditRow, EventStore, Span};
 use crate::time::to_stored;
 
-pub use crate::config::DEFAULT_AUDIT_RETENTION_DAYS;
-
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AuditPage {
     pub from: String,

@@ -159,5 +159,5 @@ pub async fn continue_unfinished<S: EventStore>(store: &S, now: DateTime<Utc>) -
 
 /// A new erasure id.
 pub fn random_erasure_id() -> String {
-    format!("er_{}", &crate::usecases::ingest::random_event_id()[4..])
+    super::random_id("er")
 }

@@ -111,11 +111,5 @@ pub async fn ingest<S: EventStore>(
 
 /// A server-made idempotency key for events sent without `event_id`.
 pub fn random_event_id() -> String {
-    let mut bytes = [0u8; 16];
-    if getrandom::fill(&mut bytes).is_err() {
-        // Without randomness, fall back to the clock: unique enough, never a panic.
-        let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
-        bytes[..8].copy_from_slice(&nanos.to_le_bytes());
-    }
-    format!("evt_{}", hex::encode(bytes))
+    super::random_id("evt")
 }

@@ -31,3 +31,15 @@ impl From<&TimeRange> for Span {
         }
     }
 }
+
+/// `<prefix>_<32 random hex>`: ids the service makes (events sent without
+/// one, erasure requests).
+pub fn random_id(prefix: &str) -> String {
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        // Without randomness, fall back to the clock: unique enough, never a panic.
+        let nanos = chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default();
+        bytes[..8].copy_from_slice(&nanos.to_le_bytes());
+    }
+    format!("{prefix}_{}", hex::encode(bytes))
+}

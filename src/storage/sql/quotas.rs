@@ -70,13 +70,12 @@ macro_rules! qp {
     };
 }
 
-/// A user's usage of the action in the month.
-macro_rules! usage_count {
-    ($user:expr) => {
+/// The events that count toward the action's quota in the month: one
+/// definition for the guard, a user's usage and the per-user listing.
+macro_rules! counted_events {
+    () => {
         concat!(
-            "(SELECT COUNT(*) FROM funnel_events WHERE user_id = ",
-            $user,
-            " AND event_type IN (SELECT value FROM json_each(",
+            "event_type IN (SELECT value FROM json_each(",
             qp!(action_types),
             ")) AND ts >= ",
             qp!(month_start),
@@ -88,7 +87,20 @@ macro_rules! usage_count {
             qp!(only_when_path),
             ") = ",
             qp!(only_when_value),
-            "))"
+            ")"
+        )
+    };
+}
+
+/// A user's usage of the action in the month.
+macro_rules! usage_count {
+    ($user:expr) => {
+        concat!(
+            "(SELECT COUNT(*) FROM funnel_events WHERE user_id = ",
+            $user,
+            " AND ",
+            counted_events!(),
+            ")"
         )
     };
 }
@@ -173,20 +185,9 @@ pub const QUOTA_USERS: &str = concat!(
     qp!(action),
     " AS action, g.used AS used, ",
     quota_limit!("g.user_id"),
-    " AS \"limit\" FROM (SELECT user_id, COUNT(*) AS used FROM funnel_events",
-    " WHERE event_type IN (SELECT value FROM json_each(",
-    qp!(action_types),
-    ")) AND ts >= ",
-    qp!(month_start),
-    " AND ts < ",
-    qp!(month_end),
-    " AND (",
-    qp!(only_when_path),
-    " IS NULL OR json_extract(payload_json, ",
-    qp!(only_when_path),
-    ") = ",
-    qp!(only_when_value),
-    ") AND user_id IS NOT NULL",
+    " AS \"limit\" FROM (SELECT user_id, COUNT(*) AS used FROM funnel_events WHERE ",
+    counted_events!(),
+    " AND user_id IS NOT NULL",
     " GROUP BY user_id) AS g ORDER BY g.used DESC, g.user_id"
 );
 

@@ -3,8 +3,6 @@
 //! filter on generated rows), pages exactly once through everything, and its
 //! query plan searches an index (never a full table scan).
 
-use std::fs;
-
 use chrono::{Duration, TimeZone, Utc};
 use rusqlite::{params_from_iter, Connection};
 
@@ -15,7 +13,7 @@ use funnel::query::filter::{EventFilter, LIST_PARAMS};
 use funnel::query::params::Params;
 use funnel::report::summary::{daily_counts, DailyCount, DailyRollup};
 use funnel::security::fingerprint::{fingerprint_email, EmailFilter};
-use funnel::storage::{json_chunks, sql, Bind, Statement};
+use funnel::storage::{json_chunks, sql, sqlite, Bind, Statement};
 use funnel::store::{QuarantineQuery, Span};
 use funnel::time::to_stored;
 
@@ -23,28 +21,12 @@ const KEY: &[u8] = b"test-pepper";
 
 fn migrated() -> Connection {
     let conn = Connection::open_in_memory().unwrap();
-    let mut files: Vec<_> = fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "sql"))
-        .collect();
-    files.sort();
-    for f in files {
-        conn.execute_batch(&fs::read_to_string(f).unwrap()).unwrap();
-    }
+    sqlite::apply_migrations(&conn, &sqlite::migrations_dir(), "", "9999");
     conn
 }
 
 fn binds(s: &Statement) -> Vec<rusqlite::types::Value> {
-    s.binds
-        .iter()
-        .map(|b| match b {
-            Bind::Text(t) => rusqlite::types::Value::Text(t.clone()),
-            Bind::Int(i) => rusqlite::types::Value::Integer(*i),
-            Bind::Real(f) => rusqlite::types::Value::Real(*f),
-            Bind::Null => rusqlite::types::Value::Null,
-        })
-        .collect()
+    sqlite::bind_values(s)
 }
 
 /// Generated events over 20 days: several types, emails, traces, tenants, outcomes.

@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use funnel::api::reply::{Body, Reply};
 use funnel::api::{self, ApiRequest, App, Method};
 use funnel::config::Config;
+use funnel::record::EventRow;
 use funnel::security::signature;
 use funnel::storage::sqlite::Sqlite;
 use funnel::storage::SqlStore;
@@ -190,4 +191,60 @@ impl Service {
 
 fn decode(s: &str) -> String {
     funnel::query::params::percent_decode(&s.replace('+', " ")).unwrap_or_default()
+}
+
+/// A compile_prompt event (metered: the free plan allows 20 a month).
+pub fn compile(id: &str, user: &str) -> Value {
+    json!({ "event_type": "compile_prompt", "event_id": id, "user_id": user,
+            "properties": { "prompt_id": "p1", "model_type": "gpt-4" } })
+}
+
+impl Service {
+    /// One action's line of a user's monthly usage.
+    pub fn usage_line(&self, user: &str, action: &str) -> Value {
+        let usage = self.get(&format!("/internal/usage?user_id={user}"));
+        assert_eq!(usage.status, 200, "{:?}", usage.body);
+        let line = usage.body["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["action"] == action)
+            .cloned();
+        line.unwrap_or_else(|| panic!("no {action} line in {:?}", usage.body))
+    }
+}
+
+/// An event row as an older release could have stored it: nothing checked, nothing scrubbed.
+pub fn old_row(id: &str, ts: &str, event_type: &str, error_message: Option<&str>, properties: Value) -> EventRow {
+    let service = funnel::catalog::find(event_type).map_or("pluid", |d| d.service);
+    EventRow {
+        ts: ts.into(),
+        occurred_at: None,
+        event_type: event_type.into(),
+        service: service.into(),
+        source: "cp".into(),
+        event_id: id.into(),
+        trace_id: None,
+        tenant_id: None,
+        job_id: None,
+        user_id: Some("u1".into()),
+        session_id: None,
+        anonymous_id: None,
+        email_fingerprint: None,
+        email_domain: None,
+        success: None,
+        error_code: None,
+        error_message: error_message.map(str::to_string),
+        payload_json: Some(properties.to_string()),
+        sample_rate: 1.0,
+    }
+}
+
+/// Writes rows with ingest's insert statement and nothing else (the old path).
+pub fn store_unchecked(db: &Sqlite, rows: &[EventRow]) {
+    let conn = db.connection();
+    for chunk in funnel::storage::json_chunks(rows, funnel::storage::MAX_BOUND_JSON_BYTES).unwrap() {
+        conn.query_row(funnel::storage::sql::INSERT_EVENTS, [chunk], |_| Ok(()))
+            .unwrap();
+    }
 }

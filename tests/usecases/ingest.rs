@@ -3,16 +3,11 @@
 
 use serde_json::json;
 
-use super::harness::{Service, KEY};
+use super::harness::{compile, Service, KEY};
 use funnel::api::Method;
 
 fn login_fail(id: &str, email: &str) -> serde_json::Value {
     json!({ "event_type": "m_auth_login_fail", "event_id": id, "email": email, "error_code": "otp_expired" })
-}
-
-fn compile(id: &str, user: &str) -> serde_json::Value {
-    json!({ "event_type": "compile_prompt", "event_id": id, "user_id": user,
-            "properties": { "prompt_id": "p1", "model_type": "gpt-4" } })
 }
 
 #[test]
@@ -116,14 +111,7 @@ fn one_batch_past_the_limit_stores_up_to_it_and_refuses_the_rest_per_event() {
         .collect();
     assert_eq!(statuses.iter().filter(|s| **s == "accepted").count(), 7);
     assert_eq!(statuses.iter().filter(|s| **s == "quota_limited").count(), 3);
-    let usage = s.get("/internal/usage?user_id=u-7&month=2026-03");
-    let compile_line = usage.body["actions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["action"] == "compile")
-        .cloned()
-        .unwrap();
+    let compile_line = s.usage_line("u-7", "compile");
     assert_eq!(
         (compile_line["used"].clone(), compile_line["limit"].clone()),
         (json!(7), json!(7))

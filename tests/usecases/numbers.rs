@@ -4,7 +4,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::harness::Service;
+use super::harness::{old_row, store_unchecked, Service};
 use funnel::catalog::{EventDef, ParamKind, EVENTS};
 use funnel::storage::sqlite::Sqlite;
 use funnel::storage::SqlStore;
@@ -112,59 +112,39 @@ fn every_numeric_parameter_takes_its_bounds_and_refuses_one_step_past_them() {
 fn a_database_holding_out_of_range_numbers_from_before_is_repaired_by_its_migration() {
     // A database as release 0010 left it, written by the old ingest path (no range checks).
     let old = Sqlite::migrated_through("0010");
-    let row = |id: &str, event_type: &str, props: Value| {
-        json!([
-            "2026-03-10T12:00:00.000Z",
-            null,
-            event_type,
-            "presstuner",
-            "cp",
-            id,
-            null,
-            null,
-            null,
-            "u1",
-            null,
-            null,
-            null,
-            null,
-            null,
-            null,
-            null,
-            props.to_string(),
-            1.0
-        ])
-    };
-    let rows = json!([
-        row("fine", "purchase_completed", json!({"amount": 4200, "currency": "KRW"})),
-        row(
-            "huge-1",
-            "purchase_completed",
-            json!({"amount": 1e308, "currency": "KRW"})
-        ),
-        row(
-            "huge-2",
-            "purchase_completed",
-            json!({"amount": 1e308, "currency": "KRW"})
-        ),
-        row(
-            "negative",
-            "purchase_completed",
-            json!({"amount": -5, "currency": "KRW"})
-        ),
-        row("words", "article_generated", json!({"word_count": 2.5})),
-        row("ok-words", "article_generated", json!({"word_count": 900})),
-        row(
-            "scroll",
-            "engagement",
-            json!({"engagement_type": "scroll", "scroll_depth": 101})
-        ),
-        row("undeclared", "app_open", json!({"custom": 1e17})),
-    ]);
+    let row =
+        |id: &str, event_type: &str, props: Value| old_row(id, "2026-03-10T12:00:00.000Z", event_type, None, props);
+    store_unchecked(
+        &old,
+        &[
+            row("fine", "purchase_completed", json!({"amount": 4200, "currency": "KRW"})),
+            row(
+                "huge-1",
+                "purchase_completed",
+                json!({"amount": 1e308, "currency": "KRW"}),
+            ),
+            row(
+                "huge-2",
+                "purchase_completed",
+                json!({"amount": 1e308, "currency": "KRW"}),
+            ),
+            row(
+                "negative",
+                "purchase_completed",
+                json!({"amount": -5, "currency": "KRW"}),
+            ),
+            row("words", "article_generated", json!({"word_count": 2.5})),
+            row("ok-words", "article_generated", json!({"word_count": 900})),
+            row(
+                "scroll",
+                "engagement",
+                json!({"engagement_type": "scroll", "scroll_depth": 101}),
+            ),
+            row("undeclared", "app_open", json!({"custom": 1e17})),
+        ],
+    );
     {
         let conn = old.connection();
-        conn.query_row(funnel::storage::sql::INSERT_EVENTS, [rows.to_string()], |_| Ok(()))
-            .unwrap();
         let amount: Option<f64> = conn
             .query_row(
                 "SELECT amount FROM event_rollup WHERE event_type = 'purchase_completed'",

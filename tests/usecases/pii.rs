@@ -1,9 +1,9 @@
 //! No raw PII in any stored field: every free-text value is scrubbed before
 //! it is stored or quarantined, and the sweep treats rows stored before.
 
-use serde_json::{json, Value};
+use serde_json::json;
 
-use super::harness::Service;
+use super::harness::{old_row, store_unchecked, Service};
 use funnel::api::Method;
 use funnel::storage::sql;
 
@@ -133,40 +133,26 @@ fn every_kind_of_pii_in_every_free_text_field_is_replaced_before_it_is_stored() 
 fn the_sweep_scrubs_rows_stored_before_scrubbing_and_leaves_every_count_alone() {
     let s = Service::new();
     // Rows written by the old path: raw PII in error_message, properties and a quarantined copy.
-    let rows: Vec<Value> = PII
+    let rows: Vec<_> = PII
         .iter()
         .enumerate()
         .map(|(i, (text, _))| {
-            json!([
+            let props = json!({ "note": text, "password": "correct-horse-battery" });
+            old_row(
+                &format!("old-{i}"),
                 "2026-03-10T11:00:00.000Z",
-                null,
                 "app_open",
-                "pluid",
-                "cp",
-                format!("old-{i}"),
-                null,
-                null,
-                null,
-                "u1",
-                null,
-                null,
-                null,
-                null,
-                null,
-                null,
-                text,
-                json!({ "note": text, "password": "correct-horse-battery" }).to_string(),
-                1.0
-            ])
+                Some(text),
+                props,
+            )
         })
         .collect();
+    store_unchecked(s.db(), &rows);
     let copy = json!([{ "received_at": "2026-03-10T11:00:00.000Z", "source": "cp", "event_type": "x",
         "event_id": "old-q", "header_trace_id": null, "clock_skew_ms": 0,
         "errors_json": "[]", "event_json": json!({ "error_message": PII[0].0, "memo": PII[3].0 }).to_string() }]);
     {
         let conn = s.db().connection();
-        conn.query_row(sql::INSERT_EVENTS, [json!(rows).to_string()], |_| Ok(()))
-            .unwrap();
         conn.execute(sql::INSERT_QUARANTINE, [copy.to_string()]).unwrap();
     }
     assert!(dump(&s).contains("park.jiwoo@"), "the old rows hold raw PII");

@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use super::harness::{Service, KEY};
+use super::harness::{compile, Service, KEY};
 use funnel::api::Method;
 use funnel::security::fingerprint::fingerprint_email;
 
@@ -151,15 +151,11 @@ fn erasure_leaves_no_row_of_the_subject_and_every_other_number_unchanged() {
     let csv = s.drain_export(export);
     assert!(!csv.contains(&kim));
     assert_eq!(csv.lines().count() - 1, s.list_all("").len());
-    let usage = s.get("/internal/usage?user_id=kim-user").body;
-    let compile = usage["actions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["action"] == "compile")
-        .cloned()
-        .unwrap();
-    assert_eq!(compile["used"], 0, "kim's compiles are gone from the quota count");
+    assert_eq!(
+        s.usage_line("kim-user", "compile")["used"],
+        0,
+        "kim's compiles are gone from the quota count"
+    );
     assert_eq!(s.get("/internal/funnels/auth_commerce").status, 200);
     let quarantine = s.get("/internal/quarantine").body.to_string();
     assert!(!quarantine.contains(&fp(&s, "kim@example.com")));
@@ -190,10 +186,6 @@ fn erasure_leaves_no_row_of_the_subject_and_every_other_number_unchanged() {
 #[test]
 fn a_user_erased_with_suppression_is_answered_suppressed_and_stored_nowhere() {
     let s = Service::new();
-    let compile = |id: &str, user: &str| {
-        json!({ "event_type": "compile_prompt", "event_id": id, "user_id": user,
-        "properties": { "prompt_id": "p", "model_type": "gpt-4" } })
-    };
     s.ingest(json!([compile("c-1", "gone"), compile("c-2", "stays")]));
     let receipt = s.with_key(
         Method::Post,
@@ -230,15 +222,7 @@ fn a_user_erased_with_suppression_is_answered_suppressed_and_stored_nowhere() {
         .as_array()
         .unwrap()
         .is_empty());
-    let usage = s.get("/internal/usage?user_id=gone");
-    let compile_line = usage.body["actions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["action"] == "compile")
-        .cloned()
-        .unwrap();
-    assert_eq!(compile_line["used"], 0);
+    assert_eq!(s.usage_line("gone", "compile")["used"], 0);
 }
 
 #[test]

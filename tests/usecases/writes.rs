@@ -16,14 +16,7 @@ fn an_override_is_listed_applies_to_usage_and_can_be_removed() {
     );
     let quotas = s.get("/internal/quotas");
     assert_eq!(quotas.body["overrides"][0]["subject_id"], "u-1");
-    let usage = s.get("/internal/usage?user_id=u-1");
-    let line = usage.body["actions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["action"] == "compile")
-        .cloned();
-    assert_eq!(line.unwrap()["limit"], 3);
+    assert_eq!(s.usage_line("u-1", "compile")["limit"], 3);
 
     let target = "/internal/quotas/overrides?subject_kind=user&subject_id=u-1&action=compile";
     let removed = s.with_key(Method::Delete, target, &json!({}));

@@ -16,16 +16,18 @@ macro_rules! row_user {
     };
 }
 
-/// True when the serialized row's subjects are not suppressed. Two primary-key
-/// probes into a table that is usually empty.
+/// True when the serialized row's subjects are not suppressed. The table is
+/// usually empty: that is checked once per statement (an uncorrelated
+/// subquery), and only otherwise two primary-key probes per row.
 macro_rules! row_not_suppressed {
     () => {
         concat!(
+            "(NOT EXISTS (SELECT 1 FROM suppressions) OR (",
             "NOT EXISTS (SELECT 1 FROM suppressions WHERE subject_kind = 'email_fingerprint' AND subject = ",
             row_fingerprint!(),
             ") AND NOT EXISTS (SELECT 1 FROM suppressions WHERE subject_kind = 'user_id' AND subject = ",
             row_user!(),
-            ")"
+            ")))"
         )
     };
 }

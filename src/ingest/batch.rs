@@ -126,11 +126,15 @@ impl Plan {
             .collect()
     }
 
-    /// Every subject the batch names, once: what a suppression check looks up.
-    pub fn subjects(&self) -> Vec<Subject> {
+    /// The subjects whose suppression would explain why an event was not
+    /// stored: those of rows the inserts did not take (`inserted` lacks their
+    /// key) and of quarantined copies, each once. Empty for a batch whose rows
+    /// were all new and valid, the common case: then nothing is looked up.
+    pub fn subjects_not_stored(&self, inserted: &HashSet<Key>) -> Vec<Subject> {
         let mut all: Vec<Subject> = self
             .rows
             .iter()
+            .filter(|row| !inserted.contains(&(row.source.clone(), row.event_id.clone())))
             .flat_map(row_subjects)
             .chain(self.quarantine_subjects.iter().flatten().cloned())
             .flatten()

@@ -98,12 +98,6 @@ impl<B: SqlBackend> EventStore for SqlStore<B> {
 
     async fn write_batch(&self, plan: &Plan, month: &Span) -> StoreResult<StoreOutcome> {
         let mut batch = Batch::new();
-        // Which of the batch's subjects are suppressed (the inserts below skip their rows).
-        let subjects = plan.subjects();
-        let suppressed = (!subjects.is_empty()).then(|| {
-            let pairs: Vec<[&str; 2]> = subjects.iter().map(|(k, v)| [k.as_str(), v.as_str()]).collect();
-            batch.push(Statement::with(sql::SUPPRESSED_AMONG, [Bind::json(&pairs)]))
-        });
         let mut inserts = Vec::new();
         for chunk in chunks(&plan.unmetered_rows())? {
             inserts.push(batch.push(Statement::with(
@@ -158,13 +152,6 @@ impl<B: SqlBackend> EventStore for SqlStore<B> {
         let mut results = batch.run(&self.backend).await?;
 
         let mut outcome = StoreOutcome::default();
-        if let Some(slot) = suppressed {
-            outcome.suppressed = results
-                .rows::<Suppressed>(slot)?
-                .into_iter()
-                .map(|s| (s.subject_kind, s.subject))
-                .collect();
-        }
         for slot in inserts {
             outcome.inserted.extend(
                 results
@@ -172,6 +159,21 @@ impl<B: SqlBackend> EventStore for SqlStore<B> {
                     .into_iter()
                     .map(|k| (k.source, k.event_id)),
             );
+        }
+        // Why a row was not stored (a duplicate, or its subject suppressed) is
+        // asked only for the rows the guarded inserts refused and for quarantined
+        // copies: a batch of new, valid events binds no subject list at all.
+        // Asked after the transaction, which is sound because suppressions are
+        // only ever added: a subject suppressed when the insert ran still is.
+        let subjects = plan.subjects_not_stored(&outcome.inserted);
+        if !subjects.is_empty() {
+            let pairs: Vec<[&str; 2]> = subjects.iter().map(|(k, v)| [k.as_str(), v.as_str()]).collect();
+            outcome.suppressed = self
+                .all::<Suppressed>(Statement::with(sql::SUPPRESSED_AMONG, [Bind::json(&pairs)]))
+                .await?
+                .into_iter()
+                .map(|s| (s.subject_kind, s.subject))
+                .collect();
         }
         if let Some(slot) = existing {
             let stored: HashSet<(String, String)> = results

@@ -202,6 +202,8 @@ fn a_user_erased_with_suppression_is_answered_suppressed_and_stored_nowhere() {
         compile("c-4", "stays"),
         // Rejected (no prompt_id) but of the suppressed user: not quarantined either.
         { "event_type": "compile_prompt", "event_id": "c-5", "user_id": "gone", "properties": { "model_type": "gpt-4" } },
+        // A resend of a stored event of someone else: refused too, but a duplicate.
+        compile("c-2", "stays"),
     ]));
     assert_eq!(later.status, 200, "{:?}", later.body);
     let statuses: Vec<&str> = later.body["results"]
@@ -210,8 +212,8 @@ fn a_user_erased_with_suppression_is_answered_suppressed_and_stored_nowhere() {
         .iter()
         .map(|r| r["status"].as_str().unwrap())
         .collect();
-    assert_eq!(statuses, ["suppressed", "accepted", "suppressed"]);
-    assert_eq!(later.body["processed"], 3);
+    assert_eq!(statuses, ["suppressed", "accepted", "suppressed", "duplicate"]);
+    assert_eq!(later.body["processed"], 4);
     let stored: Vec<String> = s
         .list_all("")
         .iter()

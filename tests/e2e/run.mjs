@@ -34,7 +34,7 @@ try {
   const tests = ["e2e", "browser"].flatMap((folder) => {
     const dir = join(ROOT, "tests", folder);
     return readdirSync(dir).filter((f) => f.endsWith(".test.mjs")).sort().map((f) => join(dir, f));
-  });
+  }).filter((f) => f.includes(process.env.E2E_FILTER ?? "")); // E2E_FILTER=browser runs only those files
   const run = spawnSync(process.execPath, ["--test", "--test-concurrency=1", ...tests], {
     stdio: "inherit",
     env: { ...process.env, FUNNEL_URL: worker.url, FUNNEL_SECRETS: JSON.stringify(secrets),

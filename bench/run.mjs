@@ -7,15 +7,13 @@
 // bench/last-run.md (docs/benchmarks.md quotes a run and reads it).
 // BENCH_SECONDS (default 10) per measurement; BENCH_PARTS=ingest,reads,core.
 import { spawnSync } from "node:child_process";
-import { createHmac, randomBytes } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 
-import autocannon from "autocannon";
-
 import { applyMigrations, ROOT, startWorker } from "../tests/e2e/worker.mjs";
+import { benchSecrets, combine, fmt, loadGenerator } from "./load.mjs";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 // Ingest rows run in this many interleaved rounds of SECONDS / ROUNDS each.
@@ -26,91 +24,11 @@ const LEVELS = (process.env.BENCH_LEVELS ?? "10000,100000,1000000").split(",").f
 const PARTS = (process.env.BENCH_PARTS ?? "ingest,reads,core").split(",");
 
 const work = mkdtempSync(join(tmpdir(), "funnel-bench-"));
-const secret = randomBytes(24).toString("hex");
-const apiKey = randomBytes(24).toString("hex");
-const fpKey = randomBytes(24).toString("hex");
 const envFile = join(work, "bench.env");
-writeFileSync(envFile, `INTERNAL_API_KEY=${apiKey}\nINGEST_HMAC_SECRET=${secret}\nEMAIL_FINGERPRINT_KEY=${fpKey}\nBENCH_ROUTES=1\n`);
+const { fpKey, ...secrets } = benchSecrets(envFile);
+const { ingest, floor, read: readFor } = loadGenerator({ ...secrets, fpKey, connections: CONNECTIONS });
+const read = (url, path) => readFor(url, path, SECONDS);
 const persistDir = join(work, "state");
-
-function cannon(opts) {
-  return new Promise((resolve, reject) =>
-    autocannon({ connections: CONNECTIONS, ...opts }, (err, r) => (err ? reject(err) : resolve(r))));
-}
-
-let seq = 0;
-function events(n) {
-  return Array.from({ length: n }, () => {
-    const i = seq++;
-    return i % 2
-      ? { event_type: "m_auth_login_start", event_id: `i${i}`, email: `User${i % 997}@Example.com`, trace_id: `trace_i${i}`, properties: { method: "otp" } }
-      : { event_type: "purchase_completed", event_id: `i${i}`, user_id: `u${i % 997}`, properties: { amount: 39000, currency: "KRW", plan_id: "pro" } };
-  });
-}
-
-/** The rows ingest would write for `events(n)`, prepared (the floor skips every check):
- * arrays in `EventRow::COLUMNS` order, as ingest binds them. */
-function preparedRows(n) {
-  const ts = new Date().toISOString();
-  return events(n).map((e) => [
-    ts, null, e.event_type, e.event_type === "purchase_completed" ? "presstuner" : "pregoi", "zuplo", e.event_id,
-    e.trace_id ?? null, null, null, e.user_id ?? null, null, null,
-    e.email ? createHmac("sha256", fpKey).update(e.email.toLowerCase()).digest("hex") : null,
-    e.email ? "example.com" : null, null, null, null, JSON.stringify(e.properties), 1.0,
-  ]);
-}
-
-/** Signed ingest of `batch` unique events per request, to `path`. */
-async function ingest(url, batch, seconds, path = "/internal/funnel-events/ingest") {
-  const r = await cannon({
-    url,
-    duration: seconds,
-    requests: [{
-      method: "POST",
-      path,
-      setupRequest: (req) => {
-        const body = JSON.stringify({ events: events(batch) });
-        const t = Math.floor(Date.now() / 1000);
-        const v1 = createHmac("sha256", secret).update(`${t}.${body}`).digest("hex");
-        return { ...req, body, headers: { "content-type": "application/json", "x-funnel-signature": `t=${t},v1=${v1}` } };
-      },
-    }],
-  });
-  return summarize(r, batch);
-}
-
-async function floor(url, batch, seconds) {
-  const r = await cannon({
-    url,
-    duration: seconds,
-    requests: [{
-      method: "POST",
-      path: "/bench/floor",
-      setupRequest: (req) => ({ ...req, body: JSON.stringify(preparedRows(batch)), headers: { "content-type": "application/json" } }),
-    }],
-  });
-  return summarize(r, batch);
-}
-
-async function read(url, path) {
-  const r = await cannon({ url, duration: SECONDS, requests: [{ method: "GET", path, headers: { authorization: `Bearer ${apiKey}` } }] });
-  return summarize(r, 1);
-}
-
-function summarize(r, perRequest) {
-  const ok = r["2xx"];
-  if (r.non2xx || r.errors || !ok) throw new Error(`bench: ${r.non2xx} non-2xx, ${r.errors} errors of ${ok + r.non2xx}`);
-  return { ok, seconds: r.duration, rps: ok / r.duration, eps: (ok / r.duration) * perRequest, p50: r.latency.p50, p99: r.latency.p99 };
-}
-
-/** Several rounds of one measurement as one: throughput over all of them, the
- * median round's p50 and the worst round's p99. */
-function combine(runs, perRequest) {
-  const ok = runs.reduce((n, r) => n + r.ok, 0);
-  const seconds = runs.reduce((n, r) => n + r.seconds, 0);
-  const p50s = runs.map((r) => r.p50).sort((a, b) => a - b);
-  return { rps: ok / seconds, eps: (ok / seconds) * perRequest, p50: p50s[Math.floor(p50s.length / 2)], p99: Math.max(...runs.map((r) => r.p99)) };
-}
 
 function d1File() {
   const dir = join(persistDir, "v3", "d1", "miniflare-D1DatabaseObject");
@@ -123,7 +41,6 @@ function loadRows(start, count) {
   return Number(r.stdout.trim());
 }
 
-const fmt = (n, d = 0) => n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
 const rows = [];
 let worker;
 

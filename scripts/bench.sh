@@ -5,8 +5,13 @@
 # benchmark, and prints one table (also written to bench/last-run.md).
 # Knobs: BENCH_SECONDS, BENCH_ROUNDS, BENCH_CONNECTIONS, BENCH_LEVELS, BENCH_PARTS
 # (see bench/run.mjs). Takes ~15 minutes, most of it loading 1M rows.
+# `scripts/bench.sh compare <commit>`: that commit's worker and this tree's side
+# by side, ingest against each one's floor in the same rounds (bench/compare.mjs).
 source "$(dirname "$0")/toolchain.sh"
 ensure_toolchain
 command -v python3 >/dev/null || die "python3 not found (bench/load_rows.py fills the read levels)"
 cd "$ROOT"
+if [[ "${1:-}" == compare ]]; then
+  exec node bench/compare.mjs "${@:2}"
+fi
 exec node bench/run.mjs "$@"

@@ -21,21 +21,24 @@ export function freePort() {
   });
 }
 
-export function applyMigrations(persistDir) {
-  const run = spawnSync(wrangler, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistDir],
-                        { cwd: ROOT, env, encoding: "utf8" });
+/** `root`/`config`: another checkout's worker (the benchmark's comparison runs two side by side). */
+export function applyMigrations(persistDir, { root = ROOT, config } = {}) {
+  const run = spawnSync(wrangler, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistDir,
+                                   ...(config ? ["--config", config] : [])],
+                        { cwd: root, env, encoding: "utf8" });
   if (run.status !== 0) throw new Error(`migrations failed:\n${run.stdout}\n${run.stderr}`);
 }
 
 /** Starts wrangler dev; resolves once /api/health answers (any status when `anyHealth`). */
-export async function startWorker({ persistDir, envFile, anyHealth = false, timeoutMs = 15 * 60 * 1000 }) {
+export async function startWorker({ persistDir, envFile, anyHealth = false, timeoutMs = 15 * 60 * 1000, root = ROOT, config }) {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const child = spawn(
     wrangler,
     ["dev", "--ip", "127.0.0.1", "--port", String(port), "--env-file", envFile, "--persist-to", persistDir,
-     "--show-interactive-dev-session=false", "--log-level", "log", "--test-scheduled"],
-    { cwd: ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] },
+     "--show-interactive-dev-session=false", "--log-level", "log", "--test-scheduled",
+     ...(config ? ["--config", config] : [])],
+    { cwd: root, env, detached: true, stdio: ["ignore", "pipe", "pipe"] },
   );
   const output = [];
   child.stdout.on("data", (d) => output.push(d));

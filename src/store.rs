@@ -18,6 +18,7 @@ use crate::query::range::Day;
 use crate::report::catalog_stats::{KeyCount, Volume};
 use crate::report::event::StoredEvent;
 use crate::report::funnel::{ErrorRow, StepRow};
+use crate::report::money::MoneyRow;
 use crate::report::overview::{Seen, ServiceRow, ServiceTypeCount, Totals};
 use crate::report::quarantine::{QuarantinedEvent, ReplayPlan};
 use crate::report::summary::{DailyCount, DailyRollup};
@@ -57,6 +58,8 @@ impl MeasureRow {
 pub struct SummaryRows {
     pub days: Vec<DailyRollup>,
     pub measured: Vec<(&'static str, MeasureRow)>,
+    /// Each money measure's sums, one row per currency.
+    pub money: Vec<(&'static str, Vec<MoneyRow>)>,
 }
 
 /// What the overview reads, in one round trip.
@@ -68,8 +71,8 @@ pub struct OverviewRows {
     pub seen: Vec<Seen>,
     pub daily_by_service: Vec<DailyCount>,
     pub recent: Vec<StoredEvent>,
-    /// Each requested revenue measure's value (None when nothing was summed).
-    pub revenue: Vec<(&'static str, Option<f64>)>,
+    /// Each requested revenue measure's sums by service, one row per currency.
+    pub revenue: Vec<(&'static str, Vec<MoneyRow>)>,
 }
 
 /// What the catalog screen reads.

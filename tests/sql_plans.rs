@@ -1008,6 +1008,81 @@ fn the_property_rollup_gives_the_same_top_value_as_the_rows_after_changes() {
     }
 }
 
+/// `(currency, amount)` per currency of a per-currency statement, amounts rounded to cents.
+fn money_rows(conn: &Connection, s: &Statement) -> Vec<(String, i64)> {
+    conn.prepare(&s.sql)
+        .unwrap()
+        .query_map(params_from_iter(binds(s)), |r| {
+            Ok((
+                r.get::<_, String>("currency")?,
+                (r.get::<_, f64>("amount")? * 100.0).round() as i64,
+            ))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[test]
+fn the_currency_rollup_sums_each_currency_apart_exactly_after_changes() {
+    let conn = migrated();
+    let mut rows = rows(600);
+    let currencies = [Some("USD"), Some("EUR"), None, Some("JPY"), Some("KRW")];
+    for (i, r) in rows.iter_mut().enumerate() {
+        r.event_type = "purchase_completed".into();
+        r.service = "presstuner".into();
+        r.payload_json = Some(match currencies[i % currencies.len()] {
+            Some(c) => format!(r#"{{"amount":{}.25,"currency":"{c}"}}"#, i % 13),
+            None => format!(r#"{{"amount":{}}}"#, 1000 + i),
+        });
+        if i % 9 == 0 {
+            r.sample_rate = 0.5;
+        }
+    }
+    for chunk in json_chunks(&rows, 64 * 1024).unwrap() {
+        let mut stmt = conn.prepare(sql::INSERT_EVENTS).unwrap();
+        let mut out = stmt.query([chunk]).unwrap();
+        while out.next().unwrap().is_some() {}
+    }
+    conn.execute("DELETE FROM funnel_events WHERE id % 4 = 0", []).unwrap();
+    conn.execute(
+        "UPDATE funnel_events SET ts = strftime('%Y-%m-%dT%H:%M:%fZ', ts, '+2 days', '+29 minutes') WHERE id % 3 = 0",
+        [],
+    )
+    .unwrap();
+    conn.execute(
+        "UPDATE funnel_events SET payload_json = json_set(payload_json, '$.currency', 'EUR') WHERE id % 10 = 1",
+        [],
+    )
+    .unwrap();
+    let (from, to) = ("2026-03-02T07:13:00.000Z", "2026-03-14T19:41:00.000Z");
+    let m = Measure::Money {
+        events: &["purchase_completed"],
+        property: "amount",
+    };
+    let s = sql::measure(&m, from, to);
+    assert!(s.sql.contains("currency_rollup"), "reads the rollup");
+    let expected: Vec<(String, i64)> = conn
+        .prepare(
+            "SELECT COALESCE(json_extract(payload_json, '$.currency'), 'KRW') AS c, \
+             CAST(ROUND(TOTAL(json_extract(payload_json, '$.amount') / sample_rate) * 100) AS INTEGER) \
+             FROM funnel_events WHERE ts >= ? AND ts < ? AND event_type = 'purchase_completed' GROUP BY c ORDER BY c",
+        )
+        .unwrap()
+        .query_map([from, to], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(expected.len(), 4, "four currencies in range: {expected:?}");
+    assert_eq!(money_rows(&conn, &s), expected);
+    assert_uses_indexes(&conn, "money by currency", &s);
+    // A property the rollup does not hold reads the rows, still per currency.
+    let other = sql::money_measure(&["purchase_completed"], "amount_due", from, to);
+    assert!(!other.sql.contains("currency_rollup"));
+    assert_eq!(money_rows(&conn, &other), Vec::<(String, i64)>::new());
+    assert_uses_indexes(&conn, "money of another property", &other);
+}
+
 /// `event_type_users` as recounted from the rows.
 fn type_user_pairs(conn: &Connection, table_sql: &str) -> Vec<(String, String, i64)> {
     conn.prepare(table_sql)

@@ -495,6 +495,10 @@ fn formula(f: &Value) -> String {
             format!("count of {events}{outcome}")
         }
         "sum" => format!("sum of `properties.{}` over {events}", s("property")),
+        "money" => format!(
+            "sum of `properties.{}` over {events}, one per `properties.currency` (won when not given), never added across currencies",
+            s("property")
+        ),
         "distinct" => format!("distinct `{}` over {events}", s("column")),
         "top" => format!("most frequent `properties.{}` of {events}", s("property")),
         "ratio" => format!("`{}` ÷ `{}`", s("numerator"), s("denominator")),

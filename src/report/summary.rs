@@ -20,7 +20,7 @@ pub fn in_event_rollup(m: &Measure) -> bool {
     match m {
         Measure::Count { events, .. } => !events.is_empty(),
         Measure::Sum { events, property } => !events.is_empty() && *property == ROLLUP_SUM_PROPERTY,
-        Measure::Distinct { .. } | Measure::Top { .. } => false,
+        Measure::Money { .. } | Measure::Distinct { .. } | Measure::Top { .. } => false,
     }
 }
 
@@ -191,7 +191,8 @@ pub fn measured() -> Vec<(&'static str, &'static Measure)> {
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct KpiValue {
-    /// A number (count, sum, ratio in 0..=1), a string (top value), or null (no data / ratio of 0).
+    /// A number (count, sum, ratio in 0..=1), a string (top value), a per-currency list for money
+    /// (`[{"currency": "KRW", "amount": n}, ...]`, won first), or null (no data / ratio of 0).
     #[schema(value_type = serde_json::Value)]
     pub value: Value,
     pub unit: Unit,
@@ -245,10 +246,10 @@ pub fn evaluate(measured: &HashMap<&str, Measured>) -> BTreeMap<&'static str, Kp
         .collect()
 }
 
-/// Counts and won amounts are whole numbers; SQLite's TOTAL() answers a float.
+/// Counts are whole numbers; SQLite's TOTAL() answers a float. Money is a per-currency list.
 fn normalize(kpi: &Kpi, v: Value) -> Value {
     match (kpi.unit, v.as_f64()) {
-        (Unit::Count | Unit::Krw, Some(f)) => Value::from(f.round() as i64),
+        (Unit::Count, Some(f)) => Value::from(f.round() as i64),
         _ => v,
     }
 }
@@ -429,7 +430,7 @@ mod tests {
             let v = &out[k.id].value;
             match k.formula {
                 Formula::Ratio { .. } => assert_eq!(*v, Value::from(1.0), "{}", k.id),
-                Formula::Measure(_) if matches!(k.unit, Unit::Count | Unit::Krw) => {
+                Formula::Measure(_) if k.unit == Unit::Count => {
                     assert_eq!(*v, Value::from(4), "{}", k.id)
                 }
                 Formula::Measure(_) => {}

@@ -10,17 +10,18 @@ use crate::query::filter::EventFilter;
 use crate::query::params::Params;
 use crate::query::range::{start_of_day, TimeRange};
 use crate::report::event::StoredEvent;
+use crate::report::money::{self, MoneyRow};
 use crate::report::overview::{self, Inputs, Overview, QUIET_AFTER_HOURS, RECENT_EVENTS};
 use crate::report::summary;
 use crate::store::EventStore;
 use crate::time::to_stored;
 
-/// Revenue is whatever the catalog declares as a won sum, per service.
+/// Revenue is whatever the catalog declares as money, per service (and per currency).
 pub fn revenue_measures() -> Vec<(&'static str, &'static Measure)> {
     KPIS.iter()
-        .filter(|k| k.unit == Unit::Krw)
+        .filter(|k| k.unit == Unit::Money)
         .filter_map(|k| match (&k.formula, k.service) {
-            (Formula::Measure(m @ Measure::Sum { .. }), Some(service)) => Some((service, m)),
+            (Formula::Measure(m @ Measure::Money { .. }), Some(service)) => Some((service, m)),
             _ => None,
         })
         .collect()
@@ -34,10 +35,14 @@ pub async fn overview<S: EventStore>(store: &S, params: &Params, now: DateTime<U
         .overview_rows(&everything, &today, RECENT_EVENTS, &revenue_measures())
         .await?;
 
-    let mut revenue: HashMap<&'static str, i64> = HashMap::new();
-    for (service, value) in rows.revenue {
-        *revenue.entry(service).or_default() += value.unwrap_or(0.0).round() as i64;
+    let mut by_service: HashMap<&'static str, Vec<MoneyRow>> = HashMap::new();
+    for (service, sums) in rows.revenue {
+        by_service.entry(service).or_default().extend(sums);
     }
+    let revenue = by_service
+        .into_iter()
+        .map(|(service, rows)| (service, money::per_currency(&rows)))
+        .collect();
     let mut recent = rows.recent;
     recent.truncate(RECENT_EVENTS);
     let inputs = Inputs {

@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::error::AppResult;
 use crate::query::params::Params;
 use crate::query::range::TimeRange;
+use crate::report::money;
 use crate::report::summary::{self, DailyBucket, KpiValue};
 use crate::store::{EventStore, Span};
 
@@ -40,13 +41,24 @@ pub async fn summary<S: EventStore>(store: &S, params: &Params, now: DateTime<Ut
         }
     }
     // Measures the day rollup cannot answer came with their own statement's value.
-    for (id, row) in rows.measured {
+    for (id, row) in &rows.measured {
         let estimate = row.is_estimate();
         values.insert(
             id,
             summary::Measured {
-                value: row.value,
+                value: row.value.clone(),
                 estimate,
+            },
+        );
+    }
+    // Money: one sum per currency, won first (never added across currencies).
+    for (id, rows) in &rows.money {
+        let sums = money::per_currency(rows);
+        values.insert(
+            id,
+            summary::Measured {
+                value: serde_json::to_value(sums).expect("plain values always serialize"),
+                estimate: rows.iter().any(|r| r.estimated != 0),
             },
         );
     }

@@ -28,6 +28,30 @@ fn seed(s: &Service) {
     assert_eq!(answer.status, 200, "{:?}", answer.body);
 }
 
+/// Purchases in four currencies, one without a currency (won, the default).
+fn seed_foreign_purchases(s: &Service) {
+    let events: Vec<Value> = [
+        (Some("USD"), 19.99),
+        (Some("USD"), 5.01),
+        (Some("EUR"), 12.5),
+        (Some("JPY"), 3000.0),
+        (None, 600.0),
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, (currency, amount))| {
+        let mut properties = json!({ "amount": amount });
+        if let Some(c) = currency {
+            properties["currency"] = json!(c);
+        }
+        json!({ "event_type": "purchase_completed", "event_id": format!("fx-{i}"),
+                "user_id": format!("abroad{i}"), "properties": properties })
+    })
+    .collect();
+    let answer = s.ingest(json!(events));
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+}
+
 #[test]
 fn unknown_paths_are_404_and_known_paths_with_another_method_are_405_problems() {
     let s = Service::new();
@@ -86,7 +110,7 @@ fn the_overview_sums_revenue_and_shows_the_newest_events() {
     seed(&s);
     let o = s.get("/api/overview");
     assert_eq!(o.status, 200, "{:?}", o.body);
-    assert_eq!(o.body["revenue_krw"], 3900);
+    assert_eq!(o.body["revenue"], json!([{ "currency": "KRW", "amount": 3900.0 }]));
     assert_eq!(o.body["totals"]["events"], 21);
     assert_eq!(o.body["recent"].as_array().unwrap().len(), 20);
     let presstuner = o.body["services"]
@@ -96,7 +120,63 @@ fn the_overview_sums_revenue_and_shows_the_newest_events() {
         .find(|s| s["service"] == "presstuner")
         .cloned()
         .unwrap();
-    assert_eq!(presstuner["revenue_krw"], 3900);
+    assert_eq!(presstuner["revenue"], json!([{ "currency": "KRW", "amount": 3900.0 }]));
+}
+
+#[test]
+fn revenue_answers_one_sum_per_currency_won_first_in_the_overview_and_the_summary() {
+    let s = Service::new();
+    seed(&s);
+    seed_foreign_purchases(&s);
+    let expected = json!([
+        { "currency": "KRW", "amount": 4500.0 },
+        { "currency": "EUR", "amount": 12.5 },
+        { "currency": "JPY", "amount": 3000.0 },
+        { "currency": "USD", "amount": 25.0 },
+    ]);
+    let o = s.get("/api/overview");
+    assert_eq!(o.status, 200, "{:?}", o.body);
+    assert_eq!(o.body["revenue"], expected);
+    let presstuner = o.body["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["service"] == "presstuner")
+        .cloned()
+        .unwrap();
+    assert_eq!(presstuner["revenue"], expected);
+    let pregoi = o.body["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["service"] == "pregoi")
+        .cloned();
+    assert_eq!(
+        pregoi.unwrap()["revenue"],
+        json!([{ "currency": "KRW", "amount": 0.0 }])
+    );
+    assert!(o.body.get("revenue_krw").is_none(), "no unconverted sum");
+
+    // The summary's revenue KPI: over whole hours (the rollup) and over partial hours only (the rows).
+    for target in [
+        "/internal/funnel-events/summary",
+        "/internal/funnel-events/summary?from=2026-03-10T11:30:00Z&to=2026-03-10T12:30:00Z",
+    ] {
+        let summary = s.get(target);
+        assert_eq!(summary.status, 200, "{:?}", summary.body);
+        let kpi = &summary.body["kpis"]["presstuner_revenue"];
+        assert_eq!(
+            (kpi["unit"].clone(), kpi["value"].clone()),
+            (json!("money"), expected.clone()),
+            "{target}"
+        );
+    }
+    // A range without purchases: won at zero, nothing else.
+    let empty = s.get("/internal/funnel-events/summary?from=2026-01-01&to=2026-01-02");
+    assert_eq!(
+        empty.body["kpis"]["presstuner_revenue"]["value"],
+        json!([{ "currency": "KRW", "amount": 0.0 }])
+    );
 }
 
 #[test]

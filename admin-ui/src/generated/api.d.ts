@@ -594,6 +594,16 @@ export interface components {
             to: string;
             unknown_rejections: components["schemas"]["UnknownRejection"][];
         };
+        /** @description One currency's sum. */
+        CurrencyAmount: {
+            /**
+             * Format: double
+             * @description In the currency's own unit, rounded to two decimals.
+             */
+            amount: number;
+            /** @description ISO 4217 code (`KRW`, `USD`, `EUR`, `JPY`). */
+            currency: string;
+        };
         DailyBucket: {
             counts: {
                 [key: string]: number;
@@ -799,7 +809,10 @@ export interface components {
             lens: components["schemas"]["Lens"];
             service?: string | null;
             unit: components["schemas"]["Unit"];
-            /** @description A number (count, sum, ratio in 0..=1), a string (top value), or null (no data / ratio of 0). */
+            /**
+             * @description A number (count, sum, ratio in 0..=1), a string (top value), a per-currency list for money
+             *     (`[{"currency": "KRW", "amount": n}, ...]`, won first), or null (no data / ratio of 0).
+             */
             value: unknown;
         };
         /** @description One part of a GA4 `event_label`: a property's value or literal text. */
@@ -878,8 +891,11 @@ export interface components {
         Overview: {
             from: string;
             recent: components["schemas"]["EventView"][];
-            /** Format: int64 */
-            revenue_krw: number;
+            /**
+             * @description Every service's revenue over the range, one sum per currency (won first, always
+             *     present), never converted or added across currencies.
+             */
+            revenue: components["schemas"]["CurrencyAmount"][];
             services: components["schemas"]["ServiceSnapshot"][];
             timeline: components["schemas"]["DailyBucket"][];
             to: string;
@@ -1010,8 +1026,8 @@ export interface components {
             events: number;
             health: components["schemas"]["Health"];
             last_seen?: string | null;
-            /** Format: int64 */
-            revenue_krw: number;
+            /** @description The service's money KPIs over the range, one sum per currency, won first. */
+            revenue: components["schemas"]["CurrencyAmount"][];
             service: string;
             /** Format: int64 */
             sessions: number;
@@ -1175,7 +1191,7 @@ export interface components {
          * @description How a KPI's value is shown.
          * @enum {string}
          */
-        Unit: "count" | "krw" | "ratio" | "text";
+        Unit: "count" | "money" | "ratio" | "text";
         UnknownRejection: {
             /** Format: int64 */
             count: number;

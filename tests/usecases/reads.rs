@@ -316,3 +316,62 @@ fn a_rejected_login_is_found_in_the_quarantine_by_address_and_by_trace() {
     let bad = s.get("/internal/quarantine?trace_id=nope");
     assert_eq!((bad.status, bad.code()), (400, "invalid_trace_id"));
 }
+
+#[test]
+fn the_summary_gives_each_ratio_kpi_per_day_with_null_on_days_without_a_denominator() {
+    let mut s = Service::new();
+    let otp = |id: String, ok: bool| json!({ "event_type": "m_otp_send_result", "event_id": id, "email": "a@example.com", "success": ok });
+    let mut at = |day: u32, events: Vec<Value>| {
+        s.app.now = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 3, day, 9, 30, 0).unwrap();
+        let answer = s.ingest(json!(events));
+        assert_eq!(answer.status, 200, "{:?}", answer.body);
+    };
+    at(8, (0..4).map(|i| otp(format!("d8-{i}"), i != 0)).collect());
+    at(10, (0..2).map(|i| otp(format!("d10-{i}"), false)).collect());
+    let summary = s.get("/internal/funnel-events/summary?from=2026-03-08&to=2026-03-11");
+    assert_eq!(summary.status, 200, "{:?}", summary.body);
+    let series = summary.body["daily_rates"]["pregoi_otp_failure_rate"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let got: Vec<Value> = series
+        .iter()
+        .map(|d| json!([d["date"], d["numerator"], d["denominator"], d["value"]]))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            json!(["2026-03-08", 1, 4, 0.25]),
+            json!(["2026-03-09", 0, 0, null]),
+            json!(["2026-03-10", 2, 2, 1.0])
+        ]
+    );
+    // Each day's denominator is what the list returns for that day.
+    for d in &series {
+        let date = d["date"].as_str().unwrap();
+        let next = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
+            .unwrap()
+            .succ_opt()
+            .unwrap();
+        let listed = s
+            .list_all(&format!("type=m_otp_send_result&from={date}&to={next}"))
+            .len();
+        assert_eq!(d["denominator"], json!(listed), "{date}");
+    }
+    // Every ratio KPI of the catalog has a series over the same days as `daily`.
+    let ratio_ids: Vec<&String> = summary.body["kpis"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, k)| k["unit"] == "ratio")
+        .map(|(id, _)| id)
+        .collect();
+    let rates = summary.body["daily_rates"].as_object().unwrap();
+    assert_eq!(rates.keys().collect::<Vec<_>>(), ratio_ids);
+    assert!(rates.values().all(|r| r.as_array().unwrap().len() == 3));
+    assert_eq!(
+        rates["pregoi_checkout_completion_rate"][0]["value"],
+        Value::Null,
+        "zero-safe"
+    );
+}

@@ -610,6 +610,25 @@ export interface components {
             };
             date: string;
         };
+        /** @description One day of a ratio KPI: its two parts that day and their quotient. */
+        DailyRate: {
+            date: string;
+            /**
+             * Format: int64
+             * @description The denominator KPI's value that day.
+             */
+            denominator: number;
+            /**
+             * Format: int64
+             * @description The numerator KPI's value that day (weighted by 1/sample_rate, rounded).
+             */
+            numerator: number;
+            /**
+             * Format: double
+             * @description `numerator / denominator` with four decimals; null on a day whose denominator is 0.
+             */
+            value?: number | null;
+        };
         /** @description One erasure request and its progress. */
         Erasure: {
             /** Format: int64 */
@@ -1116,6 +1135,13 @@ export interface components {
         SubjectKind: "user" | "tenant";
         Summary: {
             daily: components["schemas"]["DailyBucket"][];
+            /**
+             * @description Every ratio KPI of the catalog per local day of the range (same days as `daily`):
+             *     its numerator and denominator that day, and their quotient (null when the denominator is 0).
+             */
+            daily_rates: {
+                [key: string]: components["schemas"]["DailyRate"][];
+            };
             /** @description Types whose counts are estimates: sampled rows weigh 1/sample_rate. */
             estimated: string[];
             from: string;

@@ -109,7 +109,15 @@ fn matches(f: &EventFilter, r: &EventRow) -> bool {
         && f.session_id.as_ref().is_none_or(|x| r.session_id.as_ref() == Some(x))
         && f.source.as_ref().is_none_or(|s| &r.source == s)
         && f.error_code.as_ref().is_none_or(|e| r.error_code.as_ref() == Some(e))
-        && f.success.is_none_or(|s| r.success == Some(u8::from(s)))
+        && f.success.is_none_or(|s| {
+            // A type named as a failure is one whatever its `success` says.
+            let failed = r.success == Some(0) || funnel::catalog::is_failure_type(&r.event_type);
+            if s {
+                r.success == Some(1) && !failed
+            } else {
+                failed
+            }
+        })
 }
 
 /// Pages through a filter with the real statement; returns event ids in page order.

@@ -205,6 +205,11 @@ pub fn is_failure_type(event_type: &str) -> bool {
     event_type.ends_with("_fail") || event_type.ends_with("_failed")
 }
 
+/// The catalog's types named as failures ([`is_failure_type`]).
+pub fn failure_types() -> Vec<&'static str> {
+    EVENTS.iter().map(|e| e.name).filter(|n| is_failure_type(n)).collect()
+}
+
 pub fn find(event_type: &str) -> Option<&'static EventDef> {
     EVENTS.iter().find(|e| e.name == event_type)
 }

@@ -61,10 +61,10 @@ pub enum Normalized {
 /// Top-level fields and the other spellings the products use for them.
 const EVENT_TYPE: &[&str] = &["event_type", "event", "name"];
 /// `sub` is how the gateway's identity provider names a user (the funnel's `m_auth_*` events send it).
-const USER_ID: &[&str] = &["user_id", "userId", "sub"];
-const SESSION_ID: &[&str] = &["session_id", "sessionId"];
+pub(crate) const USER_ID: &[&str] = &["user_id", "userId", "sub"];
+pub(crate) const SESSION_ID: &[&str] = &["session_id", "sessionId"];
 const OCCURRED_AT: &[&str] = &["occurred_at", "occurredAt", "timestamp"];
-const PROPERTIES: &[&str] = &["properties", "params"];
+pub(crate) const PROPERTIES: &[&str] = &["properties", "params"];
 const KNOWN_FIELDS: &[&str] = &[
     "event_type",
     "event",
@@ -107,6 +107,9 @@ pub fn normalize(raw: &Value, ctx: &RequestContext, new_event_id: &mut dyn FnMut
             quarantine,
         };
     };
+    // Identifiers sent among the properties become the top-level fields they are.
+    let arranged = super::arrange::arrange(map, &mut errors);
+    let map = arranged.as_ref().unwrap_or(map);
     let mut f = Fields {
         map,
         errors: &mut errors,

@@ -375,3 +375,59 @@ fn the_summary_gives_each_ratio_kpi_per_day_with_null_on_days_without_a_denomina
         "zero-safe"
     );
 }
+
+#[test]
+fn a_type_named_as_a_failure_is_listed_under_success_false_and_never_under_true() {
+    let s = Service::new();
+    let answer = s.ingest(json!([
+        { "event_type": "m_auth_login_fail", "event_id": "f-none", "email": "a@example.com", "error_code": "otp_expired" },
+        { "event_type": "m_auth_login_fail", "event_id": "f-true", "email": "b@example.com", "error_code": "x", "success": true },
+        { "event_type": "m_provision_failed", "event_id": "p-none", "job_id": "job_1", "properties": { "failure_stage": "dns" } },
+        { "event_type": "m_otp_send_result", "event_id": "o-false", "email": "c@example.com", "success": false },
+        { "event_type": "m_otp_send_result", "event_id": "o-true", "email": "d@example.com", "success": true },
+    ]));
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    let ids = |query: &str| {
+        let mut ids: Vec<String> = s
+            .list_all(query)
+            .iter()
+            .map(|e| e["event_id"].as_str().unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(ids("success=false"), ["f-none", "f-true", "o-false", "p-none"]);
+    assert_eq!(ids("success=true"), ["o-true"]);
+    assert_eq!(ids("success=0&type=m_auth_login_fail"), ["f-none", "f-true"]);
+    // The trace's failures and the filter agree on what a failure is.
+    let export = s.get("/internal/funnel-events/export?format=csv&success=false");
+    let csv = s.drain_export(export);
+    assert_eq!(csv.lines().count(), 1 + 4, "{csv}");
+}
+
+#[test]
+fn get_user_takes_the_user_id_from_its_payload_as_the_control_plane_sends_it() {
+    let s = Service::new();
+    let answer = s.ingest(json!([
+        { "event_type": "m_auth_get_user", "event_id": "g1", "trace_id": "trace_get_user", "properties": { "user_id": "user_42" } },
+        { "event_type": "m_auth_get_user", "event_id": "g2", "trace_id": "trace_get_user", "user_id": "user_42", "properties": { "user_id": "user_43" } },
+        { "event_type": "m_auth_get_user", "event_id": "g3", "trace_id": "trace_get_user" },
+    ]));
+    let results = answer.body["results"].as_array().unwrap();
+    assert_eq!(results[0]["status"], "accepted", "{:?}", answer.body);
+    assert_eq!(
+        (results[1]["status"].clone(), results[1]["errors"][0]["code"].clone()),
+        (json!("rejected"), json!("conflicting_fields"))
+    );
+    assert_eq!(
+        (results[2]["status"].clone(), results[2]["errors"][0]["field"].clone()),
+        (json!("rejected"), json!("user_id"))
+    );
+    let found = s.list_all("user_id=user_42");
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["event_id"], "g1");
+    assert!(
+        found[0]["properties"].get("user_id").is_none(),
+        "stored once, as the column"
+    );
+}

@@ -2,7 +2,7 @@
 //! reads, and the per-type/per-service aggregates of the overview, catalog
 //! and funnels.
 
-use super::{Bind, Statement, ONE_TYPE, RANGE, SUCCESS, TYPE_LIST};
+use super::{Bind, Statement, ONE_TYPE, RANGE, TYPE_LIST};
 use crate::query::cursor::Position;
 use crate::query::filter::EventFilter;
 use crate::security::fingerprint::EmailFilter;
@@ -29,6 +29,11 @@ const JOB: &str = " AND job_id = ?";
 const SESSION: &str = " AND session_id = ?";
 const SOURCE: &str = " AND source = ?";
 const ERROR_CODE: &str = " AND error_code = ?";
+/// `success=false`: a stored failure, or an event of a type named as a failure (`..._fail`,
+/// `..._failed`) whatever its `success` says, as the trace counts it. Bind: JSON list of those types.
+const FAILED: &str = " AND (success = 0 OR event_type IN (SELECT value FROM json_each(?)))";
+/// `success=true`: a stored success of a type not named as a failure. Same bind.
+const SUCCEEDED: &str = " AND success = 1 AND event_type NOT IN (SELECT value FROM json_each(?))";
 /// Rows strictly after the cursor in `(ts DESC, id DESC)` order; `ts <= ?` lets the index bound the scan.
 const AFTER_CURSOR: &str = " AND ts <= ? AND (ts < ? OR id < ?)";
 const NEWEST_FIRST: &str = " ORDER BY ts DESC, id DESC LIMIT ?";
@@ -67,7 +72,8 @@ pub fn list_events(filter: &EventFilter, after: Option<&Position>, limit: usize)
         }
     }
     if let Some(success) = filter.success {
-        s.push(SUCCESS, [Bind::Int(i64::from(success))]);
+        let failure_types = Bind::json(&crate::catalog::failure_types());
+        s.push(if success { SUCCEEDED } else { FAILED }, [failure_types]);
     }
     if let Some(p) = after {
         s.push(AFTER_CURSOR, [Bind::text(&p.ts), Bind::text(&p.ts), Bind::Int(p.id)]);

@@ -1,49 +1,120 @@
 //! Where a field arrives is not always where it belongs. The control plane
 //! sends `m_auth_get_user`'s user id in the payload (`properties.user_id`),
-//! and the event dictionary's tracker adds `user_id` and `session_id` to
-//! every event's parameters. Before an event is normalized, identifiers
-//! found among its properties move to the top level, where they are
-//! columns (indexed, filtered, erased); a sender that gives both with
-//! different values gets a `conflicting_fields` error.
+//! and the event dictionary's tracker adds its automatic parameters
+//! (자동 추가 매개변수) to every event, among the parameters or beside them.
+//! Before an event is normalized:
+//! - identifiers found among its properties (`user_id`, `session_id`) move
+//!   to the top level, where they are columns (indexed, filtered, erased);
+//! - `timestamp` among the properties stands for `occurred_at` when the top
+//!   level has none;
+//! - `event_name` among the properties must name the event's own type (it
+//!   is an alias of `event_type`) and is then dropped;
+//! - `processed_at` is the server's to set: a sent one is dropped with a
+//!   warning (the stored `ts` is the server's processing time);
+//! - the page parameters (`page_url`, `page_title`, `user_agent`,
+//!   [`crate::catalog::AUTO_PARAMS`]) sent at the top level move among the
+//!   properties, where they are stored and checked.
+//!
+//! A field given in both places with different values is a
+//! `conflicting_fields` error.
 
 use serde_json::{Map, Value};
 
+use super::normalize::{EVENT_TYPE, OCCURRED_AT, PROPERTIES, SESSION_ID, USER_ID};
 use crate::catalog::validate::Issue;
+use crate::catalog::AUTO_PARAMS;
 
 /// Identifiers that may arrive inside `properties`: `(property, top-level names)`.
-pub const IDENTIFIERS_IN_PROPERTIES: &[(&str, &[&str])] = &[
-    ("user_id", super::normalize::USER_ID),
-    ("session_id", super::normalize::SESSION_ID),
-];
+pub const IDENTIFIERS_IN_PROPERTIES: &[(&str, &[&str])] = &[("user_id", USER_ID), ("session_id", SESSION_ID)];
 
-/// The event with its identifiers moved out of its properties, when any were
-/// there (None: nothing moved, use the event as sent).
-pub fn arrange(map: &Map<String, Value>, errors: &mut Vec<Issue>) -> Option<Map<String, Value>> {
-    let (props_key, props) = super::normalize::PROPERTIES.iter().find_map(|k| match map.get(*k) {
-        Some(Value::Object(p)) => Some((*k, p)),
-        _ => None,
-    })?;
-    let mut moved: Option<(Map<String, Value>, Map<String, Value>)> = None;
+/// The field the server sets itself; a sender's value is ignored.
+pub const SERVER_FIELD: &str = "processed_at";
+
+fn present<'a>(map: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    map.get(name).filter(|v| !v.is_null())
+}
+
+fn conflict(errors: &mut Vec<Issue>, name: &str) {
+    errors.push(Issue::new(
+        "conflicting_fields",
+        format!("properties.{name}"),
+        format!("{name} is given at the top level and in properties with different values"),
+    ));
+}
+
+/// The event with its fields in their places, when any moved (None: use the event as sent).
+pub fn arrange(
+    map: &Map<String, Value>,
+    errors: &mut Vec<Issue>,
+    warnings: &mut Vec<Issue>,
+) -> Option<Map<String, Value>> {
+    let found = PROPERTIES.iter().find_map(|k| map.get(*k).map(|v| (*k, v)));
+    let (props_key, props) = match found {
+        Some((k, Value::Object(p))) => (k, p.clone()),
+        // Not an object: normalize reports it; nothing is rearranged.
+        Some((_, v)) if !v.is_null() => return None,
+        _ => (PROPERTIES[0], Map::new()),
+    };
+    let moves_in = |k: &str| {
+        IDENTIFIERS_IN_PROPERTIES.iter().any(|(n, _)| *n == k) || ["timestamp", "event_name", SERVER_FIELD].contains(&k)
+    };
+    let moves_out = |k: &str| AUTO_PARAMS.iter().any(|p| p.name == k) || k == SERVER_FIELD;
+    if !props.keys().any(|k| moves_in(k)) && !map.keys().any(|k| moves_out(k)) {
+        return None;
+    }
+    let mut out = map.clone();
+    let mut props = props;
     for (name, top_names) in IDENTIFIERS_IN_PROPERTIES {
-        let Some(value) = props.get(*name).filter(|v| !v.is_null()) else {
+        let Some(value) = props.remove(*name).filter(|v| !v.is_null()) else {
             continue;
         };
-        let (out, out_props) = moved.get_or_insert_with(|| (map.clone(), props.clone()));
-        out_props.remove(*name);
-        match top_names.iter().find_map(|t| map.get(*t).filter(|v| !v.is_null())) {
+        match top_names.iter().find_map(|t| present(map, t)) {
             None => {
-                out.insert(top_names[0].to_string(), value.clone());
+                out.insert(top_names[0].to_string(), value);
             }
-            Some(top) if top == value => {}
-            Some(_) => errors.push(Issue::new(
-                "conflicting_fields",
-                format!("properties.{name}"),
-                format!("{name} is given at the top level and in properties with different values"),
-            )),
+            Some(top) if *top == value => {}
+            Some(_) => conflict(errors, name),
         }
     }
-    let (mut out, out_props) = moved?;
-    out.insert(props_key.to_string(), Value::Object(out_props));
+    if let Some(value) = props.remove("timestamp").filter(|v| !v.is_null()) {
+        match OCCURRED_AT.iter().find_map(|t| present(map, t)) {
+            None => {
+                out.insert("timestamp".into(), value);
+            }
+            Some(top) if *top == value => {}
+            Some(_) => conflict(errors, "timestamp"),
+        }
+    }
+    if let Some(value) = props.remove("event_name").filter(|v| !v.is_null()) {
+        match EVENT_TYPE.iter().find_map(|t| present(map, t)) {
+            None => {
+                out.insert("event_name".into(), value);
+            }
+            Some(top) if *top == value => {}
+            Some(_) => conflict(errors, "event_name"),
+        }
+    }
+    let sent_processed_at = props.remove(SERVER_FIELD).is_some() | out.remove(SERVER_FIELD).is_some();
+    if sent_processed_at {
+        warnings.push(Issue::new(
+            "server_field_ignored",
+            SERVER_FIELD,
+            "processed_at is set by the server (the stored ts); the sent value is ignored",
+        ));
+    }
+    for p in AUTO_PARAMS {
+        let Some(value) = out.remove(p.name).filter(|v| !v.is_null()) else {
+            continue;
+        };
+        match present(&props, p.name) {
+            None => {
+                props.insert(p.name.to_string(), value);
+            }
+            Some(inner) if *inner == value => {}
+            Some(_) => conflict(errors, p.name),
+        }
+    }
+    out.insert(props_key.to_string(), Value::Object(props));
     Some(out)
 }
 
@@ -54,7 +125,7 @@ mod tests {
 
     fn run(event: Value) -> (Option<Value>, Vec<&'static str>) {
         let mut errors = Vec::new();
-        let out = arrange(event.as_object().unwrap(), &mut errors).map(Value::Object);
+        let out = arrange(event.as_object().unwrap(), &mut errors, &mut Vec::new()).map(Value::Object);
         (out, errors.iter().map(|e| e.code).collect())
     }
 
@@ -86,5 +157,42 @@ mod tests {
     fn an_event_without_identifiers_in_its_properties_is_left_as_sent() {
         assert_eq!(run(json!({"event_type": "t", "properties": {"a": 1}})).0, None);
         assert_eq!(run(json!({"event_type": "t"})).0, None);
+    }
+
+    #[test]
+    fn auto_parameters_sent_beside_the_properties_move_among_them() {
+        let (out, errors) = run(
+            json!({"event_type": "search", "page_url": "https://x.example/a", "user_agent": "UA",
+                                       "properties": {"search_term": "q", "page_title": "T"}}),
+        );
+        assert!(errors.is_empty());
+        assert_eq!(
+            out.unwrap(),
+            json!({"event_type": "search", "properties": {"search_term": "q", "page_title": "T",
+                                                          "page_url": "https://x.example/a", "user_agent": "UA"}})
+        );
+        let (_, errors) = run(json!({"event_type": "t", "page_title": "A", "properties": {"page_title": "B"}}));
+        assert_eq!(errors, ["conflicting_fields"]);
+    }
+
+    #[test]
+    fn event_name_must_name_the_type_timestamp_stands_for_occurred_at_and_processed_at_is_the_servers() {
+        let (out, errors) = run(json!({"event_type": "search", "params": {"event_name": "search",
+            "timestamp": "2026-03-10T00:00:00Z", "processed_at": "2020-01-01T00:00:00Z"}}));
+        assert!(errors.is_empty());
+        assert_eq!(
+            out.unwrap(),
+            json!({"event_type": "search", "timestamp": "2026-03-10T00:00:00Z", "params": {}})
+        );
+        let (_, errors) = run(json!({"event_type": "search", "properties": {"event_name": "page_view"}}));
+        assert_eq!(errors, ["conflicting_fields"]);
+        let mut warnings = Vec::new();
+        let out = arrange(
+            json!({"event_type": "t", "processed_at": "x"}).as_object().unwrap(),
+            &mut Vec::new(),
+            &mut warnings,
+        );
+        assert_eq!(out.unwrap().get("processed_at"), None);
+        assert_eq!(warnings[0].code, "server_field_ignored");
     }
 }

@@ -928,6 +928,11 @@ export interface components {
             aliases?: string[];
             /** @description Allowed values of a string parameter; empty means any. */
             allowed?: string[];
+            /**
+             * @description An identifier or classification (the dictionary's `_id` and `_type`
+             *     parameters): letters, digits and `_` only ([`is_identifier_text`]).
+             */
+            identifier?: boolean;
             kind: components["schemas"]["ParamKind"];
             /** @description Longest string accepted, in characters. */
             max_chars?: number | null;

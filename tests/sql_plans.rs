@@ -722,6 +722,33 @@ mod quotas {
             r#"{"action":"cancel","plan_type":"pro"}"#,
         );
         assert_eq!(state(&conn, "u1", "compile").1, 20, "a cancel falls back to free");
+        subscribe(
+            "s3",
+            "2026-03-03T00:00:00.000Z",
+            r#"{"action":"start","plan_type":"team"}"#,
+        );
+        assert_eq!(
+            state(&conn, "u1", "compile").1,
+            20,
+            "a started checkout grants nothing yet"
+        );
+        subscribe(
+            "s4",
+            "2026-03-04T00:00:00.000Z",
+            r#"{"action":"complete","plan_type":"team"}"#,
+        );
+        subscribe(
+            "s5",
+            "2026-03-05T00:00:00.000Z",
+            r#"{"action":"start","plan_type":"pro"}"#,
+        );
+        assert_eq!(
+            state(&conn, "u1", "compile").1,
+            2000,
+            "a later start does not take away the plan paid for"
+        );
+        conn.execute("DELETE FROM funnel_events WHERE event_id IN ('s3', 's4', 's5')", [])
+            .unwrap();
 
         let set = |kind: &str, id: &str, limit: i64| {
             conn.execute(

@@ -238,6 +238,14 @@ async fn run<S: EventStore>(
         }
         Endpoint::UsageOverQuota => (ok(&usage::over_quota(store, &p, now).await?), None),
         Endpoint::UsageSummary => (ok(&usage::summary(store, &p, now).await?), None),
+        Endpoint::UsageHistory => {
+            let history = usage::history(store, &p, now).await?;
+            let audit = history
+                .user_id
+                .clone()
+                .map(|user| audited("user_id", Some(user), Some(history.months.len() as i64)));
+            (ok(&history), audit.flatten())
+        }
         Endpoint::Quotas => (ok(&usage::quotas(store).await?), None),
         Endpoint::PutOverride => {
             let set = usage::set_override(store, req.header("content-type"), &req.body, now).await?;

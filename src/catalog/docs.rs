@@ -550,6 +550,12 @@ fn kpi_section(doc: &mut Doc) {
         })
         .collect();
     doc.table(&["KPI", "Label", "Service", "Lens", "Unit", "Definition"], &rows);
+    doc.line(
+        "`easypick_usage_ai_tool_access` counts every `tool_interaction` (weighted by its sampling), while the \
+         `ai_tool_access` quota meters only those with `action_type` `use`, each stored unsampled: the KPI \
+         measures how much the tools are used, the meter what the plan limits (`GET /internal/usage`).",
+    );
+    doc.blank();
 }
 
 /// A KPI formula in words, from its JSON form.

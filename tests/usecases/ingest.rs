@@ -308,3 +308,78 @@ fn identifiers_of_the_dictionary_take_letters_digits_and_underscores_only_free_t
         (json!("invalid_identifier"), json!("properties.template_id"))
     );
 }
+
+#[test]
+fn a_started_subscription_grants_no_paid_plan_until_payment_completes() {
+    let s = Service::new();
+    let subscription = |id: &str, action: &str| {
+        json!({ "event_type": "subscription", "event_id": id, "user_id": "payer",
+                "properties": { "action": action, "plan_type": "pro" } })
+    };
+    assert_eq!(s.ingest(json!([subscription("sub-1", "start")])).status, 200);
+    assert_eq!(
+        s.usage_line("payer", "compile")["limit"],
+        20,
+        "still free: nothing paid"
+    );
+    assert_eq!(s.ingest(json!([subscription("sub-2", "complete")])).status, 200);
+    assert_eq!(s.usage_line("payer", "compile")["limit"], 500, "pro once paid");
+}
+
+#[test]
+fn usage_over_a_month_range_answers_each_month_for_a_user_and_for_everyone() {
+    let mut s = Service::new();
+    for (month, n) in [(1, 2), (3, 3)] {
+        s.app.now = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, month, 10, 3, 0, 0).unwrap();
+        let events: Vec<serde_json::Value> = (0..n).map(|i| compile(&format!("m{month}-{i}"), "writer")).collect();
+        assert_eq!(s.ingest(json!(events)).status, 200);
+    }
+    let mine = s.get("/internal/usage/months?user_id=writer&from_month=2026-01&to_month=2026-03");
+    assert_eq!(mine.status, 200, "{:?}", mine.body);
+    let used: Vec<(String, i64)> = mine.body["months"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            let compile = m["user"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|l| l["action"] == "compile")
+                .unwrap();
+            (
+                m["month"]["month"].as_str().unwrap().to_string(),
+                compile["used"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        used,
+        [
+            ("2026-01".to_string(), 2),
+            ("2026-02".to_string(), 0),
+            ("2026-03".to_string(), 3)
+        ]
+    );
+    let all = s.get("/internal/usage/months?from_month=2026-03&to_month=2026-03");
+    let totals = &all.body["months"][0]["actions"];
+    let compile_total = totals
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["action"] == "compile")
+        .unwrap();
+    assert_eq!(compile_total["total_used"], 3);
+    // The default range: the six months up to the current one; at most twelve.
+    let default = s.get("/internal/usage/months");
+    assert_eq!(default.body["months"].as_array().unwrap().len(), 6);
+    assert_eq!(default.body["months"][5]["month"]["month"], "2026-03");
+    let twelve = s.get("/internal/usage/months?from_month=2025-04&to_month=2026-03");
+    assert_eq!(twelve.status, 200);
+    let thirteen = s.get("/internal/usage/months?from_month=2025-03&to_month=2026-03");
+    assert_eq!((thirteen.status, thirteen.code()), (400, "range_too_long"));
+    let reversed = s.get("/internal/usage/months?from_month=2026-03&to_month=2026-02");
+    assert_eq!((reversed.status, reversed.code()), (400, "invalid_range"));
+    let bad = s.get("/internal/usage/months?to_month=March");
+    assert_eq!((bad.status, bad.code()), (400, "invalid_month"));
+}

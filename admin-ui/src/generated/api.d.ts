@@ -471,6 +471,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/internal/usage/months": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Usage per month over a range of at most 12 months: one user's, or every action's totals.
+         * @description Needs a bearer key of the `read` role (an `admin` key may call every route).
+         */
+        get: operations["get_internal_usage_months"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/internal/usage/over-quota": {
         parameters: {
             query?: never;
@@ -859,6 +879,14 @@ export interface components {
             time_zone: string;
             to: string;
         };
+        /** @description One month of a usage history. */
+        MonthUsage: {
+            /** @description Without `user_id`: every action's totals that month. */
+            actions?: components["schemas"]["SystemLine"][] | null;
+            month: components["schemas"]["Month"];
+            /** @description With `user_id`: that user's usage and limit of each action that month. */
+            user?: components["schemas"]["UsageLine"][] | null;
+        };
         /**
          * @description The values a numeric parameter accepts: finite, within `[min, max]`,
          *     whole when `integer`. Every numeric parameter declares one, so no stored
@@ -1227,6 +1255,13 @@ export interface components {
             /** Format: int64 */
             count: number;
             event_type: string;
+        };
+        /** @description Usage over a range of months, oldest first. */
+        UsageHistory: {
+            months: components["schemas"]["MonthUsage"][];
+            /** @description Months start at midnight on the 1st in this zone. */
+            time_zone: string;
+            user_id?: string | null;
         };
         UsageLine: {
             action: string;
@@ -2197,6 +2232,42 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UserUsage"];
+                };
+            };
+            /** @description An RFC 9457 problem with a stable `code` (docs/api.md lists them). A 503 carries Retry-After. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_internal_usage_months: {
+        parameters: {
+            query?: {
+                /** @description First month, YYYY-MM, included (default: 5 months before `to_month`). At most 12 months in all. */
+                from_month?: string;
+                /** @description Last month, YYYY-MM, included (default: the current month). */
+                to_month?: string;
+                /** @description The user (1–128 characters). */
+                user_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageHistory"];
                 };
             };
             /** @description An RFC 9457 problem with a stable `code` (docs/api.md lists them). A 503 carries Retry-After. */

@@ -17,7 +17,7 @@ use crate::query::filter::EventFilter;
 use crate::query::range::Day;
 use crate::report::catalog_stats::{KeyCount, Volume};
 use crate::report::event::StoredEvent;
-use crate::report::funnel::{ErrorRow, StepRow};
+use crate::report::funnel::{Breakdown, ErrorRow, StepRow};
 use crate::report::money::MoneyRow;
 use crate::report::overview::{Seen, ServiceRow, ServiceTypeCount, Totals};
 use crate::report::quarantine::{QuarantinedEvent, ReplayPlan};
@@ -238,8 +238,14 @@ pub trait EventStore {
         revenue: &[(&'static str, &'static Measure)],
     ) -> StoreResult<OverviewRows>;
 
-    /// Each subject's first and last time at each step type, and every failure's latest time.
-    async fn funnel_rows(&self, span: &Span, steps: &[&str]) -> StoreResult<(Vec<StepRow>, Vec<ErrorRow>)>;
+    /// Each subject's first and last time at each step type (with its value of `by`, when
+    /// given), and every failure's latest time.
+    async fn funnel_rows(
+        &self,
+        span: &Span,
+        steps: &[&str],
+        by: Option<Breakdown>,
+    ) -> StoreResult<(Vec<StepRow>, Vec<ErrorRow>)>;
 
     /// Per type: first/last seen ever, counts and rejections in the span, volume in its UTC days.
     async fn catalog_rows(&self, span: &Span, types: &[&str]) -> StoreResult<CatalogRows>;

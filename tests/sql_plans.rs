@@ -471,6 +471,24 @@ fn trace_catalog_funnel_overview_and_quarantine_reads_search_indexes() {
         ),
         ("funnel errors", Statement::with(sql::FUNNEL_ERRORS, range.clone())),
         (
+            "funnel steps by domain",
+            sql::funnel_steps(
+                "2026-03-02T00:00:00.000Z",
+                "2026-03-12T00:00:00.000Z",
+                &["m_auth_login_start", "m_auth_login_success"],
+                Some(funnel::report::funnel::Breakdown::EmailDomain),
+            ),
+        ),
+        (
+            "funnel steps by property",
+            sql::funnel_steps(
+                "2026-03-02T00:00:00.000Z",
+                "2026-03-12T00:00:00.000Z",
+                &["purchase_completed"],
+                Some(funnel::report::funnel::Breakdown::Property("plan")),
+            ),
+        ),
+        (
             "totals",
             Statement::with(sql::TOTALS, [today.clone()].into_iter().chain(range.clone())),
         ),
@@ -1056,6 +1074,56 @@ fn money_rows(conn: &Connection, s: &Statement) -> Vec<(String, i64)> {
         .unwrap()
         .map(Result::unwrap)
         .collect()
+}
+
+/// A funnel step row: trace, user, event type and its breakdown value.
+type StepGroup = (Option<String>, Option<String>, String, Option<String>);
+
+#[test]
+fn a_funnel_breakdown_reads_the_same_groups_as_the_funnel_with_each_groups_value() {
+    let (conn, rows) = seeded(500);
+    let (from, to) = ("2026-03-02T00:00:00.000Z", "2026-03-12T00:00:00.000Z");
+    let steps = ["m_auth_login_start", "purchase_completed"];
+    let read = |s: &Statement| -> Vec<StepGroup> {
+        let mut out: Vec<_> = conn
+            .prepare(&s.sql)
+            .unwrap()
+            .query_map(params_from_iter(binds(s)), |r| {
+                Ok((
+                    r.get("trace_id")?,
+                    r.get("user_id")?,
+                    r.get("event_type")?,
+                    r.get::<_, Option<String>>("group_value").unwrap_or(None),
+                ))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        out.sort();
+        out
+    };
+    use funnel::report::funnel::Breakdown;
+    let plain = read(&sql::funnel_steps(from, to, &steps, None));
+    let by_domain = read(&sql::funnel_steps(from, to, &steps, Some(Breakdown::EmailDomain)));
+    let by_plan = read(&sql::funnel_steps(from, to, &steps, Some(Breakdown::Property("plan"))));
+    let keys = |v: &[StepGroup]| -> Vec<_> { v.iter().map(|(t, u, e, _)| (t.clone(), u.clone(), e.clone())).collect() };
+    assert!(!plain.is_empty());
+    assert_eq!(keys(&by_domain), keys(&plain), "the same groups, so the same cost");
+    assert_eq!(keys(&by_plan), keys(&plain));
+    for (trace, user, event_type, domain) in &by_domain {
+        let expected = rows
+            .iter()
+            .filter(|r| r.ts.as_str() >= from && r.ts.as_str() < to)
+            .filter(|r| &r.trace_id == trace && &r.user_id == user && &r.event_type == event_type)
+            .filter_map(|r| r.email_domain.clone())
+            .max();
+        assert_eq!(domain, &expected);
+    }
+    assert!(by_plan.iter().any(|r| r.2 == "purchase_completed" && r.3.is_some()));
+    assert!(by_plan
+        .iter()
+        .filter(|r| r.2 == "m_auth_login_start")
+        .all(|r| r.3.is_none()));
 }
 
 #[test]

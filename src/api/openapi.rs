@@ -113,6 +113,9 @@ fn parameter_doc(name: &str) -> &'static str {
         "status" => "pending or all (default).",
         "user_id" => "The user (1–128 characters).",
         "month" => "YYYY-MM in Asia/Seoul (default: the current month).",
+        "by" => {
+            "Split the funnel by email_domain, source, tenant_id or a string property of its steps (top 10 + other)."
+        }
         "from_month" => {
             "First month, YYYY-MM, included (default: 5 months before `to_month`). At most 12 months in all."
         }

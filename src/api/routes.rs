@@ -145,7 +145,7 @@ pub const ROUTES: &[Route] = &[
     route!(Get "/internal/funnel-events/summary", Key(Read), Summary, Some(RANGE), 0, "The catalog's KPIs and zero-filled daily counts per event type."),
     route!(Get "/internal/trace/{trace_id}", Key(Read), Trace, None, 0, "One trace's chain of events, oldest first."),
     route!(Get "/internal/funnels", Key(Read), FunnelList, None, 0, "The declared funnels."),
-    route!(Get "/internal/funnels/{name}", Key(Read), Funnel, Some(RANGE), 0, "One funnel counted over a range: steps, conversion, drop-off."),
+    route!(Get "/internal/funnels/{name}", Key(Read), Funnel, Some(&["from", "to", "tz", "by"]), 0, "One funnel counted over a range: steps, conversion, drop-off; split by `by` when given."),
     route!(Get "/internal/catalog", Key(Read), Catalog, Some(RANGE), 0, "Every event type with live stats; the KPIs, funnels and limits."),
     route!(Get "/api/overview", Key(Read), Overview, Some(RANGE), 0, "The ops console's overview: totals, revenue, services, timeline, recent events."),
     route!(Get "/internal/quarantine", Key(Read), QuarantineList, Some(QUARANTINE_PARAMS), 0, "Rejected events with their reasons, newest first."),

@@ -15,7 +15,7 @@ use crate::query::cursor::Position;
 use crate::query::filter::EventFilter;
 use crate::query::range::Day;
 use crate::report::event::StoredEvent;
-use crate::report::funnel::{ErrorRow, StepRow};
+use crate::report::funnel::{Breakdown, ErrorRow, StepRow};
 use crate::report::money::MoneyRow;
 use crate::report::quarantine::{QuarantinedEvent, ReplayPlan};
 use crate::report::summary;
@@ -302,13 +302,15 @@ impl<B: SqlBackend> EventStore for SqlStore<B> {
         Ok(rows)
     }
 
-    async fn funnel_rows(&self, span: &Span, steps: &[&str]) -> StoreResult<(Vec<StepRow>, Vec<ErrorRow>)> {
+    async fn funnel_rows(
+        &self,
+        span: &Span,
+        steps: &[&str],
+        by: Option<Breakdown>,
+    ) -> StoreResult<(Vec<StepRow>, Vec<ErrorRow>)> {
         let (from, to) = (Bind::text(&span.from), Bind::text(&span.to));
         let mut batch = Batch::new();
-        let step_slot = batch.push(Statement::with(
-            sql::FUNNEL_STEPS,
-            [from.clone(), to.clone(), Bind::json(steps)],
-        ));
+        let step_slot = batch.push(sql::funnel_steps(&span.from, &span.to, steps, by));
         let error_slot = batch.push(Statement::with(sql::FUNNEL_ERRORS, [from, to]));
         let mut results = batch.run(&self.backend).await?;
         Ok((results.rows(step_slot)?, results.rows(error_slot)?))

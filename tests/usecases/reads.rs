@@ -431,3 +431,73 @@ fn get_user_takes_the_user_id_from_its_payload_as_the_control_plane_sends_it() {
         "stored once, as the column"
     );
 }
+
+#[test]
+fn a_funnel_splits_by_email_domain_or_a_declared_property_and_the_groups_add_up() {
+    let s = Service::new();
+    let mut events = Vec::new();
+    // 14 domains: d0 has 14 traces, d1 13, ... d13 1; every even trace goes on to log in and click Pay.
+    for d in 0..14 {
+        for i in 0..(14 - d) {
+            let trace = format!("trace_d{d}_{i}");
+            let email = format!("user{i}@d{d}.example");
+            events.push(json!({ "event_type": "m_auth_login_start", "event_id": format!("{trace}-s"), "email": email, "trace_id": trace }));
+            if i % 2 == 0 {
+                events.push(json!({ "event_type": "m_auth_login_success", "event_id": format!("{trace}-ok"), "email": email, "trace_id": trace }));
+                let tier = if d % 2 == 0 { "pro" } else { "team" };
+                events.push(
+                    json!({ "event_type": "m_checkout_click", "event_id": format!("{trace}-pay"), "trace_id": trace,
+                                    "properties": { "plan_tier": tier } }),
+                );
+            }
+        }
+    }
+    for chunk in events.chunks(400) {
+        assert_eq!(s.ingest(json!(chunk)).status, 200);
+    }
+    let whole = s.get("/internal/funnels/auth_commerce");
+    let by_domain = s.get("/internal/funnels/auth_commerce?by=email_domain");
+    assert_eq!(by_domain.status, 200, "{:?}", by_domain.body);
+    assert_eq!(
+        by_domain.body["funnel"], whole.body["funnel"],
+        "the funnel itself is unchanged"
+    );
+    let b = &by_domain.body["breakdown"];
+    assert_eq!(b["by"], "email_domain");
+    let groups = b["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 11, "ten domains and other");
+    assert_eq!(
+        (groups[0]["value"].clone(), groups[0]["subjects"].clone()),
+        (json!("d0.example"), json!(14))
+    );
+    assert_eq!(groups[0]["steps"][1]["count"], 7);
+    let other = &groups[10];
+    assert_eq!(
+        (other["other"].clone(), other["subjects"].clone()),
+        (json!(true), json!(4 + 3 + 2 + 1))
+    );
+    for step in 0..3 {
+        let sum: i64 = groups.iter().map(|g| g["steps"][step]["count"].as_i64().unwrap()).sum();
+        assert_eq!(json!(sum), whole.body["funnel"]["steps"][step]["count"], "step {step}");
+    }
+    // A declared property of a later step: subjects that never clicked Pay have none.
+    let by_tier = s.get("/internal/funnels/auth_commerce?by=plan_tier");
+    let tiers: Vec<(Value, Value)> = by_tier.body["breakdown"]["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| (g["value"].clone(), g["steps"][2]["count"].clone()))
+        .collect();
+    assert_eq!(tiers.len(), 3, "{tiers:?}");
+    assert_eq!(tiers[2], (Value::Null, json!(0)), "no plan: never reached Pay");
+    for by in ["source", "tenant_id"] {
+        assert_eq!(
+            s.get(&format!("/internal/funnels/auth_commerce?by={by}")).status,
+            200,
+            "{by}"
+        );
+    }
+    let bad = s.get("/internal/funnels/auth_commerce?by=amount");
+    assert_eq!((bad.status, bad.code()), (400, "invalid_breakdown"));
+    assert_eq!(bad.body["param"], "by");
+}

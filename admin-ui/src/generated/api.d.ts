@@ -315,7 +315,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * One funnel counted over a range: steps, conversion, drop-off.
+         * One funnel counted over a range: steps, conversion, drop-off; split by `by` when given.
          * @description Needs a bearer key of the `read` role (an `admin` key may call every route).
          */
         get: operations["get_internal_funnels_name"];
@@ -603,6 +603,21 @@ export interface components {
             /** Format: int64 */
             id: number;
         };
+        /** @description One group of a breakdown: the funnel counted over its subjects only. */
+        BreakdownGroup: {
+            /** @description True for the group that adds up every value beyond the largest [`BREAKDOWN_GROUPS`]. */
+            other: boolean;
+            /** Format: double */
+            overall_conversion?: number | null;
+            steps: components["schemas"]["StepResult"][];
+            /** Format: int64 */
+            subjects: number;
+            /**
+             * @description The value (an email domain, source, tenant or property value); null for subjects
+             *     without one, and for `other`.
+             */
+            value?: string | null;
+        };
         Catalog: {
             events: components["schemas"]["EventStats"][];
             from: string;
@@ -761,7 +776,13 @@ export interface components {
             name: string;
             steps: components["schemas"]["FunnelStep"][];
         };
+        FunnelBreakdown: {
+            /** @description `email_domain`, `source`, `tenant_id` or the property's name. */
+            by: string;
+            groups: components["schemas"]["BreakdownGroup"][];
+        };
         FunnelCount: {
+            breakdown?: components["schemas"]["FunnelBreakdown"] | null;
             from: string;
             funnel: components["schemas"]["FunnelResult"];
             to: string;
@@ -1941,6 +1962,8 @@ export interface operations {
                 to?: string;
                 /** @description IANA time zone for day buckets and dates (default UTC). */
                 tz?: string;
+                /** @description Split the funnel by email_domain, source, tenant_id or a string property of its steps (top 10 + other). */
+                by?: string;
             };
             header?: never;
             path: {

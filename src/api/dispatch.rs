@@ -205,7 +205,7 @@ async fn run<S: EventStore>(
         }
         Endpoint::Summary => (ok(&summary::summary(store, &p, now).await?), None),
         Endpoint::Trace => {
-            let timeline = trace::timeline(store, capture(captures, "trace_id")).await?;
+            let timeline = trace::timeline(store, capture(captures, "trace_id"), &app.config()?.links).await?;
             let audit = audited(
                 "trace",
                 Some(timeline.trace_id.clone()),
@@ -219,7 +219,10 @@ async fn run<S: EventStore>(
             None,
         ),
         Endpoint::Catalog => (ok(&catalog::catalog(store, &p, now).await?), None),
-        Endpoint::Overview => (ok(&overview::overview(store, &p, now).await?), None),
+        Endpoint::Overview => (
+            ok(&overview::overview(store, &p, &app.config()?.links, now).await?),
+            None,
+        ),
         Endpoint::QuarantineList => {
             let page = quarantine::list(store, app.config()?, &p, now).await?;
             let rows = Some(page.events.len() as i64);

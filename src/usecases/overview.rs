@@ -9,7 +9,7 @@ use crate::error::AppResult;
 use crate::query::filter::EventFilter;
 use crate::query::params::Params;
 use crate::query::range::{start_of_day, TimeRange};
-use crate::report::event::StoredEvent;
+use crate::report::links::LinkBases;
 use crate::report::money::{self, MoneyRow};
 use crate::report::overview::{self, Inputs, Overview, QUIET_AFTER_HOURS, RECENT_EVENTS};
 use crate::report::summary;
@@ -27,7 +27,12 @@ pub fn revenue_measures() -> Vec<(&'static str, &'static Measure)> {
         .collect()
 }
 
-pub async fn overview<S: EventStore>(store: &S, params: &Params, now: DateTime<Utc>) -> AppResult<Overview> {
+pub async fn overview<S: EventStore>(
+    store: &S,
+    params: &Params,
+    links: &LinkBases,
+    now: DateTime<Utc>,
+) -> AppResult<Overview> {
     let range = TimeRange::parse(params, now)?;
     let today = to_stored(start_of_day(range.tz, now.with_timezone(&range.tz).date_naive()));
     let everything = EventFilter::everything(range);
@@ -52,7 +57,7 @@ pub async fn overview<S: EventStore>(store: &S, params: &Params, now: DateTime<U
         seen: rows.seen,
         revenue,
         timeline: summary::zero_filled(&range.days(), &rows.daily_by_service),
-        recent: recent.into_iter().map(StoredEvent::into_view).collect(),
+        recent: recent.into_iter().map(|e| e.into_view(links)).collect(),
     };
     let quiet_before = to_stored(now - Duration::hours(QUIET_AFTER_HOURS));
     let span = (range.from_stored(), range.to_stored(), range.tz.name().to_string());

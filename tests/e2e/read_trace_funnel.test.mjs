@@ -250,3 +250,29 @@ test("each funnel counts this file's traces per step, with drop-off by error cod
   }
   t.diagnostic(`${counted} of ${funnels.length} funnels counted`);
 });
+
+test("events and traces carry drill-down links: Stripe in the id's mode, the tenant's onboarding page", async () => {
+  const vars = JSON.parse(process.env.FUNNEL_VARS ?? "{}");
+  const trace = `trace_${tag}_links`;
+  const tenantId = `t ${tag}&x`;
+  await sendSigned([
+    { event_type: "m_checkout_session_created", event_id: `${tag}_cs`, trace_id: trace, tenant_id: tenantId,
+      properties: { stripe_session_id: `cs_test_${tag}`, payment_intent_id: `pi_${tag}` } },
+    { event_type: "m_stripe_webhook_checkout_complete", event_id: `${tag}_wh`, trace_id: trace,
+      properties: { stripe_event_id: `evt_${tag}`, livemode: true } },
+  ]);
+  const stripe = "https://dashboard.stripe.com";
+  const expected = {
+    [`${tag}_cs`]: [
+      { kind: "stripe_checkout_session", url: `${stripe}/test/checkout/sessions/cs_test_${tag}`, mode: "test" },
+      { kind: "stripe_payment", url: `${stripe}/test/payments/pi_${tag}`, mode: "test" },
+      { kind: "tenant_onboarding", url: `${vars.CONTROL_PLANE_URL}/cp/onboarding?tenant_id=${encodeURIComponent(tenantId)}` },
+    ],
+    [`${tag}_wh`]: [{ kind: "stripe_event", url: `${stripe}/events/evt_${tag}`, mode: "live" }],
+  };
+  const timeline = await ok(`/internal/trace/${trace}`);
+  for (const e of timeline.events) assert.deepEqual(e.links, expected[e.event_id], `trace ${e.event_id}`);
+  const list = await ok(`/internal/funnel-events${qs({ trace_id: trace })}`);
+  assert.equal(list.events.length, 2);
+  for (const e of list.events) assert.deepEqual(e.links, expected[e.event_id], `list ${e.event_id}`);
+});

@@ -501,3 +501,45 @@ fn a_funnel_splits_by_email_domain_or_a_declared_property_and_the_groups_add_up(
     assert_eq!((bad.status, bad.code()), (400, "invalid_breakdown"));
     assert_eq!(bad.body["param"], "by");
 }
+
+#[test]
+fn feed_and_trace_rows_carry_drill_down_links_to_stripe_and_the_control_plane() {
+    let s = Service::with_config(config(&[("CONTROL_PLANE_URL", "https://cp.example/")]));
+    let answer = s.ingest(json!([
+        { "event_type": "m_checkout_session_created", "event_id": "cs", "trace_id": "trace_pay", "tenant_id": "acme/1",
+          "properties": { "stripe_session_id": "cs_live_a1", "plan_tier": "pro" } },
+        { "event_type": "m_checkout_click", "event_id": "click", "trace_id": "trace_pay", "properties": { "plan_tier": "pro" } },
+    ]));
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    let expected = json!([
+        { "kind": "stripe_checkout_session", "url": "https://dashboard.stripe.com/checkout/sessions/cs_live_a1", "mode": "live" },
+        { "kind": "tenant_onboarding", "url": "https://cp.example/cp/onboarding?tenant_id=acme%2F1" },
+    ]);
+    let trace = s.get("/internal/trace/trace_pay");
+    let by_id = |events: &Value, id: &str| {
+        events
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["event_id"] == id)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(by_id(&trace.body["events"], "cs")["links"], expected);
+    assert_eq!(by_id(&trace.body["events"], "click")["links"], json!([]));
+    let list = s.get("/internal/funnel-events?trace_id=trace_pay");
+    assert_eq!(by_id(&list.body["events"], "cs")["links"], expected);
+    let overview = s.get("/api/overview");
+    assert_eq!(by_id(&overview.body["recent"], "cs")["links"], expected);
+    // Without a control plane configured: the Stripe link only.
+    let plain = Service::new();
+    plain.ingest(
+        json!([{ "event_type": "m_checkout_session_created", "event_id": "cs", "trace_id": "trace_pay",
+                          "tenant_id": "acme", "properties": { "stripe_session_id": "cs_test_b2" } }]),
+    );
+    let links = plain.get("/internal/trace/trace_pay").body["events"][0]["links"].clone();
+    assert_eq!(
+        links,
+        json!([{ "kind": "stripe_checkout_session", "url": "https://dashboard.stripe.com/test/checkout/sessions/cs_test_b2", "mode": "test" }])
+    );
+}

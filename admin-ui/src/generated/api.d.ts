@@ -745,6 +745,8 @@ export interface components {
         };
         /** @description One event in an API response. */
         EventView: components["schemas"]["StoredEvent"] & {
+            /** @description Drill-downs: the Stripe Dashboard for a payment, the control plane for a tenant. */
+            links: components["schemas"]["Link"][];
             /**
              * Format: double
              * @description How many events this row stands for (1/sample_rate): summaries add these up.
@@ -893,6 +895,14 @@ export interface components {
             properties_max_count: number;
             string_max_chars: number;
         };
+        /** @description One drill-down: open `url` in a new tab. */
+        Link: {
+            kind: components["schemas"]["LinkKind"];
+            mode?: components["schemas"]["StripeMode"] | null;
+            url: string;
+        };
+        /** @enum {string} */
+        LinkKind: "stripe_checkout_session" | "stripe_payment" | "stripe_event" | "tenant_onboarding";
         /** @description A quota month: its name and stored-form `[start, end)`. */
         Month: {
             from: string;
@@ -1185,6 +1195,8 @@ export interface components {
             ts: string;
             user_id?: string | null;
         };
+        /** @enum {string} */
+        StripeMode: "test" | "live";
         /** @enum {string} */
         SubjectKind: "user" | "tenant";
         Summary: {

@@ -5,6 +5,7 @@
 //! every request that needs it a 500 `misconfigured` (the name is logged,
 //! never sent).
 
+use crate::report::links::{LinkBases, DEFAULT_STRIPE_DASHBOARD_URL};
 use crate::security::keys::{self, ApiKey, Role};
 use crate::security::signature::DEFAULT_TOLERANCE_SECONDS;
 
@@ -24,6 +25,8 @@ pub struct Config {
     pub audit_retention_days: i64,
     /// `BENCH_ROUTES = "1"`: the benchmark's reference routes answer (on a loopback host only).
     pub bench_routes: bool,
+    /// `STRIPE_DASHBOARD_URL`, `CONTROL_PLANE_URL`: where events' drill-down links point.
+    pub links: LinkBases,
 }
 
 // Secrets must never reach a log line through `{:?}`.
@@ -40,6 +43,7 @@ impl std::fmt::Debug for Config {
             .field("retention_days", &self.retention_days)
             .field("audit_retention_days", &self.audit_retention_days)
             .field("bench_routes", &self.bench_routes)
+            .field("links", &self.links)
             .finish()
     }
 }
@@ -91,8 +95,28 @@ impl Config {
                     .ok_or(ConfigError::InvalidVar("AUDIT_RETENTION_DAYS"))?,
             },
             bench_routes: get("BENCH_ROUTES").as_deref() == Some("1"),
+            links: LinkBases {
+                stripe_dashboard: match get("STRIPE_DASHBOARD_URL") {
+                    None => DEFAULT_STRIPE_DASHBOARD_URL.to_string(),
+                    Some(v) => base_url(&v).ok_or(ConfigError::InvalidVar("STRIPE_DASHBOARD_URL"))?,
+                },
+                control_plane: get("CONTROL_PLANE_URL")
+                    .map(|v| base_url(&v).ok_or(ConfigError::InvalidVar("CONTROL_PLANE_URL")))
+                    .transpose()?,
+            },
         })
     }
+}
+
+/// A base URL for links: `https://` (or `http://` for a local control plane), a host,
+/// no query, fragment, quotes, spaces or angle brackets; the trailing `/` dropped.
+pub fn base_url(raw: &str) -> Option<String> {
+    let rest = raw.strip_prefix("https://").or_else(|| raw.strip_prefix("http://"))?;
+    let host = rest.split('/').next().unwrap_or("");
+    let clean = raw
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && !matches!(b, b'?' | b'#' | b'"' | b'\'' | b'<' | b'>' | b'\\'));
+    (!host.is_empty() && clean && raw.len() <= 200).then(|| raw.trim_end_matches('/').to_string())
 }
 
 /// The internal key(s) as admin keys, then the named keys of `API_KEYS`.
@@ -242,6 +266,46 @@ mod tests {
         assert!(!shown.contains("ik") || shown.contains("redacted"));
         for secret in ["\"ik\"", "\"hs\"", "\"fk\""] {
             assert!(!shown.contains(secret), "{shown}");
+        }
+    }
+
+    #[test]
+    fn link_base_urls_default_to_stripe_and_no_control_plane_and_refuse_what_is_not_a_url() {
+        let base = [
+            ("INTERNAL_API_KEY", "k"),
+            ("INGEST_HMAC_SECRET", "h"),
+            ("EMAIL_FINGERPRINT_KEY", "f"),
+        ];
+        let with = |extra: &[(&str, &str)]| {
+            let vars: HashMap<String, String> = base
+                .iter()
+                .chain(extra)
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            Config::from_lookup(|n| vars.get(n).cloned())
+        };
+        let plain = with(&[]).unwrap();
+        assert_eq!(plain.links.stripe_dashboard, "https://dashboard.stripe.com");
+        assert_eq!(plain.links.control_plane, None);
+        let set = with(&[
+            ("STRIPE_DASHBOARD_URL", "https://stripe.example/"),
+            ("CONTROL_PLANE_URL", "https://admin.pregoi.example"),
+        ])
+        .unwrap();
+        assert_eq!(set.links.stripe_dashboard, "https://stripe.example");
+        assert_eq!(set.links.control_plane.as_deref(), Some("https://admin.pregoi.example"));
+        for bad in [
+            "javascript:alert(1)",
+            "admin.example",
+            "https://",
+            "https://a.example/?x=1",
+            "https://a b",
+        ] {
+            assert_eq!(
+                with(&[("CONTROL_PLANE_URL", bad)]).err(),
+                Some(ConfigError::InvalidVar("CONTROL_PLANE_URL")),
+                "{bad}"
+            );
         }
     }
 }

@@ -197,9 +197,10 @@ impl StoredEvent {
         parse_properties(self.payload_json.as_deref())
     }
 
-    pub fn into_view(self) -> EventView {
+    pub fn into_view(self, bases: &crate::report::links::LinkBases) -> EventView {
         EventView {
             weight: 1.0 / self.sample_rate,
+            links: crate::report::links::links_of(&self, bases),
             event: self,
         }
     }
@@ -212,6 +213,8 @@ pub struct EventView {
     pub event: StoredEvent,
     /// How many events this row stands for (1/sample_rate): summaries add these up.
     pub weight: f64,
+    /// Drill-downs: the Stripe Dashboard for a payment, the control plane for a tenant.
+    pub links: Vec<crate::report::links::Link>,
 }
 
 impl std::ops::Deref for EventView {

@@ -17,7 +17,8 @@ use crate::query::filter::EventFilter;
 use crate::query::range::Day;
 use crate::report::catalog_stats::{KeyCount, Volume};
 use crate::report::event::StoredEvent;
-use crate::report::funnel::{ErrorRow, StepRow};
+use crate::report::funnel::{Breakdown, ErrorRow, StepRow};
+use crate::report::money::MoneyRow;
 use crate::report::overview::{Seen, ServiceRow, ServiceTypeCount, Totals};
 use crate::report::quarantine::{QuarantinedEvent, ReplayPlan};
 use crate::report::summary::{DailyCount, DailyRollup};
@@ -57,6 +58,8 @@ impl MeasureRow {
 pub struct SummaryRows {
     pub days: Vec<DailyRollup>,
     pub measured: Vec<(&'static str, MeasureRow)>,
+    /// Each money measure's sums, one row per currency.
+    pub money: Vec<(&'static str, Vec<MoneyRow>)>,
 }
 
 /// What the overview reads, in one round trip.
@@ -68,8 +71,8 @@ pub struct OverviewRows {
     pub seen: Vec<Seen>,
     pub daily_by_service: Vec<DailyCount>,
     pub recent: Vec<StoredEvent>,
-    /// Each requested revenue measure's value (None when nothing was summed).
-    pub revenue: Vec<(&'static str, Option<f64>)>,
+    /// Each requested revenue measure's sums by service, one row per currency.
+    pub revenue: Vec<(&'static str, Vec<MoneyRow>)>,
 }
 
 /// What the catalog screen reads.
@@ -235,8 +238,14 @@ pub trait EventStore {
         revenue: &[(&'static str, &'static Measure)],
     ) -> StoreResult<OverviewRows>;
 
-    /// Each subject's first and last time at each step type, and every failure's latest time.
-    async fn funnel_rows(&self, span: &Span, steps: &[&str]) -> StoreResult<(Vec<StepRow>, Vec<ErrorRow>)>;
+    /// Each subject's first and last time at each step type (with its value of `by`, when
+    /// given), and every failure's latest time.
+    async fn funnel_rows(
+        &self,
+        span: &Span,
+        steps: &[&str],
+        by: Option<Breakdown>,
+    ) -> StoreResult<(Vec<StepRow>, Vec<ErrorRow>)>;
 
     /// Per type: first/last seen ever, counts and rejections in the span, volume in its UTC days.
     async fn catalog_rows(&self, span: &Span, types: &[&str]) -> StoreResult<CatalogRows>;

@@ -109,7 +109,15 @@ fn matches(f: &EventFilter, r: &EventRow) -> bool {
         && f.session_id.as_ref().is_none_or(|x| r.session_id.as_ref() == Some(x))
         && f.source.as_ref().is_none_or(|s| &r.source == s)
         && f.error_code.as_ref().is_none_or(|e| r.error_code.as_ref() == Some(e))
-        && f.success.is_none_or(|s| r.success == Some(u8::from(s)))
+        && f.success.is_none_or(|s| {
+            // A type named as a failure is one whatever its `success` says.
+            let failed = r.success == Some(0) || funnel::catalog::is_failure_type(&r.event_type);
+            if s {
+                r.success == Some(1) && !failed
+            } else {
+                failed
+            }
+        })
 }
 
 /// Pages through a filter with the real statement; returns event ids in page order.
@@ -463,6 +471,24 @@ fn trace_catalog_funnel_overview_and_quarantine_reads_search_indexes() {
         ),
         ("funnel errors", Statement::with(sql::FUNNEL_ERRORS, range.clone())),
         (
+            "funnel steps by domain",
+            sql::funnel_steps(
+                "2026-03-02T00:00:00.000Z",
+                "2026-03-12T00:00:00.000Z",
+                &["m_auth_login_start", "m_auth_login_success"],
+                Some(funnel::report::funnel::Breakdown::EmailDomain),
+            ),
+        ),
+        (
+            "funnel steps by property",
+            sql::funnel_steps(
+                "2026-03-02T00:00:00.000Z",
+                "2026-03-12T00:00:00.000Z",
+                &["purchase_completed"],
+                Some(funnel::report::funnel::Breakdown::Property("plan")),
+            ),
+        ),
+        (
             "totals",
             Statement::with(sql::TOTALS, [today.clone()].into_iter().chain(range.clone())),
         ),
@@ -714,6 +740,33 @@ mod quotas {
             r#"{"action":"cancel","plan_type":"pro"}"#,
         );
         assert_eq!(state(&conn, "u1", "compile").1, 20, "a cancel falls back to free");
+        subscribe(
+            "s3",
+            "2026-03-03T00:00:00.000Z",
+            r#"{"action":"start","plan_type":"team"}"#,
+        );
+        assert_eq!(
+            state(&conn, "u1", "compile").1,
+            20,
+            "a started checkout grants nothing yet"
+        );
+        subscribe(
+            "s4",
+            "2026-03-04T00:00:00.000Z",
+            r#"{"action":"complete","plan_type":"team"}"#,
+        );
+        subscribe(
+            "s5",
+            "2026-03-05T00:00:00.000Z",
+            r#"{"action":"start","plan_type":"pro"}"#,
+        );
+        assert_eq!(
+            state(&conn, "u1", "compile").1,
+            2000,
+            "a later start does not take away the plan paid for"
+        );
+        conn.execute("DELETE FROM funnel_events WHERE event_id IN ('s3', 's4', 's5')", [])
+            .unwrap();
 
         let set = |kind: &str, id: &str, limit: i64| {
             conn.execute(
@@ -1006,6 +1059,131 @@ fn the_property_rollup_gives_the_same_top_value_as_the_rows_after_changes() {
             .unwrap();
         assert_eq!(value(&conn, &s), rusqlite::types::Value::Text(expected), "{property}");
     }
+}
+
+/// `(currency, amount)` per currency of a per-currency statement, amounts rounded to cents.
+fn money_rows(conn: &Connection, s: &Statement) -> Vec<(String, i64)> {
+    conn.prepare(&s.sql)
+        .unwrap()
+        .query_map(params_from_iter(binds(s)), |r| {
+            Ok((
+                r.get::<_, String>("currency")?,
+                (r.get::<_, f64>("amount")? * 100.0).round() as i64,
+            ))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// A funnel step row: trace, user, event type and its breakdown value.
+type StepGroup = (Option<String>, Option<String>, String, Option<String>);
+
+#[test]
+fn a_funnel_breakdown_reads_the_same_groups_as_the_funnel_with_each_groups_value() {
+    let (conn, rows) = seeded(500);
+    let (from, to) = ("2026-03-02T00:00:00.000Z", "2026-03-12T00:00:00.000Z");
+    let steps = ["m_auth_login_start", "purchase_completed"];
+    let read = |s: &Statement| -> Vec<StepGroup> {
+        let mut out: Vec<_> = conn
+            .prepare(&s.sql)
+            .unwrap()
+            .query_map(params_from_iter(binds(s)), |r| {
+                Ok((
+                    r.get("trace_id")?,
+                    r.get("user_id")?,
+                    r.get("event_type")?,
+                    r.get::<_, Option<String>>("group_value").unwrap_or(None),
+                ))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        out.sort();
+        out
+    };
+    use funnel::report::funnel::Breakdown;
+    let plain = read(&sql::funnel_steps(from, to, &steps, None));
+    let by_domain = read(&sql::funnel_steps(from, to, &steps, Some(Breakdown::EmailDomain)));
+    let by_plan = read(&sql::funnel_steps(from, to, &steps, Some(Breakdown::Property("plan"))));
+    let keys = |v: &[StepGroup]| -> Vec<_> { v.iter().map(|(t, u, e, _)| (t.clone(), u.clone(), e.clone())).collect() };
+    assert!(!plain.is_empty());
+    assert_eq!(keys(&by_domain), keys(&plain), "the same groups, so the same cost");
+    assert_eq!(keys(&by_plan), keys(&plain));
+    for (trace, user, event_type, domain) in &by_domain {
+        let expected = rows
+            .iter()
+            .filter(|r| r.ts.as_str() >= from && r.ts.as_str() < to)
+            .filter(|r| &r.trace_id == trace && &r.user_id == user && &r.event_type == event_type)
+            .filter_map(|r| r.email_domain.clone())
+            .max();
+        assert_eq!(domain, &expected);
+    }
+    assert!(by_plan.iter().any(|r| r.2 == "purchase_completed" && r.3.is_some()));
+    assert!(by_plan
+        .iter()
+        .filter(|r| r.2 == "m_auth_login_start")
+        .all(|r| r.3.is_none()));
+}
+
+#[test]
+fn the_currency_rollup_sums_each_currency_apart_exactly_after_changes() {
+    let conn = migrated();
+    let mut rows = rows(600);
+    let currencies = [Some("USD"), Some("EUR"), None, Some("JPY"), Some("KRW")];
+    for (i, r) in rows.iter_mut().enumerate() {
+        r.event_type = "purchase_completed".into();
+        r.service = "presstuner".into();
+        r.payload_json = Some(match currencies[i % currencies.len()] {
+            Some(c) => format!(r#"{{"amount":{}.25,"currency":"{c}"}}"#, i % 13),
+            None => format!(r#"{{"amount":{}}}"#, 1000 + i),
+        });
+        if i % 9 == 0 {
+            r.sample_rate = 0.5;
+        }
+    }
+    for chunk in json_chunks(&rows, 64 * 1024).unwrap() {
+        let mut stmt = conn.prepare(sql::INSERT_EVENTS).unwrap();
+        let mut out = stmt.query([chunk]).unwrap();
+        while out.next().unwrap().is_some() {}
+    }
+    conn.execute("DELETE FROM funnel_events WHERE id % 4 = 0", []).unwrap();
+    conn.execute(
+        "UPDATE funnel_events SET ts = strftime('%Y-%m-%dT%H:%M:%fZ', ts, '+2 days', '+29 minutes') WHERE id % 3 = 0",
+        [],
+    )
+    .unwrap();
+    conn.execute(
+        "UPDATE funnel_events SET payload_json = json_set(payload_json, '$.currency', 'EUR') WHERE id % 10 = 1",
+        [],
+    )
+    .unwrap();
+    let (from, to) = ("2026-03-02T07:13:00.000Z", "2026-03-14T19:41:00.000Z");
+    let m = Measure::Money {
+        events: &["purchase_completed"],
+        property: "amount",
+    };
+    let s = sql::measure(&m, from, to);
+    assert!(s.sql.contains("currency_rollup"), "reads the rollup");
+    let expected: Vec<(String, i64)> = conn
+        .prepare(
+            "SELECT COALESCE(json_extract(payload_json, '$.currency'), 'KRW') AS c, \
+             CAST(ROUND(TOTAL(json_extract(payload_json, '$.amount') / sample_rate) * 100) AS INTEGER) \
+             FROM funnel_events WHERE ts >= ? AND ts < ? AND event_type = 'purchase_completed' GROUP BY c ORDER BY c",
+        )
+        .unwrap()
+        .query_map([from, to], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(expected.len(), 4, "four currencies in range: {expected:?}");
+    assert_eq!(money_rows(&conn, &s), expected);
+    assert_uses_indexes(&conn, "money by currency", &s);
+    // A property the rollup does not hold reads the rows, still per currency.
+    let other = sql::money_measure(&["purchase_completed"], "amount_due", from, to);
+    assert!(!other.sql.contains("currency_rollup"));
+    assert_eq!(money_rows(&conn, &other), Vec::<(String, i64)>::new());
+    assert_uses_indexes(&conn, "money of another property", &other);
 }
 
 /// `event_type_users` as recounted from the rows.

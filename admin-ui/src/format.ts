@@ -5,8 +5,9 @@ const locale = () => (currentLang() === "ko" ? "ko-KR" : "en-US");
 export const num = (n: number | null | undefined): string =>
   n == null ? "–" : new Intl.NumberFormat(locale()).format(n);
 
-export const krw = (n: number | null | undefined): string =>
-  n == null ? "–" : new Intl.NumberFormat(locale(), { style: "currency", currency: "KRW" }).format(n);
+/** Money as the API gives it, one sum per currency (won first): "₩4,500 · $25.00". Never added up. */
+export const money = (sums: { currency: string; amount: number }[] | null | undefined): string =>
+  !sums?.length ? "–" : sums.map((c) => new Intl.NumberFormat(locale(), { style: "currency", currency: c.currency }).format(c.amount)).join(" · ");
 
 export const pct = (r: number | null | undefined): string =>
   r == null ? "–" : new Intl.NumberFormat(locale(), { style: "percent", maximumFractionDigits: 1 }).format(r);

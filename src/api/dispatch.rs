@@ -205,7 +205,7 @@ async fn run<S: EventStore>(
         }
         Endpoint::Summary => (ok(&summary::summary(store, &p, now).await?), None),
         Endpoint::Trace => {
-            let timeline = trace::timeline(store, capture(captures, "trace_id")).await?;
+            let timeline = trace::timeline(store, capture(captures, "trace_id"), &app.config()?.links).await?;
             let audit = audited(
                 "trace",
                 Some(timeline.trace_id.clone()),
@@ -219,7 +219,10 @@ async fn run<S: EventStore>(
             None,
         ),
         Endpoint::Catalog => (ok(&catalog::catalog(store, &p, now).await?), None),
-        Endpoint::Overview => (ok(&overview::overview(store, &p, now).await?), None),
+        Endpoint::Overview => (
+            ok(&overview::overview(store, &p, &app.config()?.links, now).await?),
+            None,
+        ),
         Endpoint::QuarantineList => {
             let page = quarantine::list(store, app.config()?, &p, now).await?;
             let rows = Some(page.events.len() as i64);
@@ -238,6 +241,14 @@ async fn run<S: EventStore>(
         }
         Endpoint::UsageOverQuota => (ok(&usage::over_quota(store, &p, now).await?), None),
         Endpoint::UsageSummary => (ok(&usage::summary(store, &p, now).await?), None),
+        Endpoint::UsageHistory => {
+            let history = usage::history(store, &p, now).await?;
+            let audit = history
+                .user_id
+                .clone()
+                .map(|user| audited("user_id", Some(user), Some(history.months.len() as i64)));
+            (ok(&history), audit.flatten())
+        }
         Endpoint::Quotas => (ok(&usage::quotas(store).await?), None),
         Endpoint::PutOverride => {
             let set = usage::set_override(store, req.header("content-type"), &req.body, now).await?;

@@ -32,7 +32,7 @@ use crate::usecases::funnels::{FunnelCount, FunnelList};
 use crate::usecases::health::HealthReport;
 use crate::usecases::quarantine::QuarantinePage;
 use crate::usecases::summary::Summary;
-use crate::usecases::usage::{OverQuota, OverrideDeleted, OverrideSet, Quotas, UsageSummary, UserUsage};
+use crate::usecases::usage::{OverQuota, OverrideDeleted, OverrideSet, Quotas, UsageHistory, UsageSummary, UserUsage};
 
 /// What a route answers with on success.
 enum Success {
@@ -71,6 +71,7 @@ fn success(endpoint: Endpoint) -> Success {
         UsageOfUser => Success::Json(name::<UserUsage>()),
         UsageOverQuota => Success::Json(name::<OverQuota>()),
         UsageSummary => Success::Json(name::<crate::usecases::usage::UsageSummary>()),
+        UsageHistory => Success::Json(name::<crate::usecases::usage::UsageHistory>()),
         Quotas => Success::Json(name::<crate::usecases::usage::Quotas>()),
         PutOverride => Success::Json(name::<OverrideSet>()),
         DeleteOverride => Success::Json(name::<OverrideDeleted>()),
@@ -112,6 +113,13 @@ fn parameter_doc(name: &str) -> &'static str {
         "status" => "pending or all (default).",
         "user_id" => "The user (1–128 characters).",
         "month" => "YYYY-MM in Asia/Seoul (default: the current month).",
+        "by" => {
+            "Split the funnel by email_domain, source, tenant_id or a string property of its steps (top 10 + other)."
+        }
+        "from_month" => {
+            "First month, YYYY-MM, included (default: 5 months before `to_month`). At most 12 months in all."
+        }
+        "to_month" => "Last month, YYYY-MM, included (default: the current month).",
         "subject_kind" => "user or tenant.",
         "subject_id" => "The user or tenant id (1–128 characters).",
         "action" => "A quota action (GET /internal/quotas lists them).",
@@ -269,6 +277,7 @@ fn tag(route: &Route) -> &'static str {
         Endpoint::UsageOfUser
         | Endpoint::UsageOverQuota
         | Endpoint::UsageSummary
+        | Endpoint::UsageHistory
         | Endpoint::Quotas
         | Endpoint::PutOverride
         | Endpoint::DeleteOverride => "usage and quotas",
@@ -315,6 +324,7 @@ fn all_schemas() -> Vec<NamedSchema> {
     push_schema::<UserUsage>(&mut all);
     push_schema::<OverQuota>(&mut all);
     push_schema::<UsageSummary>(&mut all);
+    push_schema::<UsageHistory>(&mut all);
     push_schema::<Quotas>(&mut all);
     push_schema::<OverrideSet>(&mut all);
     push_schema::<OverrideDeleted>(&mut all);

@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::funnels::FUNNELS;
 use super::kpis::KPIS;
 use super::quotas::{self, QuotaAction, ACTIONS};
-use super::{limits, EventDef, LabelPart, Param, ParamKind, Requirement, Text, EVENTS, SERVICES};
+use super::{limits, EventDef, LabelPart, Param, ParamKind, Requirement, Text, AUTO_PARAMS, EVENTS, SERVICES};
 
 /// The command that rewrites `docs/events.md` from this module.
 pub const REGENERATE: &str = "UPDATE_DOCS=1 cargo test --test docs_current";
@@ -201,6 +201,11 @@ fn property_rules(doc: &mut Doc) {
             code("invalid_enum_value"),
         ],
         [
+            "Identifier property (marked *identifier* below)".into(),
+            "ASCII letters, digits and `_` only".into(),
+            code("invalid_identifier"),
+        ],
+        [
             "Required property".into(),
             "present and not `null`".into(),
             code("missing_required_property"),
@@ -216,6 +221,75 @@ fn property_rules(doc: &mut Doc) {
     doc.line(
         "A property sent under one of its aliases is stored under its declared name. A `null` property counts \
          as absent.",
+    );
+    doc.blank();
+    identifier_rule(doc);
+    auto_params(doc);
+}
+
+/// Which parameters follow the dictionary's string rule (영숫자와 언더스코어만).
+fn identifier_rule(doc: &mut Doc) {
+    doc.line("### Identifiers: letters, digits and `_` only");
+    doc.blank();
+    doc.line(
+        "The event dictionary (`easypick`) limits strings to letters, digits and `_` for GA4. That rule is \
+         meant for identifiers and classifications, so it applies to its `_id` and `_type` parameters \
+         (below); free text (names, titles, categories such as `콘텐츠 제작`, search terms, messages, URLs) \
+         keeps any character, up to its length limit. Parameters with a list of values (`template_type`, \
+         `action_type`, ...) accept exactly the listed values, which the dictionary itself writes (so \
+         `model_type` keeps `gpt-4` and `gpt-3.5`).",
+    );
+    doc.blank();
+    let rows: Vec<Vec<String>> = EVENTS
+        .iter()
+        .filter(|e| e.params.iter().any(|p| p.identifier))
+        .map(|e| {
+            let names: Vec<&str> = e.params.iter().filter(|p| p.identifier).map(|p| p.name).collect();
+            vec![format!("[{0}](#{0})", e.name), code_list(&names)]
+        })
+        .collect();
+    doc.table(&["Event type", "Identifier properties"], &rows);
+}
+
+/// The tracker's automatic parameters and where each one goes.
+fn auto_params(doc: &mut Doc) {
+    doc.line("### Automatic parameters");
+    doc.blank();
+    doc.line(
+        "The event dictionary's tracker adds these to every event. Every event type accepts them, at the top \
+         level or among the properties:",
+    );
+    doc.blank();
+    let mut rows: Vec<Vec<String>> = vec![
+        vec![
+            code("user_id"),
+            "stored as the event's `user_id` (optional: a logged-out user has none; metered actions need it)".into(),
+        ],
+        vec![code("session_id"), "stored as the event's `session_id`".into()],
+        vec![
+            code("timestamp"),
+            "the event's `occurred_at` (when the top level gives none)".into(),
+        ],
+        vec![
+            code("event_name"),
+            "an alias of `event_type`; among the properties it must name the event's own type, then it is \
+             dropped (`conflicting_fields` otherwise)"
+                .into(),
+        ],
+        vec![
+            code("processed_at"),
+            "set by the server: the stored `ts`; a sent value is ignored (warning `server_field_ignored`)".into(),
+        ],
+    ];
+    rows.extend(
+        AUTO_PARAMS
+            .iter()
+            .map(|p| vec![code(p.name), format!("stored among the properties; {}", accepts(p))]),
+    );
+    doc.table(&["Parameter", "Where it goes"], &rows);
+    doc.line(
+        "A parameter given at the top level and among the properties with different values is \
+         `conflicting_fields`.",
     );
     doc.blank();
 }
@@ -391,6 +465,9 @@ fn accepts(p: &Param) -> String {
         ParamKind::Boolean => "`true` or `false`".into(),
         ParamKind::Object => format!("up to {} bytes serialized", limits::OBJECT_MAX_BYTES),
     };
+    if p.identifier {
+        text.push_str("; *identifier*: letters, digits and `_` only");
+    }
     if !p.aliases.is_empty() {
         text.push_str(&format!("; also sent as {}", code_list(p.aliases)));
     }
@@ -473,6 +550,12 @@ fn kpi_section(doc: &mut Doc) {
         })
         .collect();
     doc.table(&["KPI", "Label", "Service", "Lens", "Unit", "Definition"], &rows);
+    doc.line(
+        "`easypick_usage_ai_tool_access` counts every `tool_interaction` (weighted by its sampling), while the \
+         `ai_tool_access` quota meters only those with `action_type` `use`, each stored unsampled: the KPI \
+         measures how much the tools are used, the meter what the plan limits (`GET /internal/usage`).",
+    );
+    doc.blank();
 }
 
 /// A KPI formula in words, from its JSON form.
@@ -495,6 +578,10 @@ fn formula(f: &Value) -> String {
             format!("count of {events}{outcome}")
         }
         "sum" => format!("sum of `properties.{}` over {events}", s("property")),
+        "money" => format!(
+            "sum of `properties.{}` over {events}, one per `properties.currency` (won when not given), never added across currencies",
+            s("property")
+        ),
         "distinct" => format!("distinct `{}` over {events}", s("column")),
         "top" => format!("most frequent `properties.{}` of {events}", s("property")),
         "ratio" => format!("`{}` ÷ `{}`", s("numerator"), s("denominator")),

@@ -18,6 +18,7 @@ const fn param(name: &'static str, kind: ParamKind, required: bool) -> Param {
         max_chars: None,
         aliases: &[],
         range: None,
+        identifier: false,
     }
 }
 /// Required string.
@@ -60,6 +61,7 @@ const fn enum_of(name: &'static str, required: bool, allowed: &'static [&'static
         max_chars: None,
         aliases: &[],
         range: None,
+        identifier: false,
     }
 }
 const fn long_string(name: &'static str, required: bool, max_chars: usize) -> Param {
@@ -71,7 +73,12 @@ const fn long_string(name: &'static str, required: bool, max_chars: usize) -> Pa
         max_chars: Some(max_chars),
         aliases: &[],
         range: None,
+        identifier: false,
     }
+}
+/// An identifier string (the dictionary's `_id` and `_type` parameters): letters, digits and `_` only.
+const fn ident(p: Param) -> Param {
+    Param { identifier: true, ..p }
 }
 const fn with_aliases(p: Param, aliases: &'static [&'static str]) -> Param {
     Param { aliases, ..p }
@@ -189,41 +196,42 @@ pub static EVENTS: &[EventDef] = &[
     // Sampling rates and GA4 mappings are the dictionary's (docs/product.md); it gives no GA4
     // mapping for page_view, engagement and conversion, so those follow GA4's own parameter names.
     ga4(event("select_template", "easypick", t("프롬프트 템플릿 선택", "Prompt template selected"), &[], &[
-        rs("template_id"),
+        ident(rs("template_id")),
         enum_of("template_type", true, &["prompt", "workflow", "ai_tool"]),
         os("category"),
         os("template_name"),
         enum_of("source", false, &["browse", "search", "recommendation", "bookmark"]),
     ]), "prompt_tools", &[P("template_type"), L("_"), P("category")], None, &[("item_id", "template_id"), ("content_type", "template_type")]),
     ga4(event("compile_prompt", "easypick", t("프롬프트 컴파일/생성 요청", "Prompt compiled"), &[USER], &[
-        rs("prompt_id"),
+        ident(rs("prompt_id")),
         enum_of("model_type", true, &["gpt-4", "gpt-3.5", "claude", "custom"]),
         count("prompt_length", false),
-        os("template_id"),
+        ident(os("template_id")),
         ob("success"),
         os("error_code"),
         duration("processing_time"),
     ]), "prompt_tools", &[P("model_type")], Some("prompt_length"), &[("custom_model_type", "model_type"), ("custom_success", "success")]),
     ga4(event("start_workflow", "easypick", t("워크플로우 실행 시작", "Workflow started"), &[USER], &[
-        rs("workflow_id"),
-        rs("workflow_type"),
+        ident(rs("workflow_id")),
+        ident(rs("workflow_type")),
         count("step_count", false),
         os("workflow_name"),
         duration("estimated_duration"),
-        os("run_id"),
+        ident(os("run_id")),
     ]), "workflows", &[P("workflow_type")], Some("step_count"), &[("custom_workflow_id", "workflow_id")]),
     ga4(event("complete_step", "easypick", t("워크플로우 단계 완료", "Workflow step completed"), &[USER], &[
-        rs("workflow_id"),
+        ident(rs("workflow_id")),
         count("step_number", true),
-        os("step_type"),
+        ident(os("step_type")),
         os("step_name"),
         duration("time_spent"),
-        os("run_id"),
+        ident(os("run_id")),
         ob("success"),
         oo("output_data"),
     ]), "workflows", &[P("step_type"), L("_step_"), P("step_number")], Some("time_spent"), &[]),
-    sampled(ga4(event("tool_interaction", "easypick", t("AI 도구 상호작용", "AI tool interaction"), &[USER], &[
-        rs("tool_id"),
+    // No user needed: a logged-out view is accepted; a metered `use` still needs one (normalize checks).
+    sampled(ga4(event("tool_interaction", "easypick", t("AI 도구 상호작용", "AI tool interaction"), &[], &[
+        ident(rs("tool_id")),
         enum_of("action_type", true, &["view", "click", "use", "bookmark", "share"]),
         os("tool_name"),
         os("category"),
@@ -241,7 +249,7 @@ pub static EVENTS: &[EventDef] = &[
     ]), "search", &[P("search_term")], Some("result_count"), &[("search_term", "search_term")]), 0.2),
     sampled(ga4(event("page_view", "easypick", t("페이지 뷰 (SPA 내비게이션)", "Page view (SPA navigation)"), &[], &[
         rs("page_name"),
-        os("page_title"),
+        long_string("page_title", false, 300),
         long_string("page_path", false, 1024),
         long_string("referrer", false, 1024),
         duration("load_time"),
@@ -259,7 +267,7 @@ pub static EVENTS: &[EventDef] = &[
         money("amount", false),
         CURRENCY,
         os("payment_method"),
-        os("subscription_id"),
+        ident(os("subscription_id")),
         os("previous_plan"),
     ]), "subscription", &[P("action"), L("_"), P("plan_type")], Some("amount"), &[("currency", "currency"), ("transaction_id", "subscription_id")]),
     ga4(event("conversion", "easypick", t("주요 전환", "Key conversion"), &[], &[
@@ -267,10 +275,10 @@ pub static EVENTS: &[EventDef] = &[
         money("value", true),
         CURRENCY,
         os("conversion_stage"),
-        os("campaign_id"),
+        ident(os("campaign_id")),
     ]), "conversion", &[P("conversion_name")], Some("value"), &[("currency", "currency"), ("campaign_id", "campaign_id")]),
     ga4(event("error", "easypick", t("에러 및 예외", "Error or exception"), &[], &[
-        rs("error_type"),
+        ident(rs("error_type")),
         long_string("error_message", true, 512),
         os("error_context"),
         os("error_code"),

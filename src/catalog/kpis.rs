@@ -69,6 +69,13 @@ pub enum Measure {
         events: &'static [&'static str],
         property: &'static str,
     },
+    /// Sums of the money property `properties.<property>`, one per currency
+    /// (`properties.currency`, won when not given): amounts in different
+    /// currencies are never added together.
+    Money {
+        events: &'static [&'static str],
+        property: &'static str,
+    },
     Distinct {
         events: &'static [&'static str],
         column: Column,
@@ -96,8 +103,8 @@ pub enum Formula {
 #[serde(rename_all = "snake_case")]
 pub enum Unit {
     Count,
-    /// Korean won, a whole number.
-    Krw,
+    /// Money: one sum per currency, `[{"currency": "KRW", "amount": n}, ...]`, won first.
+    Money,
     /// A fraction in 0..=1, shown as a percentage.
     Ratio,
     /// A property value (for `Top`).
@@ -366,12 +373,12 @@ pub static KPIS: &[Kpi] = &[
         "presstuner_signups",
     ),
     Kpi {
-        id: "presstuner_revenue_krw",
+        id: "presstuner_revenue",
         lens: Revenue,
         service: Some("presstuner"),
-        label: t("매출", "Revenue"),
-        unit: Unit::Krw,
-        formula: Formula::Measure(Measure::Sum {
+        label: t("매출 (통화별)", "Revenue (per currency)"),
+        unit: Unit::Money,
+        formula: Formula::Measure(Measure::Money {
             events: &["purchase_completed"],
             property: "amount",
         }),
@@ -524,6 +531,7 @@ mod tests {
         match *m {
             Measure::Count { events, .. }
             | Measure::Sum { events, .. }
+            | Measure::Money { events, .. }
             | Measure::Distinct { events, .. }
             | Measure::Top { events, .. } => events,
         }
@@ -553,7 +561,7 @@ mod tests {
         "presstuner_signups",
         "presstuner_purchases",
         "presstuner_conversion",
-        "presstuner_revenue_krw",
+        "presstuner_revenue",
         "presstuner_articles",
         "presstuner_new_workspaces",
         "presstuner_commands",
@@ -633,7 +641,7 @@ mod tests {
                     assert_eq!(def.service, service, "{}: {name}", k.id);
                 }
                 match m {
-                    Measure::Sum { property, .. } => assert_eq!(
+                    Measure::Sum { property, .. } | Measure::Money { property, .. } => assert_eq!(
                         def.param(property).map(|p| p.kind),
                         Some(ParamKind::Number),
                         "{}: {name}.{property} is not a declared number",
@@ -657,8 +665,8 @@ mod tests {
             let expected = match k.formula {
                 Formula::Ratio { .. } => Unit::Ratio,
                 Formula::Measure(Measure::Top { .. }) => Unit::Text,
-                Formula::Measure(Measure::Sum { .. }) => Unit::Krw,
-                Formula::Measure(Measure::Count { .. } | Measure::Distinct { .. }) => Unit::Count,
+                Formula::Measure(Measure::Money { .. }) => Unit::Money,
+                Formula::Measure(Measure::Count { .. } | Measure::Sum { .. } | Measure::Distinct { .. }) => Unit::Count,
             };
             assert_eq!(k.unit, expected, "{}", k.id);
         }
@@ -758,20 +766,38 @@ mod tests {
     }
 
     #[test]
-    fn revenue_is_the_won_sum_of_purchase_amounts() {
-        let k = find("presstuner_revenue_krw").unwrap();
-        assert_eq!(k.unit, Unit::Krw);
+    fn revenue_is_the_per_currency_sum_of_purchase_amounts() {
+        let k = find("presstuner_revenue").unwrap();
+        assert_eq!(k.unit, Unit::Money);
         assert_eq!(k.lens, Lens::Revenue);
         assert_eq!(
             k.formula,
-            Formula::Measure(Measure::Sum {
+            Formula::Measure(Measure::Money {
                 events: &["purchase_completed"],
                 property: "amount"
             })
         );
-        // The overview's revenue is every won sum: the ops console shows purchase_completed only.
-        let won: Vec<&str> = KPIS.iter().filter(|k| k.unit == Unit::Krw).map(|k| k.id).collect();
-        assert_eq!(won, ["presstuner_revenue_krw"]);
+        // The overview's revenue is every money KPI: the ops console shows purchase_completed only.
+        let money: Vec<&str> = KPIS.iter().filter(|k| k.unit == Unit::Money).map(|k| k.id).collect();
+        assert_eq!(money, ["presstuner_revenue"]);
+    }
+
+    #[test]
+    fn no_kpi_adds_money_of_different_currencies_into_one_number() {
+        for k in KPIS {
+            let Formula::Measure(Measure::Sum { events, property }) = k.formula else {
+                continue;
+            };
+            for name in events {
+                let p = catalog::find(name).and_then(|d| d.param(property));
+                assert_ne!(
+                    p.and_then(|p| p.range),
+                    Some(crate::catalog::NumberRange::MONEY),
+                    "{}: sums money of {name} without its currency (use Measure::Money)",
+                    k.id
+                );
+            }
+        }
     }
 
     #[test]

@@ -135,7 +135,53 @@ pub struct Param {
     /// The accepted values of a numeric parameter (every one declares it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub range: Option<NumberRange>,
+    /// An identifier or classification (the dictionary's `_id` and `_type`
+    /// parameters): letters, digits and `_` only ([`is_identifier_text`]).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub identifier: bool,
 }
+
+/// The event dictionary's string rule for identifiers: ASCII letters, digits and `_` only.
+pub fn is_identifier_text(s: &str) -> bool {
+    s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// Parameters the dictionary's tracker adds to every event (자동 추가 매개변수),
+/// accepted on every type, at the top level or among the properties, and
+/// stored among the properties. Limits fit what they hold: a URL or a user
+/// agent is longer than the dictionary's 100-character strings.
+pub const AUTO_PARAMS: &[Param] = &[
+    Param {
+        name: "page_url",
+        kind: ParamKind::String,
+        required: false,
+        allowed: &[],
+        max_chars: Some(2048),
+        aliases: &[],
+        range: None,
+        identifier: false,
+    },
+    Param {
+        name: "page_title",
+        kind: ParamKind::String,
+        required: false,
+        allowed: &[],
+        max_chars: Some(300),
+        aliases: &[],
+        range: None,
+        identifier: false,
+    },
+    Param {
+        name: "user_agent",
+        kind: ParamKind::String,
+        required: false,
+        allowed: &[],
+        max_chars: Some(512),
+        aliases: &[],
+        range: None,
+        identifier: false,
+    },
+];
 
 /// One part of a GA4 `event_label`: a property's value or literal text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -205,6 +251,11 @@ pub fn is_failure_type(event_type: &str) -> bool {
     event_type.ends_with("_fail") || event_type.ends_with("_failed")
 }
 
+/// The catalog's types named as failures ([`is_failure_type`]).
+pub fn failure_types() -> Vec<&'static str> {
+    EVENTS.iter().map(|e| e.name).filter(|n| is_failure_type(n)).collect()
+}
+
 pub fn find(event_type: &str) -> Option<&'static EventDef> {
     EVENTS.iter().find(|e| e.name == event_type)
 }
@@ -238,6 +289,43 @@ pub(crate) fn is_snake_case(name: &str) -> bool {
 mod tests {
     use super::*;
     use std::collections::HashSet;
+
+    #[test]
+    fn a_type_declaring_an_automatic_parameter_declares_it_as_every_type_accepts_it() {
+        for e in EVENTS {
+            for auto in AUTO_PARAMS {
+                if let Some(own) = e.param(auto.name) {
+                    assert_eq!(
+                        (own.kind, own.max_chars),
+                        (auto.kind, auto.max_chars),
+                        "{}.{}",
+                        e.name,
+                        auto.name
+                    );
+                }
+            }
+        }
+        for auto in AUTO_PARAMS {
+            assert!(
+                auto.max_chars.unwrap_or(0) > limits::STRING_MAX_CHARS,
+                "{} fits a longer value",
+                auto.name
+            );
+        }
+    }
+
+    #[test]
+    fn identifier_properties_are_the_dictionarys_id_and_free_type_strings() {
+        for e in EVENTS {
+            for p in e.params {
+                let named = p.name.ends_with("_id") || p.name.ends_with("_type");
+                let expected = e.service == "easypick" && named && p.allowed.is_empty() && p.kind == ParamKind::String;
+                assert_eq!(p.identifier, expected, "{}.{}", e.name, p.name);
+            }
+        }
+        assert!(is_identifier_text("blog_post_template_001"));
+        assert!(!is_identifier_text("blog-post") && !is_identifier_text("a b") && !is_identifier_text("템플릿"));
+    }
 
     #[test]
     fn event_names_are_unique_snake_case_and_ga4_sized() {

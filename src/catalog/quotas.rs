@@ -3,7 +3,8 @@
 //! override (stored in D1, set through the internal API) replaces the plan's.
 //!
 //! A user's plan is their latest `subscription` event's `plan_type` (`free`
-//! after a `cancel`, and `free` when there is none). Months follow
+//! after a `cancel`, and `free` when there is none); a `start` (payment not
+//! completed) grants nothing. Months follow
 //! [`MONTH_TIME_ZONE`].
 
 use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
@@ -18,13 +19,16 @@ pub const MONTH_TIME_ZONE: Tz = Tz::Asia__Seoul;
 /// Where a user's plan comes from: their latest event of `event_type`; its
 /// `properties.<plan_property>` names the plan (`pro`, `team`; anything else
 /// is `free`), and `properties.<cancel_property> = <cancel_value>` means they
-/// are back on `free`. Without such an event they are on `free`.
+/// are back on `free`. An event whose `properties.<cancel_property>` is
+/// `<pending_value>` (a checkout only started, not paid) grants nothing and is
+/// skipped. Without such an event they are on `free`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct PlanSource {
     pub event_type: &'static str,
     pub plan_property: &'static str,
     pub cancel_property: &'static str,
     pub cancel_value: &'static str,
+    pub pending_value: &'static str,
 }
 
 pub const PLAN_SOURCE: PlanSource = PlanSource {
@@ -32,6 +36,8 @@ pub const PLAN_SOURCE: PlanSource = PlanSource {
     plan_property: "plan_type",
     cancel_property: "action",
     cancel_value: "cancel",
+    // The dictionary's `start`: payment has not completed yet.
+    pending_value: "start",
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]

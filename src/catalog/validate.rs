@@ -6,7 +6,7 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::{limits, EventDef, Field, Param, ParamKind};
+use super::{is_identifier_text, limits, EventDef, Field, Param, ParamKind, AUTO_PARAMS};
 
 /// One finding about one event: an error (the event is rejected) or a warning.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -82,9 +82,11 @@ pub fn check_properties(
             ));
             continue;
         }
+        // The type's own declaration first, then the parameters every event may carry.
         let declared = def
             .params
             .iter()
+            .chain(AUTO_PARAMS)
             .find(|p| p.name == key || p.aliases.contains(&key.as_str()));
         let name = declared.map_or(key.clone(), |p| p.name.to_string());
         let path = format!("properties.{name}");
@@ -166,6 +168,13 @@ fn check_declared(param: &Param, value: &Value, path: &str, errors: &mut Vec<Iss
     if let Value::String(s) = value {
         let max = param.max_chars.unwrap_or(limits::STRING_MAX_CHARS);
         check_string_len(s, max, path, errors);
+        if param.identifier && !is_identifier_text(s) {
+            errors.push(Issue::new(
+                "invalid_identifier",
+                path,
+                format!("{path} is an identifier: letters, digits and _ only"),
+            ));
+        }
         if !param.allowed.is_empty() && !param.allowed.contains(&s.as_str()) {
             errors.push(Issue::new(
                 "invalid_enum_value",

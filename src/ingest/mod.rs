@@ -3,6 +3,7 @@
 //! rejection with a PII-free quarantine copy), [`batch`] plans what to store
 //! and, once storage has answered, builds the per-event response.
 
+pub mod arrange;
 pub mod batch;
 pub mod body;
 pub mod normalize;

@@ -59,16 +59,18 @@ pub enum Normalized {
 }
 
 /// Top-level fields and the other spellings the products use for them.
-const EVENT_TYPE: &[&str] = &["event_type", "event", "name"];
+/// `event_name` is the event dictionary's automatic parameter naming the event.
+pub(crate) const EVENT_TYPE: &[&str] = &["event_type", "event", "name", "event_name"];
 /// `sub` is how the gateway's identity provider names a user (the funnel's `m_auth_*` events send it).
-const USER_ID: &[&str] = &["user_id", "userId", "sub"];
-const SESSION_ID: &[&str] = &["session_id", "sessionId"];
-const OCCURRED_AT: &[&str] = &["occurred_at", "occurredAt", "timestamp"];
-const PROPERTIES: &[&str] = &["properties", "params"];
+pub(crate) const USER_ID: &[&str] = &["user_id", "userId", "sub"];
+pub(crate) const SESSION_ID: &[&str] = &["session_id", "sessionId"];
+pub(crate) const OCCURRED_AT: &[&str] = &["occurred_at", "occurredAt", "timestamp"];
+pub(crate) const PROPERTIES: &[&str] = &["properties", "params"];
 const KNOWN_FIELDS: &[&str] = &[
     "event_type",
     "event",
     "name",
+    "event_name",
     "event_id",
     "occurred_at",
     "occurredAt",
@@ -107,6 +109,9 @@ pub fn normalize(raw: &Value, ctx: &RequestContext, new_event_id: &mut dyn FnMut
             quarantine,
         };
     };
+    // Identifiers sent among the properties become the top-level fields they are.
+    let arranged = super::arrange::arrange(map, &mut errors, &mut warnings);
+    let map = arranged.as_ref().unwrap_or(map);
     let mut f = Fields {
         map,
         errors: &mut errors,
@@ -263,7 +268,23 @@ pub fn normalize(raw: &Value, ctx: &RequestContext, new_event_id: &mut dyn FnMut
             Field::ErrorCode => error_code.is_some(),
         };
         validate::check_requirements(def, present, &mut errors);
-        validate::check_properties(def, properties, &mut errors, &mut warnings)
+        let checked = validate::check_properties(def, properties, &mut errors, &mut warnings);
+        // Quotas are per user: an event that uses one needs a user, even where its type does not
+        // (a logged-out tool_interaction view is fine; a `use` is metered).
+        let metered = (user_id.is_none() && catalog::quotas::is_metered_type(def.name))
+            .then(|| catalog::quotas::action_for(def.name, Some(&Value::Object(checked.clone()))))
+            .flatten();
+        if let Some(action) = metered.filter(|_| !errors.iter().any(|e| e.field == "user_id")) {
+            errors.push(Issue::new(
+                "missing_required_field",
+                "user_id",
+                format!(
+                    "user_id is required for {}: it uses the {} quota",
+                    def.name, action.name
+                ),
+            ));
+        }
+        checked
     });
 
     // Identifiers keep their identity but never hold PII: one that does is

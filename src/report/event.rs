@@ -49,7 +49,7 @@ pub(crate) mod tests {
         let mut e = stored(1, "2026-01-01T00:00:00.000Z", "x");
         e.success = Some(0);
         e.payload_json = Some(r#"{"amount": 3}"#.into());
-        let v = serde_json::to_value(e.into_view()).unwrap();
+        let v = serde_json::to_value(e.into_view(&crate::report::links::LinkBases::default())).unwrap();
         assert_eq!(v["success"], false);
         assert_eq!(v["properties"]["amount"], 3);
         assert!(v.get("payload_json").is_none());

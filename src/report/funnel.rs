@@ -23,6 +23,9 @@ pub struct StepRow {
     pub event_type: String,
     pub first_ts: String,
     pub last_ts: String,
+    /// With a breakdown: the group's value on these events (the largest, when they differ).
+    #[serde(default, rename = "group_value")]
+    pub group: Option<String>,
 }
 
 /// A row of [`crate::storage::sql::FUNNEL_ERRORS`].
@@ -82,7 +85,17 @@ fn rate(n: u64, d: u64) -> Option<f64> {
     (d > 0).then(|| (n as f64 / d as f64 * 10_000.0).round() / 10_000.0)
 }
 
-pub fn compute(funnel: &'static Funnel, steps: &[StepRow], errors: &[ErrorRow]) -> FunnelResult {
+/// Each subject's steps and what explains its drop-off, read once from the rows.
+struct Subjects {
+    /// subject → per step (earliest, latest) time.
+    times: HashMap<String, Vec<Option<(String, String)>>>,
+    /// subject → its latest error code.
+    last_error: HashMap<String, String>,
+    /// subject → its breakdown value: that of its earliest step carrying one.
+    group: HashMap<String, String>,
+}
+
+fn subjects(funnel: &'static Funnel, steps: &[StepRow], errors: &[ErrorRow]) -> Subjects {
     // The latest trace each user was seen on (by its step time).
     let mut latest: HashMap<&str, (&str, &str)> = HashMap::new();
     for r in steps {
@@ -95,9 +108,9 @@ pub fn compute(funnel: &'static Funnel, steps: &[StepRow], errors: &[ErrorRow]) 
     }
     let user_trace: HashMap<&str, &str> = latest.into_iter().map(|(u, (t, _))| (u, t)).collect();
 
-    // subject → per step (earliest, latest) time.
     let n = funnel.steps.len();
     let mut times: HashMap<String, Vec<Option<(String, String)>>> = HashMap::new();
+    let mut group: HashMap<String, (usize, String)> = HashMap::new();
     for r in steps {
         let Some(step) = funnel.steps.iter().position(|s| s.event == r.event_type) else {
             continue;
@@ -105,6 +118,12 @@ pub fn compute(funnel: &'static Funnel, steps: &[StepRow], errors: &[ErrorRow]) 
         let Some(subject) = subject_of(&r.trace_id, &r.user_id, &user_trace) else {
             continue;
         };
+        if let Some(value) = &r.group {
+            let g = group.entry(subject.clone()).or_insert((step, value.clone()));
+            if (step, value) < (g.0, &g.1) {
+                *g = (step, value.clone());
+            }
+        }
         let slot = &mut times.entry(subject).or_insert_with(|| vec![None; n])[step];
         *slot = Some(match slot.take() {
             None => (r.first_ts.clone(), r.last_ts.clone()),
@@ -121,10 +140,24 @@ pub fn compute(funnel: &'static Funnel, steps: &[StepRow], errors: &[ErrorRow]) 
             *entry = (&e.last_ts, &e.error_code);
         }
     }
+    Subjects {
+        times,
+        last_error: last_error.into_iter().map(|(k, (_, c))| (k, c.to_string())).collect(),
+        group: group.into_iter().map(|(k, (_, v))| (k, v)).collect(),
+    }
+}
 
+pub fn compute(funnel: &'static Funnel, steps: &[StepRow], errors: &[ErrorRow]) -> FunnelResult {
+    let s = subjects(funnel, steps, errors);
+    count(funnel, &s, |_| true)
+}
+
+/// Counts the subjects `keep` selects through the funnel's steps.
+fn count(funnel: &'static Funnel, s: &Subjects, keep: impl Fn(&str) -> bool) -> FunnelResult {
+    let n = funnel.steps.len();
     let mut reached = vec![0u64; n];
     let mut drops: Vec<BTreeMap<String, u64>> = vec![BTreeMap::new(); n];
-    for (subject, steps) in &times {
+    for (subject, steps) in s.times.iter().filter(|(subject, _)| keep(subject)) {
         let mut at: Option<&str> = None;
         let mut depth = 0;
         for slot in steps {
@@ -142,7 +175,7 @@ pub fn compute(funnel: &'static Funnel, steps: &[StepRow], errors: &[ErrorRow]) 
             *r += 1;
         }
         if depth > 0 && depth < n {
-            let code = last_error.get(subject).map_or(NO_ERROR, |e| e.1);
+            let code = s.last_error.get(subject).map_or(NO_ERROR, String::as_str);
             *drops[depth].entry(code.to_string()).or_default() += 1;
         }
     }
@@ -185,6 +218,107 @@ pub fn compute(funnel: &'static Funnel, steps: &[StepRow], errors: &[ErrorRow]) 
     }
 }
 
+/// What a funnel is split by: a stored column or a declared string property of its steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Breakdown {
+    EmailDomain,
+    Source,
+    TenantId,
+    Property(&'static str),
+}
+
+impl Breakdown {
+    /// The `by` parameter: `email_domain`, `source`, `tenant_id`, or a string property one of the
+    /// funnel's step types declares (`plan_tier`, `method`, ...).
+    pub fn parse(raw: &str, funnel: &Funnel) -> Option<Breakdown> {
+        match raw {
+            "email_domain" => Some(Breakdown::EmailDomain),
+            "source" => Some(Breakdown::Source),
+            "tenant_id" => Some(Breakdown::TenantId),
+            _ => funnel
+                .steps
+                .iter()
+                .filter_map(|s| crate::catalog::find(s.event))
+                .flat_map(|e| e.params.iter())
+                .find(|p| p.name == raw && p.kind == crate::catalog::ParamKind::String)
+                .map(|p| Breakdown::Property(p.name)),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Breakdown::EmailDomain => "email_domain",
+            Breakdown::Source => "source",
+            Breakdown::TenantId => "tenant_id",
+            Breakdown::Property(p) => p,
+        }
+    }
+}
+
+/// Groups a breakdown lists by name; smaller ones are added up as `other`.
+pub const BREAKDOWN_GROUPS: usize = 10;
+
+/// One group of a breakdown: the funnel counted over its subjects only.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct BreakdownGroup {
+    /// The value (an email domain, source, tenant or property value); null for subjects
+    /// without one, and for `other`.
+    pub value: Option<String>,
+    /// True for the group that adds up every value beyond the largest [`BREAKDOWN_GROUPS`].
+    pub other: bool,
+    pub subjects: u64,
+    pub steps: Vec<StepResult>,
+    pub overall_conversion: Option<f64>,
+}
+
+/// The funnel per value of the breakdown: the [`BREAKDOWN_GROUPS`] values with the most
+/// subjects (then by value), subjects without a value, and `other` for the rest.
+/// Each subject falls in exactly one group, so the groups' counts add up to the funnel's.
+pub fn breakdown(funnel: &'static Funnel, steps: &[StepRow], errors: &[ErrorRow]) -> Vec<BreakdownGroup> {
+    let s = subjects(funnel, steps, errors);
+    let entered = |subject: &str| {
+        s.times
+            .get(subject)
+            .is_some_and(|t| t.first().is_some_and(Option::is_some))
+    };
+    let mut sizes: BTreeMap<&str, u64> = BTreeMap::new();
+    for (subject, value) in &s.group {
+        if entered(subject) {
+            *sizes.entry(value.as_str()).or_default() += 1;
+        }
+    }
+    let mut ranked: Vec<(&str, u64)> = sizes.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    let top: Vec<&str> = ranked.iter().take(BREAKDOWN_GROUPS).map(|(v, _)| *v).collect();
+    let group_of = |subject: &str| s.group.get(subject).map(String::as_str);
+    let group = |value: Option<String>, other: bool, r: FunnelResult| BreakdownGroup {
+        value,
+        other,
+        subjects: r.subjects,
+        steps: r.steps,
+        overall_conversion: r.overall_conversion,
+    };
+    let mut out: Vec<BreakdownGroup> = top
+        .iter()
+        .map(|v| {
+            group(
+                Some(v.to_string()),
+                false,
+                count(funnel, &s, |sub| group_of(sub) == Some(v)),
+            )
+        })
+        .collect();
+    let none = count(funnel, &s, |sub| group_of(sub).is_none());
+    if none.subjects > 0 {
+        out.push(group(None, false, none));
+    }
+    let rest = count(funnel, &s, |sub| group_of(sub).is_some_and(|v| !top.contains(&v)));
+    if rest.subjects > 0 {
+        out.push(group(None, true, rest));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,6 +345,7 @@ mod tests {
             event_type: event.into(),
             first_ts: first.into(),
             last_ts: last.into(),
+            group: None,
         }
     }
 
@@ -284,5 +419,48 @@ mod tests {
             .iter()
             .all(|s| s.count == 0 && s.conversion_from_start.is_none()));
         assert_eq!(r.overall_conversion, None);
+    }
+
+    #[test]
+    fn a_breakdown_counts_each_subject_once_in_its_group_the_top_ten_then_the_rest_as_other() {
+        let mut steps = Vec::new();
+        // Group gN has N+1 subjects (g0..g11: 12 values); half of each group reaches b.
+        for g in 0..12 {
+            for i in 0..=g {
+                let trace = format!("t{g}_{i}");
+                let mut a = step(Some(&trace), None, "a", "01", "01");
+                a.group = Some(format!("g{g:02}"));
+                steps.push(a);
+                if i % 2 == 0 {
+                    steps.push(step(Some(&trace), None, "b", "02", "02"));
+                }
+            }
+        }
+        // A subject whose value comes only with its later step; one with none at all.
+        steps.push(step(Some("late"), None, "a", "01", "01"));
+        let mut late_b = step(Some("late"), None, "b", "02", "02");
+        late_b.group = Some("g11".into());
+        steps.push(late_b);
+        steps.push(step(Some("bare"), None, "a", "01", "01"));
+        let groups = breakdown(&FUNNEL, &steps, &[]);
+        let names: Vec<(Option<&str>, bool, u64)> = groups
+            .iter()
+            .map(|g| (g.value.as_deref(), g.other, g.subjects))
+            .collect();
+        assert_eq!(names.len(), BREAKDOWN_GROUPS + 2);
+        assert_eq!(
+            names[0],
+            (Some("g11"), false, 13),
+            "the late value counts for its subject"
+        );
+        assert_eq!(names[9], (Some("g02"), false, 3));
+        assert_eq!(names[10], (None, false, 1), "subjects without a value");
+        assert_eq!(names[11], (None, true, 1 + 2), "g00 and g01 are other");
+        let total = compute(&FUNNEL, &steps, &[]);
+        for i in 0..2 {
+            let sum: u64 = groups.iter().map(|g| g.steps[i].count).sum();
+            assert_eq!(sum, total.steps[i].count, "step {i}: groups add up to the funnel");
+        }
+        assert_eq!(groups[0].steps[1].count, 6 + 1, "six of g11 and the late one reach b");
     }
 }

@@ -6,6 +6,8 @@ pub mod csv;
 pub mod event;
 pub mod funnel;
 pub mod ga4;
+pub mod links;
+pub mod money;
 pub mod overview;
 pub mod quarantine;
 pub mod summary;

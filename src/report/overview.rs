@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::{Deserialize, Serialize};
 
 use super::event::EventView;
+use super::money::{self, CurrencyAmount};
 use super::summary::DailyBucket;
 use crate::catalog::{self, SERVICES};
 
@@ -76,7 +77,8 @@ pub struct ServiceSnapshot {
     pub users: i64,
     pub sessions: i64,
     pub today: i64,
-    pub revenue_krw: i64,
+    /// The service's money KPIs over the range, one sum per currency, won first.
+    pub revenue: Vec<CurrencyAmount>,
     pub top_events: Vec<TypeCount>,
 }
 
@@ -87,7 +89,9 @@ pub struct Overview {
     pub tz: String,
     pub today_from: String,
     pub totals: Totals,
-    pub revenue_krw: i64,
+    /// Every service's revenue over the range, one sum per currency (won first, always
+    /// present), never converted or added across currencies.
+    pub revenue: Vec<CurrencyAmount>,
     pub services: Vec<ServiceSnapshot>,
     pub timeline: Vec<DailyBucket>,
     pub recent: Vec<EventView>,
@@ -99,8 +103,8 @@ pub struct Inputs {
     pub services: Vec<ServiceRow>,
     pub type_counts: Vec<ServiceTypeCount>,
     pub seen: Vec<Seen>,
-    /// Revenue per service (the catalog's KRW sum KPIs).
-    pub revenue: HashMap<&'static str, i64>,
+    /// Revenue per service and currency (the catalog's money KPIs).
+    pub revenue: HashMap<&'static str, Vec<CurrencyAmount>>,
     pub timeline: Vec<DailyBucket>,
     pub recent: Vec<EventView>,
 }
@@ -150,7 +154,11 @@ pub fn build(range: (String, String, String), today_from: String, quiet_before: 
                 users: row.users,
                 sessions: row.sessions,
                 today: row.today.unwrap_or(0),
-                revenue_krw: input.revenue.get(service).copied().unwrap_or(0),
+                revenue: input
+                    .revenue
+                    .get(service)
+                    .cloned()
+                    .unwrap_or_else(|| money::per_currency(&[])),
                 top_events,
             }
         })
@@ -161,7 +169,7 @@ pub fn build(range: (String, String, String), today_from: String, quiet_before: 
         tz: range.2,
         today_from,
         totals: input.totals,
-        revenue_krw: input.revenue.values().sum(),
+        revenue: money::add(&input.revenue.values().cloned().collect::<Vec<_>>()),
         services,
         timeline: input.timeline,
         recent: input.recent,
@@ -206,7 +214,21 @@ mod tests {
                     last_seen: Some("2026-02-02T00:00:00.000Z".into()),
                 },
             ],
-            revenue: HashMap::from([("presstuner", 39_000)]),
+            revenue: HashMap::from([(
+                "presstuner",
+                money::per_currency(&[
+                    money::MoneyRow {
+                        currency: "USD".into(),
+                        amount: 12.5,
+                        estimated: 0,
+                    },
+                    money::MoneyRow {
+                        currency: "KRW".into(),
+                        amount: 39_000.0,
+                        estimated: 0,
+                    },
+                ]),
+            )]),
             timeline: vec![],
             recent: vec![],
         }
@@ -221,11 +243,20 @@ mod tests {
         assert_eq!(pt.health, Health::Live);
         assert_eq!(pt.top_events.len(), TOP_EVENTS);
         assert_eq!(pt.top_events[0].event_type, "t6");
-        assert_eq!(pt.revenue_krw, 39_000);
+        let sums = |list: &[CurrencyAmount]| -> Vec<(String, f64)> {
+            list.iter().map(|c| (c.currency.clone(), c.amount)).collect()
+        };
+        let expected = vec![("KRW".to_string(), 39_000.0), ("USD".to_string(), 12.5)];
+        assert_eq!(sums(&pt.revenue), expected);
         let pluid = o.services.iter().find(|s| s.service == "pluid").unwrap();
         assert_eq!((pluid.health, pluid.events), (Health::Quiet, 0));
+        assert_eq!(
+            sums(&pluid.revenue),
+            [("KRW".to_string(), 0.0)],
+            "won first even at zero"
+        );
         let easypick = o.services.iter().find(|s| s.service == "easypick").unwrap();
         assert_eq!(easypick.health, Health::Silent);
-        assert_eq!(o.revenue_krw, 39_000);
+        assert_eq!(sums(&o.revenue), expected);
     }
 }

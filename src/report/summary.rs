@@ -20,7 +20,7 @@ pub fn in_event_rollup(m: &Measure) -> bool {
     match m {
         Measure::Count { events, .. } => !events.is_empty(),
         Measure::Sum { events, property } => !events.is_empty() && *property == ROLLUP_SUM_PROPERTY,
-        Measure::Distinct { .. } | Measure::Top { .. } => false,
+        Measure::Money { .. } | Measure::Distinct { .. } | Measure::Top { .. } => false,
     }
 }
 
@@ -145,6 +145,70 @@ pub fn from_daily(m: &Measure, rows: &[DailyRollup]) -> Option<Measured> {
     })
 }
 
+/// One day of a ratio KPI: its two parts that day and their quotient.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct DailyRate {
+    pub date: String,
+    /// The numerator KPI's value that day (weighted by 1/sample_rate, rounded).
+    pub numerator: i64,
+    /// The denominator KPI's value that day.
+    pub denominator: i64,
+    /// `numerator / denominator` with four decimals; null on a day whose denominator is 0.
+    pub value: Option<f64>,
+}
+
+/// The ratio KPIs of the catalog whose two parts the day rollup answers
+/// ([`from_daily`]): each gets a daily series at no extra read. A catalog test
+/// checks this is every ratio KPI.
+pub fn daily_ratios() -> Vec<(&'static str, &'static Measure, &'static Measure)> {
+    let measure_of = |id: &str| match crate::catalog::kpis::find(id).map(|k| &k.formula) {
+        Some(Formula::Measure(m)) if in_event_rollup(m) => Some(m),
+        _ => None,
+    };
+    KPIS.iter()
+        .filter_map(|k| match k.formula {
+            Formula::Ratio { numerator, denominator } => Some((k.id, measure_of(numerator)?, measure_of(denominator)?)),
+            Formula::Measure(_) => None,
+        })
+        .collect()
+}
+
+/// Every ratio KPI of [`daily_ratios`] per day of `days`, zero-safe: a day
+/// without rows has 0 over 0 and a null value. Days are the local days of
+/// the range, in order, the same as `daily`'s.
+pub fn daily_rates(days: &[Day], rows: &[DailyRollup]) -> BTreeMap<&'static str, Vec<DailyRate>> {
+    let mut by_day: HashMap<&str, Vec<DailyRollup>> = HashMap::new();
+    for r in rows {
+        by_day.entry(r.day.as_str()).or_default().push(r.clone());
+    }
+    let part = |m: &Measure, day_rows: &[DailyRollup]| -> i64 {
+        from_daily(m, day_rows)
+            .and_then(|v| v.value.as_f64())
+            .map_or(0, |f| f.round() as i64)
+    };
+    daily_ratios()
+        .into_iter()
+        .map(|(id, numerator, denominator)| {
+            let series = days
+                .iter()
+                .map(|d| {
+                    let date = d.date.to_string();
+                    let day_rows = by_day.get(date.as_str()).map(Vec::as_slice).unwrap_or(&[]);
+                    let (n, den) = (part(numerator, day_rows), part(denominator, day_rows));
+                    let value = ratio(Some(&Value::from(n)), Some(&Value::from(den))).as_f64();
+                    DailyRate {
+                        date,
+                        numerator: n,
+                        denominator: den,
+                        value,
+                    }
+                })
+                .collect();
+            (id, series)
+        })
+        .collect()
+}
+
 /// One bucket per day, every key seen anywhere in the range present (0 where absent).
 pub fn zero_filled(days: &[Day], counts: &[DailyCount]) -> Vec<DailyBucket> {
     let keys: Vec<&str> = {
@@ -191,7 +255,8 @@ pub fn measured() -> Vec<(&'static str, &'static Measure)> {
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct KpiValue {
-    /// A number (count, sum, ratio in 0..=1), a string (top value), or null (no data / ratio of 0).
+    /// A number (count, sum, ratio in 0..=1), a string (top value), a per-currency list for money
+    /// (`[{"currency": "KRW", "amount": n}, ...]`, won first), or null (no data / ratio of 0).
     #[schema(value_type = serde_json::Value)]
     pub value: Value,
     pub unit: Unit,
@@ -245,10 +310,10 @@ pub fn evaluate(measured: &HashMap<&str, Measured>) -> BTreeMap<&'static str, Kp
         .collect()
 }
 
-/// Counts and won amounts are whole numbers; SQLite's TOTAL() answers a float.
+/// Counts are whole numbers; SQLite's TOTAL() answers a float. Money is a per-currency list.
 fn normalize(kpi: &Kpi, v: Value) -> Value {
     match (kpi.unit, v.as_f64()) {
-        (Unit::Count | Unit::Krw, Some(f)) => Value::from(f.round() as i64),
+        (Unit::Count, Some(f)) => Value::from(f.round() as i64),
         _ => v,
     }
 }
@@ -403,6 +468,42 @@ mod tests {
     }
 
     #[test]
+    fn every_ratio_kpi_of_the_catalog_has_a_daily_series() {
+        let ratios: Vec<&str> = KPIS
+            .iter()
+            .filter(|k| matches!(k.formula, Formula::Ratio { .. }))
+            .map(|k| k.id)
+            .collect();
+        let series: Vec<&str> = daily_ratios().into_iter().map(|(id, _, _)| id).collect();
+        assert!(!ratios.is_empty());
+        assert_eq!(
+            series, ratios,
+            "a ratio whose parts the day rollup cannot answer has no daily series"
+        );
+    }
+
+    #[test]
+    fn daily_rates_divide_each_days_parts_and_are_null_on_days_without_a_denominator() {
+        let days = [day(1), day(2), day(3)];
+        let rows = [
+            rollup("2026-03-01", "m_otp_send_result", 0, 1.0, 0.0, 0),
+            rollup("2026-03-01", "m_otp_send_result", 1, 3.0, 0.0, 0),
+            rollup("2026-03-03", "m_otp_send_result", 0, 2.0, 0.0, 0),
+            rollup("2026-03-03", "m_checkout_click", -1, 4.0, 0.0, 0),
+            rollup("2026-03-03", "m_stripe_webhook_checkout_complete", -1, 1.0, 0.0, 0),
+        ];
+        let rates = daily_rates(&days, &rows);
+        let otp = &rates["pregoi_otp_failure_rate"];
+        let pairs: Vec<(i64, i64, Option<f64>)> = otp.iter().map(|r| (r.numerator, r.denominator, r.value)).collect();
+        assert_eq!(pairs, [(1, 4, Some(0.25)), (0, 0, None), (2, 2, Some(1.0))]);
+        assert_eq!(otp[1].date, "2026-03-02");
+        let checkout = &rates["pregoi_checkout_completion_rate"];
+        assert_eq!(checkout[2].value, Some(0.25));
+        assert_eq!(checkout[0].value, None, "zero-safe: no checkout that day");
+        assert!(rates.values().all(|series| series.len() == days.len()));
+    }
+
+    #[test]
     fn ratios_divide_measures_and_are_null_without_a_denominator() {
         assert_eq!(ratio(Some(&Value::from(1)), Some(&Value::from(3))), Value::from(0.3333));
         assert_eq!(ratio(Some(&Value::from(1)), Some(&Value::from(0))), Value::Null);
@@ -429,7 +530,7 @@ mod tests {
             let v = &out[k.id].value;
             match k.formula {
                 Formula::Ratio { .. } => assert_eq!(*v, Value::from(1.0), "{}", k.id),
-                Formula::Measure(_) if matches!(k.unit, Unit::Count | Unit::Krw) => {
+                Formula::Measure(_) if k.unit == Unit::Count => {
                     assert_eq!(*v, Value::from(4), "{}", k.id)
                 }
                 Formula::Measure(_) => {}

@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+use super::links::LinkBases;
+
 use super::event::{EventView, StoredEvent};
 use crate::time::parse_rfc3339;
 
@@ -45,7 +47,7 @@ fn millis(ts: &str) -> Option<i64> {
 }
 
 /// Builds the timeline from rows already in `(ts, id)` order, at most `max` of them.
-pub fn build(trace_id: &str, mut rows: Vec<StoredEvent>, max: usize) -> Timeline {
+pub fn build(trace_id: &str, mut rows: Vec<StoredEvent>, max: usize, links: &LinkBases) -> Timeline {
     let truncated = rows.len() > max;
     rows.truncate(max);
     let mut services: Vec<String> = Vec::new();
@@ -76,7 +78,7 @@ pub fn build(trace_id: &str, mut rows: Vec<StoredEvent>, max: usize) -> Timeline
         events.push(Step {
             elapsed_ms: since(previous),
             since_start_ms: since(start),
-            event: row.into_view(),
+            event: row.into_view(links),
         });
         previous = at;
     }
@@ -110,7 +112,7 @@ mod tests {
         let mut c = stored(3, "2026-03-01T00:00:04.000Z", "purchase_completed");
         c.service = "presstuner".into();
         c.source = "cp".into();
-        let t = build("trace_x", vec![a, b, c], 1000);
+        let t = build("trace_x", vec![a, b, c], 1000, &LinkBases::default());
         let elapsed: Vec<i64> = t.events.iter().map(|s| s.elapsed_ms).collect();
         assert_eq!(elapsed, [0, 1500, 2500]);
         assert_eq!(t.duration_ms, 4000);
@@ -124,10 +126,10 @@ mod tests {
     #[test]
     fn a_trace_longer_than_the_cap_is_cut_and_says_so() {
         let rows = (0..5).map(|i| stored(i, "2026-03-01T00:00:00.000Z", "x")).collect();
-        let t = build("trace_x", rows, 4);
+        let t = build("trace_x", rows, 4, &LinkBases::default());
         assert_eq!(t.events.len(), 4);
         assert!(t.truncated);
-        let empty = build("trace_y", vec![], 4);
+        let empty = build("trace_y", vec![], 4, &LinkBases::default());
         assert!(empty.events.is_empty() && empty.started_at.is_none());
     }
 }

@@ -45,6 +45,67 @@ pub fn month(params: &Params, now: DateTime<Utc>) -> AppResult<Month> {
     })
 }
 
+/// Most months one usage-history request covers (each month is one read per action).
+pub const MAX_MONTHS: u32 = 12;
+/// Months a history covers when `from_month` is not given.
+pub const DEFAULT_MONTHS: u32 = 6;
+
+fn month_param(params: &Params, name: &'static str) -> AppResult<Option<NaiveDate>> {
+    params
+        .get(name)
+        .map(|raw| {
+            quotas::parse_month(raw)
+                .ok_or_else(|| bad(name, "invalid_month", format!("`{name}` must look like 2026-03.")))
+        })
+        .transpose()
+}
+
+/// `from_month..=to_month` (YYYY-MM, both inclusive), oldest first: by default
+/// the [`DEFAULT_MONTHS`] months up to the current one; at most [`MAX_MONTHS`].
+pub fn month_range(params: &Params, now: DateTime<Utc>) -> AppResult<Vec<Month>> {
+    let current = {
+        let (start, _) = quotas::month_of(now);
+        let local = start.with_timezone(&quotas::MONTH_TIME_ZONE).date_naive();
+        NaiveDate::from_ymd_opt(chrono::Datelike::year(&local), chrono::Datelike::month(&local), 1)
+            .expect("day 1 exists")
+    };
+    let last = month_param(params, "to_month")?.unwrap_or(current);
+    let first = match month_param(params, "from_month")? {
+        Some(f) => f,
+        None => last - chrono::Months::new(DEFAULT_MONTHS - 1),
+    };
+    if first > last {
+        return Err(bad(
+            "to_month",
+            "invalid_range",
+            "`to_month` must not be before `from_month` (both are included).",
+        ));
+    }
+    let span = {
+        use chrono::Datelike;
+        (last.year() - first.year()) * 12 + last.month() as i32 - first.month() as i32 + 1
+    };
+    if span > MAX_MONTHS as i32 {
+        return Err(bad(
+            "from_month",
+            "range_too_long",
+            format!("A usage history covers at most {MAX_MONTHS} months; narrow `from_month`/`to_month`."),
+        ));
+    }
+    Ok((0..span as u32)
+        .map(|i| {
+            let m = first + chrono::Months::new(i);
+            let (start, end) = quotas::month_bounds(m);
+            Month {
+                month: m.format("%Y-%m").to_string(),
+                time_zone: quotas::MONTH_TIME_ZONE.name(),
+                from: to_stored(start),
+                to: to_stored(end),
+            }
+        })
+        .collect())
+}
+
 /// One user's use of one action in a month.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActionUsage {
@@ -261,5 +322,40 @@ mod tests {
         assert_eq!(line.average_per_user, Some(12.5));
         let empty = system_summary(quotas::action("compile").unwrap(), &[]);
         assert_eq!(empty.average_per_user, None);
+    }
+
+    #[test]
+    fn a_month_range_is_every_month_from_first_to_last_and_at_most_twelve() {
+        let now = crate::time::parse_rfc3339("2026-03-10T12:00:00Z").unwrap();
+        let range = |pairs: &[(&str, &str)]| {
+            let p = Params::parse(pairs.iter().copied(), &["from_month", "to_month"]).unwrap();
+            month_range(&p, now)
+        };
+        let names = |r: AppResult<Vec<Month>>| r.unwrap().into_iter().map(|m| m.month).collect::<Vec<_>>();
+        assert_eq!(
+            names(range(&[])),
+            ["2025-10", "2025-11", "2025-12", "2026-01", "2026-02", "2026-03"]
+        );
+        assert_eq!(
+            names(range(&[("from_month", "2025-12"), ("to_month", "2026-01")])),
+            ["2025-12", "2026-01"]
+        );
+        assert_eq!(
+            names(range(&[("from_month", "2025-04"), ("to_month", "2026-03")])).len(),
+            12
+        );
+        let code = |r: AppResult<Vec<Month>>| match r {
+            Err(AppError::InvalidParameter { code, param, .. }) => (code, param),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            code(range(&[("from_month", "2025-03"), ("to_month", "2026-03")])).0,
+            "range_too_long"
+        );
+        assert_eq!(
+            code(range(&[("from_month", "2026-04"), ("to_month", "2026-03")])).0,
+            "invalid_range"
+        );
+        assert_eq!(code(range(&[("to_month", "2026-3")])).0, "invalid_month");
     }
 }

@@ -74,6 +74,7 @@ mod tests {
             retention_days: 400,
             audit_retention_days: 730,
             bench_routes: false,
+            links: Default::default(),
         }
     }
 

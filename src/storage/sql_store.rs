@@ -15,7 +15,8 @@ use crate::query::cursor::Position;
 use crate::query::filter::EventFilter;
 use crate::query::range::Day;
 use crate::report::event::StoredEvent;
-use crate::report::funnel::{ErrorRow, StepRow};
+use crate::report::funnel::{Breakdown, ErrorRow, StepRow};
+use crate::report::money::MoneyRow;
 use crate::report::quarantine::{QuarantinedEvent, ReplayPlan};
 use crate::report::summary;
 use crate::report::usage::{ActionUsage, Override, SubjectKind};
@@ -79,12 +80,6 @@ struct Suppressed {
 #[derive(Deserialize)]
 struct Count {
     n: i64,
-}
-
-/// A revenue measure's value (NULL when nothing was summed).
-#[derive(Deserialize)]
-struct Measured {
-    value: Option<f64>,
 }
 
 fn chunks<T: serde::Serialize>(rows: &[T]) -> StoreResult<Vec<String>> {
@@ -236,20 +231,29 @@ impl<B: SqlBackend> EventStore for SqlStore<B> {
             [Bind::Text(rollup_days), Bind::Text(raw_days)],
         ));
         // The day rollup answers counts and amounts of named types; the rest get a statement each.
-        let queried: Vec<_> = measures
+        let (money, single): (Vec<_>, Vec<_>) = measures
             .iter()
             .filter(|(_, m)| !sql::in_event_rollup(m))
-            .map(|(id, m)| (*id, batch.push(sql::measure(m, &span.from, &span.to))))
-            .collect();
+            .map(|(id, m)| {
+                (
+                    *id,
+                    matches!(m, Measure::Money { .. }),
+                    batch.push(sql::measure(m, &span.from, &span.to)),
+                )
+            })
+            .partition(|(_, is_money, _)| *is_money);
         let mut results = batch.run(&self.backend).await?;
         let mut rows = SummaryRows {
             days: results.rows(day_slot)?,
-            measured: Vec::new(),
+            ..SummaryRows::default()
         };
-        for (id, slot) in queried {
+        for (id, _, slot) in single {
             if let Some(row) = results.first::<MeasureRow>(slot)? {
                 rows.measured.push((id, row));
             }
+        }
+        for (id, _, slot) in money {
+            rows.money.push((id, results.rows::<MoneyRow>(slot)?));
         }
         Ok(rows)
     }
@@ -293,19 +297,20 @@ impl<B: SqlBackend> EventStore for SqlStore<B> {
             revenue: Vec::new(),
         };
         for (service, slot) in revenue_slots {
-            let value = results.first::<Measured>(slot)?.and_then(|m| m.value);
-            rows.revenue.push((service, value));
+            rows.revenue.push((service, results.rows::<MoneyRow>(slot)?));
         }
         Ok(rows)
     }
 
-    async fn funnel_rows(&self, span: &Span, steps: &[&str]) -> StoreResult<(Vec<StepRow>, Vec<ErrorRow>)> {
+    async fn funnel_rows(
+        &self,
+        span: &Span,
+        steps: &[&str],
+        by: Option<Breakdown>,
+    ) -> StoreResult<(Vec<StepRow>, Vec<ErrorRow>)> {
         let (from, to) = (Bind::text(&span.from), Bind::text(&span.to));
         let mut batch = Batch::new();
-        let step_slot = batch.push(Statement::with(
-            sql::FUNNEL_STEPS,
-            [from.clone(), to.clone(), Bind::json(steps)],
-        ));
+        let step_slot = batch.push(sql::funnel_steps(&span.from, &span.to, steps, by));
         let error_slot = batch.push(Statement::with(sql::FUNNEL_ERRORS, [from, to]));
         let mut results = batch.run(&self.backend).await?;
         Ok((results.rows(step_slot)?, results.rows(error_slot)?))

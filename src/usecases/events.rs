@@ -65,7 +65,7 @@ pub async fn list<S: EventStore>(
     Ok(EventPage {
         from: range.0,
         to: range.1,
-        events: page.into_iter().map(StoredEvent::into_view).collect(),
+        events: page.into_iter().map(|e| e.into_view(&config.links)).collect(),
         next_cursor,
     })
 }

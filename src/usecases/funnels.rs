@@ -8,7 +8,7 @@ use crate::catalog::funnels::{self, Funnel, FUNNELS};
 use crate::error::AppResult;
 use crate::query::params::Params;
 use crate::query::{bad, range::TimeRange};
-use crate::report::funnel::{self, FunnelResult};
+use crate::report::funnel::{self, Breakdown, BreakdownGroup, FunnelResult};
 use crate::store::{EventStore, Span};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -22,6 +22,16 @@ pub struct FunnelCount {
     pub to: String,
     pub tz: String,
     pub funnel: FunnelResult,
+    /// With `by`: the funnel per value (the 10 largest groups, subjects without a value, `other`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub breakdown: Option<FunnelBreakdown>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct FunnelBreakdown {
+    /// `email_domain`, `source`, `tenant_id` or the property's name.
+    pub by: &'static str,
+    pub groups: Vec<BreakdownGroup>,
 }
 
 pub fn list() -> FunnelList {
@@ -41,13 +51,29 @@ pub async fn count<S: EventStore>(
             "No funnel has this name; GET /internal/funnels lists them.",
         )
     })?;
+    let by = params
+        .get("by")
+        .map(|raw| {
+            Breakdown::parse(raw, funnel).ok_or_else(|| {
+                bad(
+                    "by",
+                    "invalid_breakdown",
+                    "`by` must be email_domain, source, tenant_id or a string property of the funnel's steps.",
+                )
+            })
+        })
+        .transpose()?;
     let range = TimeRange::parse(params, now)?;
     let steps: Vec<&str> = funnel.steps.iter().map(|s| s.event).collect();
-    let (step_rows, error_rows) = store.funnel_rows(&Span::from(&range), &steps).await?;
+    let (step_rows, error_rows) = store.funnel_rows(&Span::from(&range), &steps, by).await?;
     Ok(FunnelCount {
         from: range.from_stored(),
         to: range.to_stored(),
         tz: range.tz.name().to_string(),
         funnel: funnel::compute(funnel, &step_rows, &error_rows),
+        breakdown: by.map(|by| FunnelBreakdown {
+            by: by.name(),
+            groups: funnel::breakdown(funnel, &step_rows, &error_rows),
+        }),
     })
 }

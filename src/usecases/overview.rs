@@ -9,24 +9,30 @@ use crate::error::AppResult;
 use crate::query::filter::EventFilter;
 use crate::query::params::Params;
 use crate::query::range::{start_of_day, TimeRange};
-use crate::report::event::StoredEvent;
+use crate::report::links::LinkBases;
+use crate::report::money::{self, MoneyRow};
 use crate::report::overview::{self, Inputs, Overview, QUIET_AFTER_HOURS, RECENT_EVENTS};
 use crate::report::summary;
 use crate::store::EventStore;
 use crate::time::to_stored;
 
-/// Revenue is whatever the catalog declares as a won sum, per service.
+/// Revenue is whatever the catalog declares as money, per service (and per currency).
 pub fn revenue_measures() -> Vec<(&'static str, &'static Measure)> {
     KPIS.iter()
-        .filter(|k| k.unit == Unit::Krw)
+        .filter(|k| k.unit == Unit::Money)
         .filter_map(|k| match (&k.formula, k.service) {
-            (Formula::Measure(m @ Measure::Sum { .. }), Some(service)) => Some((service, m)),
+            (Formula::Measure(m @ Measure::Money { .. }), Some(service)) => Some((service, m)),
             _ => None,
         })
         .collect()
 }
 
-pub async fn overview<S: EventStore>(store: &S, params: &Params, now: DateTime<Utc>) -> AppResult<Overview> {
+pub async fn overview<S: EventStore>(
+    store: &S,
+    params: &Params,
+    links: &LinkBases,
+    now: DateTime<Utc>,
+) -> AppResult<Overview> {
     let range = TimeRange::parse(params, now)?;
     let today = to_stored(start_of_day(range.tz, now.with_timezone(&range.tz).date_naive()));
     let everything = EventFilter::everything(range);
@@ -34,10 +40,14 @@ pub async fn overview<S: EventStore>(store: &S, params: &Params, now: DateTime<U
         .overview_rows(&everything, &today, RECENT_EVENTS, &revenue_measures())
         .await?;
 
-    let mut revenue: HashMap<&'static str, i64> = HashMap::new();
-    for (service, value) in rows.revenue {
-        *revenue.entry(service).or_default() += value.unwrap_or(0.0).round() as i64;
+    let mut by_service: HashMap<&'static str, Vec<MoneyRow>> = HashMap::new();
+    for (service, sums) in rows.revenue {
+        by_service.entry(service).or_default().extend(sums);
     }
+    let revenue = by_service
+        .into_iter()
+        .map(|(service, rows)| (service, money::per_currency(&rows)))
+        .collect();
     let mut recent = rows.recent;
     recent.truncate(RECENT_EVENTS);
     let inputs = Inputs {
@@ -47,7 +57,7 @@ pub async fn overview<S: EventStore>(store: &S, params: &Params, now: DateTime<U
         seen: rows.seen,
         revenue,
         timeline: summary::zero_filled(&range.days(), &rows.daily_by_service),
-        recent: recent.into_iter().map(StoredEvent::into_view).collect(),
+        recent: recent.into_iter().map(|e| e.into_view(links)).collect(),
     };
     let quiet_before = to_stored(now - Duration::hours(QUIET_AFTER_HOURS));
     let span = (range.from_stored(), range.to_stored(), range.tz.name().to_string());

@@ -9,7 +9,8 @@ use serde::Serialize;
 use crate::error::AppResult;
 use crate::query::params::Params;
 use crate::query::range::TimeRange;
-use crate::report::summary::{self, DailyBucket, KpiValue};
+use crate::report::money;
+use crate::report::summary::{self, DailyBucket, DailyRate, KpiValue};
 use crate::store::{EventStore, Span};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -24,6 +25,9 @@ pub struct Summary {
     /// Types whose counts are estimates: sampled rows weigh 1/sample_rate.
     pub estimated: Vec<String>,
     pub daily: Vec<DailyBucket>,
+    /// Every ratio KPI of the catalog per local day of the range (same days as `daily`):
+    /// its numerator and denominator that day, and their quotient (null when the denominator is 0).
+    pub daily_rates: BTreeMap<&'static str, Vec<DailyRate>>,
 }
 
 pub async fn summary<S: EventStore>(store: &S, params: &Params, now: DateTime<Utc>) -> AppResult<Summary> {
@@ -40,13 +44,24 @@ pub async fn summary<S: EventStore>(store: &S, params: &Params, now: DateTime<Ut
         }
     }
     // Measures the day rollup cannot answer came with their own statement's value.
-    for (id, row) in rows.measured {
+    for (id, row) in &rows.measured {
         let estimate = row.is_estimate();
         values.insert(
             id,
             summary::Measured {
-                value: row.value,
+                value: row.value.clone(),
                 estimate,
+            },
+        );
+    }
+    // Money: one sum per currency, won first (never added across currencies).
+    for (id, rows) in &rows.money {
+        let sums = money::per_currency(rows);
+        values.insert(
+            id,
+            summary::Measured {
+                value: serde_json::to_value(sums).expect("plain values always serialize"),
+                estimate: rows.iter().any(|r| r.estimated != 0),
             },
         );
     }
@@ -58,5 +73,6 @@ pub async fn summary<S: EventStore>(store: &S, params: &Params, now: DateTime<Ut
         totals: summary::totals(&daily),
         estimated: summary::estimated_keys(&daily),
         daily: summary::zero_filled(&days, &daily),
+        daily_rates: summary::daily_rates(&days, &rows.days),
     })
 }

@@ -2,6 +2,7 @@
 
 use crate::error::AppResult;
 use crate::query::{bad, params::percent_decode};
+use crate::report::links::LinkBases;
 use crate::report::timeline::{self, Timeline};
 use crate::store::EventStore;
 use crate::trace::accept_trace_id;
@@ -10,7 +11,7 @@ use crate::trace::accept_trace_id;
 pub const TRACE_MAX_EVENTS: usize = 1000;
 
 /// `raw` is the path segment as received (percent-encoded).
-pub async fn timeline<S: EventStore>(store: &S, raw: &str) -> AppResult<Timeline> {
+pub async fn timeline<S: EventStore>(store: &S, raw: &str, links: &LinkBases) -> AppResult<Timeline> {
     let decoded = percent_decode(raw).unwrap_or_default();
     let trace_id = accept_trace_id(&decoded).ok_or_else(|| {
         bad(
@@ -20,5 +21,5 @@ pub async fn timeline<S: EventStore>(store: &S, raw: &str) -> AppResult<Timeline
         )
     })?;
     let rows = store.trace_events(trace_id, TRACE_MAX_EVENTS).await?;
-    Ok(timeline::build(trace_id, rows, TRACE_MAX_EVENTS))
+    Ok(timeline::build(trace_id, rows, TRACE_MAX_EVENTS, links))
 }

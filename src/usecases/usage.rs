@@ -38,6 +38,28 @@ pub struct UsageSummary {
     pub actions: Vec<SystemLine>,
 }
 
+/// One month of a usage history.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct MonthUsage {
+    pub month: Month,
+    /// Without `user_id`: every action's totals that month.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actions: Option<Vec<SystemLine>>,
+    /// With `user_id`: that user's usage and limit of each action that month.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<Vec<UsageLine>>,
+}
+
+/// Usage over a range of months, oldest first.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct UsageHistory {
+    /// Months start at midnight on the 1st in this zone.
+    pub time_zone: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    pub months: Vec<MonthUsage>,
+}
+
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Quotas {
     /// Months start at midnight on the 1st in this zone.
@@ -101,10 +123,51 @@ pub async fn summary<S: EventStore>(store: &S, params: &Params, now: DateTime<Ut
     Ok(UsageSummary { month, actions })
 }
 
+/// `GET /internal/usage/months`: one user's usage, or every action's totals, per month of a range.
+pub async fn history<S: EventStore>(store: &S, params: &Params, now: DateTime<Utc>) -> AppResult<UsageHistory> {
+    let user_id = params
+        .get("user_id")
+        .map(|raw| usage::subject_id(Some(raw), "user_id"))
+        .transpose()?;
+    let mut months = Vec::new();
+    for month in usage::month_range(params, now)? {
+        let span = month_span(&month);
+        let line = match &user_id {
+            Some(user) => {
+                let rows = store.usage_of_user(user, &span, ACTIONS).await?;
+                MonthUsage {
+                    month,
+                    actions: None,
+                    user: Some(rows.iter().map(UsageLine::from).collect()),
+                }
+            }
+            None => {
+                let per_action = store.usage_by_action(&span, ACTIONS).await?;
+                MonthUsage {
+                    month,
+                    actions: Some(
+                        per_action
+                            .iter()
+                            .map(|(a, users)| usage::system_summary(a, users))
+                            .collect(),
+                    ),
+                    user: None,
+                }
+            }
+        };
+        months.push(line);
+    }
+    Ok(UsageHistory {
+        time_zone: quotas::MONTH_TIME_ZONE.name(),
+        user_id,
+        months,
+    })
+}
+
 pub async fn quotas<S: EventStore>(store: &S) -> AppResult<Quotas> {
     Ok(Quotas {
         time_zone: quotas::MONTH_TIME_ZONE.name(),
-        plan_from: "the user's latest subscription event (free after a cancel or without one)",
+        plan_from: "the user's latest subscription event that is not a `start` (payment not completed): free after a cancel or without one",
         actions: ACTIONS,
         overrides: store.list_overrides().await?,
     })

@@ -161,7 +161,9 @@ test("KPI cards show the summary API's numbers for the same period and zone", as
   assert.ok(cards.length >= 20, `${cards.length} cards`);
   const fmt = (k) => {
     if (k.value == null) return "–";
-    if (k.unit === "krw") return new Intl.NumberFormat("ko-KR", { style: "currency", currency: "KRW" }).format(k.value);
+    if (k.unit === "money") {
+      return k.value.map((c) => new Intl.NumberFormat("ko-KR", { style: "currency", currency: c.currency }).format(c.amount)).join(" · ");
+    }
     if (k.unit === "ratio") return new Intl.NumberFormat("ko-KR", { style: "percent", maximumFractionDigits: 1 }).format(k.value);
     if (k.unit === "count") return new Intl.NumberFormat("ko-KR").format(k.value);
     return String(k.value);

@@ -113,5 +113,47 @@ test("one signed batch of 1e308 amounts is refused per event, and the summary an
   }
   const after = await call("/api/overview", AUTH);
   assert.equal(after.status, 200, after.text);
-  assert.equal(after.body.revenue_krw, before.body.revenue_krw, "nothing was added to revenue");
+  assert.deepEqual(after.body.revenue, before.body.revenue, "nothing was added to revenue");
+});
+
+test("the dictionary's automatic parameters are stored with limits fit for them; processed_at is the server's", async () => {
+  const AUTH = { headers: { authorization: `Bearer ${SECRETS.INTERNAL_API_KEY}` } };
+  const user = uid("u").replace(/-/g, "_");
+  const agent = `Mozilla/5.0 (X11; Linux x86_64) ${"AppleWebKit/537.36 ".repeat(12)}`;
+  assert.ok(agent.length > 100 && agent.length <= 512);
+  const res = await ingestBearer({
+    events: [
+      { event_type: "select_template", event_id: uid(), user_agent: agent, page_url: "https://easypick.example/t?x=1",
+        params: { template_id: "t_1", template_type: "prompt", event_name: "select_template", page_title: "템플릿 · EasyPick",
+                  user_id: user, session_id: `${user}_s`, processed_at: "1999-01-01T00:00:00Z" } },
+      { event_type: "select_template", event_id: uid(), params: { template_id: "t-1 x", template_type: "prompt" } },
+      { event_type: "select_template", event_id: uid(), page_title: "x".repeat(301), params: { template_id: "t_1", template_type: "prompt" } },
+    ],
+  });
+  assert.equal(res.status, 200, res.text);
+  const [ok, badId, longTitle] = res.body.results;
+  assert.equal(ok.status, "accepted", JSON.stringify(ok));
+  assert.ok(ok.warnings.some((w) => w.code === "server_field_ignored"));
+  assert.equal(badId.errors[0].code, "invalid_identifier");
+  assert.equal(`${longTitle.errors[0].code}@${longTitle.errors[0].field}`, "property_too_long@properties.page_title");
+  const list = await call(`/internal/funnel-events?user_id=${user}`, AUTH);
+  assert.equal(list.status, 200, list.text);
+  const [e] = list.body.events;
+  assert.equal(e.session_id, `${user}_s`);
+  assert.equal(e.properties.user_agent, agent);
+  assert.equal(e.properties.page_title, "템플릿 · EasyPick");
+  assert.equal(e.properties.processed_at, undefined);
+  assert.ok(e.ts > "2000", "the server's time, not the sent processed_at");
+});
+
+test("a logged-out tool view is accepted and not metered; a tool use without a user is rejected", async () => {
+  const tool = (action) => ({ event_type: "tool_interaction", event_id: uid(), session_id: uid("anon"),
+    properties: { tool_id: "tool_1", action_type: action } });
+  const views = await ingestBearer({ events: Array.from({ length: 6 }, () => tool("view")) });
+  assert.equal(views.status, 200, views.text);
+  assert.ok(views.body.results.every((r) => r.status === "accepted" || r.status === "sampled_out"), views.text);
+  assert.equal(views.body.quota, undefined, "nothing metered");
+  const use = await ingestBearer({ events: [tool("use")] });
+  assertProblem(assert, use, 422, "all_events_rejected");
+  assert.equal(`${use.body.results[0].errors[0].code}@${use.body.results[0].errors[0].field}`, "missing_required_field@user_id");
 });

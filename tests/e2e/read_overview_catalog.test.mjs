@@ -35,8 +35,8 @@ test("the overview lists every service and counts exactly this file's events in 
   const serviceOf = new Map(cat.events.map((e) => [e.name, e.service]));
   const services = cat.services.filter((s) => cat.events.some((e) => e.service === s && plain.has(e.name))).slice(0, 2);
   assert.ok(services.length >= 1);
-  // Revenue: the won sums the catalog declares per service.
-  const revenueKpi = (cat.kpis ?? []).find((k) => k.unit === "krw" && k.formula?.kind === "sum"
+  // Revenue: the money sums the catalog declares per service, one per currency.
+  const revenueKpi = (cat.kpis ?? []).find((k) => k.unit === "money" && k.formula?.kind === "money"
     && k.formula.events?.length && plain.has(k.formula.events[0]) && k.service);
   const events = [];
   services.forEach((service, si) => {
@@ -49,19 +49,32 @@ test("the overview lists every service and counts exactly this file's events in 
       }));
     }
   });
-  const amounts = [12000, 3500, 990];
+  const amounts = [[12000], [3500, "KRW"], [990], [19.99, "USD"], [5.5, "EUR"], [0.01, "USD"]];
   if (revenueKpi) {
-    for (const amount of amounts) {
-      events.push(make(revenueKpi.formula.events[0], { tenant_id: tenant, properties: { [revenueKpi.formula.property]: amount } }));
+    for (const [amount, currency] of amounts) {
+      const properties = { [revenueKpi.formula.property]: amount, ...(currency ? { currency } : {}) };
+      events.push(make(revenueKpi.formula.events[0], { tenant_id: tenant, properties }));
     }
   }
   for (const e of events) for (const k of Object.keys(e)) if (e[k] === undefined) delete e[k];
 
-  // Every event of the revenue KPI's types adds its property (the generated ones too).
-  const revenueSent = !revenueKpi ? 0 : events
-    .filter((e) => revenueKpi.formula.events.includes(e.event_type))
-    .reduce((n, e) => n + (e.properties?.[revenueKpi.formula.property] ?? 0), 0);
-  assert.ok(!revenueKpi || revenueSent >= 16490);
+  // Every event of the revenue KPI's types adds its property (the generated ones too) to its
+  // currency's sum (won when none is given); won comes first, at 0 when nothing was paid in won.
+  const perCurrency = (list) => {
+    const sums = new Map([["KRW", 0]]);
+    for (const e of list) {
+      const amount = e.properties?.[revenueKpi.formula.property];
+      if (amount === undefined) continue;
+      const c = e.properties?.currency ?? "KRW";
+      sums.set(c, (sums.get(c) ?? 0) + amount);
+    }
+    const cents = (v) => Math.round(v * 100) / 100;
+    const others = [...sums.keys()].filter((c) => c !== "KRW" && cents(sums.get(c)) !== 0).sort();
+    return ["KRW", ...others].map((currency) => ({ currency, amount: cents(sums.get(currency)) }));
+  };
+  const revenueEvents = !revenueKpi ? [] : events.filter((e) => revenueKpi.formula.events.includes(e.event_type));
+  const revenueSent = revenueKpi ? perCurrency(revenueEvents) : [{ currency: "KRW", amount: 0 }];
+  assert.ok(!revenueKpi || (revenueSent[0].amount >= 16490 && revenueSent.some((c) => c.currency === "USD")));
 
   const from = isoIn(0);
   await send(events);
@@ -86,15 +99,20 @@ test("the overview lists every service and counts exactly this file's events in 
     const top = Object.entries(byType).map(([event_type, count]) => ({ event_type, count }))
       .sort((a, b) => b.count - a.count || (a.event_type < b.event_type ? -1 : 1)).slice(0, 5);
     assert.deepEqual(snap.top_events, top, `${snap.service} top events`);
-    const revenue = revenueKpi && snap.service === revenueKpi.service ? revenueSent : 0;
-    assert.equal(snap.revenue_krw, revenue, `${snap.service} revenue`);
+    const revenue = revenueKpi && snap.service === revenueKpi.service ? revenueSent : [{ currency: "KRW", amount: 0 }];
+    assert.deepEqual(snap.revenue, revenue, `${snap.service} revenue per currency`);
     if (mine.length) {
       assert.equal(snap.health, "live", snap.service);
       assert.ok(snap.last_seen >= from, `${snap.service} last_seen ${snap.last_seen}`);
     }
     assert.equal(o.timeline.reduce((n, d) => n + (d.counts[snap.service] ?? 0), 0), snap.events, `${snap.service} timeline`);
   }
-  assert.equal(o.revenue_krw, revenueSent);
+  assert.deepEqual(o.revenue, revenueSent, "never added across currencies");
+  assert.equal(o.revenue_krw, undefined, "no unconverted sum");
+  if (revenueKpi) {
+    const summary = await ok(`/internal/funnel-events/summary${qs(window)}`);
+    assert.deepEqual(summary.kpis[revenueKpi.id].value, revenueSent, "the summary's revenue KPI, per currency");
+  }
   const ids = new Set(events.map((e) => e.event_id));
   assert.equal(o.recent.length, Math.min(20, events.length));
   assert.ok(o.recent.every((e) => ids.has(e.event_id)), "recent holds only this window's events");

@@ -147,6 +147,40 @@ test("every count KPI equals the list count of its event types and outcome; rati
   }
 });
 
+test("every ratio KPI has a daily series whose parts equal the list's counts that day, null without a denominator", async () => {
+  const tz = "Asia/Seoul";
+  const range = { from: localDate(tz, -2), to: localDate(tz, 1), tz };
+  const s = await ok(`/internal/funnel-events/summary${qs(range)}`);
+  const ratios = (cat.kpis ?? []).filter((k) => k.formula?.kind === "ratio");
+  assert.deepEqual(Object.keys(s.daily_rates).sort(), ratios.map((k) => k.id).sort(), "one series per ratio KPI");
+  const dates = consecutiveDates(range.from, 3);
+  const success = { any: undefined, success: "true", failure: "false" };
+  const byId = new Map((cat.kpis ?? []).map((k) => [k.id, k]));
+  let checked = 0;
+  for (const k of ratios) {
+    const series = s.daily_rates[k.id];
+    assert.deepEqual(series.map((d) => d.date), dates, `${k.id}: the days of daily`);
+    for (const day of series) {
+      if (day.denominator > 0) {
+        assert.ok(Math.abs(day.value - day.numerator / day.denominator) < 1e-4, `${k.id} ${day.date}`);
+      } else {
+        assert.equal(day.value, null, `${k.id} ${day.date}: zero-safe`);
+      }
+    }
+    // The two parts of today's point, counted through the list for the same local day.
+    const today = series.find((d) => d.date === localDate(tz, 0, sentAt));
+    const day = { from: today.date, to: consecutiveDates(today.date, 2)[1], tz };
+    for (const [part, got] of [[k.formula.numerator, today.numerator], [k.formula.denominator, today.denominator]]) {
+      const m = byId.get(part).formula;
+      if (m.kind !== "count") continue;
+      const { events } = await pageAll({ ...day, type: m.events.join(","), success: success[m.outcome] }, 500);
+      assert.equal(got, weightOf(events), `${k.id} ${today.date}: ${part}`);
+      checked++;
+    }
+  }
+  assert.ok(checked > 0, "at least one ratio's parts were counted");
+});
+
 // Every read endpoint, every parameter, each bad value: [path, code, param].
 function badInputs(funnel) {
   const long = (n) => "x".repeat(n);

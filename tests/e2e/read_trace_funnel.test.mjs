@@ -99,6 +99,15 @@ test("an invalid trace id is a 400; a valid one with no events is an empty 200",
   assert.equal((await ok(`/internal/trace/${longest}`)).events.length, 0);
 });
 
+test("a funnel breakdown by anything but a column or a step's string property is a 400 naming `by`", async () => {
+  const { funnels } = await ok("/internal/funnels");
+  for (const by of ["amount", "email", `nope_${tag}`]) {
+    const res = await read(`/internal/funnels/${funnels[0].name}?by=${by}`);
+    assertProblem(assert, res, 400, "invalid_breakdown");
+    assert.equal(res.body.param, "by");
+  }
+});
+
 test("the funnel list names catalog events, and an unknown funnel is a 400", async () => {
   const { funnels } = await ok("/internal/funnels");
   assert.ok(Array.isArray(funnels));
@@ -212,6 +221,19 @@ test("each funnel counts this file's traces per step, with drop-off by error cod
     assert.equal(got.overall_conversion, round4(expected.at(-1).count / expected[0].count));
     assert.ok(!JSON.stringify(got).includes(`${tag}_f${i}_done`), "a completed trace's error is no drop-off");
 
+    // Split by source, tenant and domain: each subject in one group, so the groups add up to the funnel.
+    for (const by of ["source", "tenant_id", "email_domain"]) {
+      const split = await ok(`/internal/funnels/${funnel.name}${qs({ ...narrow, by })}`);
+      assert.deepEqual(split.funnel, got, `${funnel.name} by ${by}: the funnel itself`);
+      assert.equal(split.breakdown.by, by);
+      const groups = split.breakdown.groups;
+      assert.ok(groups.filter((g) => !g.other && g.value !== null).length <= 10, "at most ten named groups");
+      for (const e of expected) {
+        const sum = groups.reduce((n, g) => n + g.steps[e.index].count, 0);
+        assert.equal(sum, e.count, `${funnel.name} by ${by}, step ${e.index}`);
+      }
+    }
+
     // Over a wide window: the counts grew by exactly this file's traces.
     const afterWide = await ok(`/internal/funnels/${funnel.name}${qs(wide)}`);
     for (const e of expected) {
@@ -227,4 +249,30 @@ test("each funnel counts this file's traces per step, with drop-off by error cod
     counted++;
   }
   t.diagnostic(`${counted} of ${funnels.length} funnels counted`);
+});
+
+test("events and traces carry drill-down links: Stripe in the id's mode, the tenant's onboarding page", async () => {
+  const vars = JSON.parse(process.env.FUNNEL_VARS ?? "{}");
+  const trace = `trace_${tag}_links`;
+  const tenantId = `t ${tag}&x`;
+  await sendSigned([
+    { event_type: "m_checkout_session_created", event_id: `${tag}_cs`, trace_id: trace, tenant_id: tenantId,
+      properties: { stripe_session_id: `cs_test_${tag}`, payment_intent_id: `pi_${tag}` } },
+    { event_type: "m_stripe_webhook_checkout_complete", event_id: `${tag}_wh`, trace_id: trace,
+      properties: { stripe_event_id: `evt_${tag}`, livemode: true } },
+  ]);
+  const stripe = "https://dashboard.stripe.com";
+  const expected = {
+    [`${tag}_cs`]: [
+      { kind: "stripe_checkout_session", url: `${stripe}/test/checkout/sessions/cs_test_${tag}`, mode: "test" },
+      { kind: "stripe_payment", url: `${stripe}/test/payments/pi_${tag}`, mode: "test" },
+      { kind: "tenant_onboarding", url: `${vars.CONTROL_PLANE_URL}/cp/onboarding?tenant_id=${encodeURIComponent(tenantId)}` },
+    ],
+    [`${tag}_wh`]: [{ kind: "stripe_event", url: `${stripe}/events/evt_${tag}`, mode: "live" }],
+  };
+  const timeline = await ok(`/internal/trace/${trace}`);
+  for (const e of timeline.events) assert.deepEqual(e.links, expected[e.event_id], `trace ${e.event_id}`);
+  const list = await ok(`/internal/funnel-events${qs({ trace_id: trace })}`);
+  assert.equal(list.events.length, 2);
+  for (const e of list.events) assert.deepEqual(e.links, expected[e.event_id], `list ${e.event_id}`);
 });

@@ -20,8 +20,10 @@ const secrets = Object.fromEntries(
 // Named keys with a role each, configured as hashes only (as scripts/make-key.mjs prints them).
 const sha256 = (key) => createHash("sha256").update(key).digest("hex");
 secrets.API_KEYS = [`e2e-read:read:${sha256(secrets.READ_KEY)}`, `e2e-ingest:ingest:${sha256(secrets.INGEST_KEY)}`].join(";");
+// Plain settings (not secrets, so not searched for in the log): the control plane for tenant links.
+const vars = { CONTROL_PLANE_URL: "https://cp.e2e.example" };
 const envFile = join(work, "test.env");
-writeFileSync(envFile, Object.entries(secrets).map(([k, v]) => `${k}=${v}`).join("\n") + "\n", { mode: 0o600 });
+writeFileSync(envFile, Object.entries({ ...secrets, ...vars }).map(([k, v]) => `${k}=${v}`).join("\n") + "\n", { mode: 0o600 });
 const persistDir = join(work, "state");
 
 let status = 1;
@@ -37,7 +39,7 @@ try {
   }).filter((f) => f.includes(process.env.E2E_FILTER ?? "")); // E2E_FILTER=browser runs only those files
   const run = spawnSync(process.execPath, ["--test", "--test-concurrency=1", ...tests], {
     stdio: "inherit",
-    env: { ...process.env, FUNNEL_URL: worker.url, FUNNEL_SECRETS: JSON.stringify(secrets),
+    env: { ...process.env, FUNNEL_URL: worker.url, FUNNEL_SECRETS: JSON.stringify(secrets), FUNNEL_VARS: JSON.stringify(vars),
            FUNNEL_D1_DIR: persistDir, FUNNEL_ENV_FILE: envFile },
   });
   status = run.status ?? 1;

@@ -171,3 +171,33 @@ test("the GA4 export yields Measurement Protocol payloads within GA4's limits", 
   }
   assertProblem(assert, await get("/internal/funnel-events/export?format=xml"), 400, "invalid_format");
 });
+
+test("a started subscription grants no paid plan until it completes; usage answers per month over a range", async () => {
+  const user = uid("payer");
+  const sub = (action) => ({ event_type: "subscription", event_id: uid("sub"), user_id: user,
+    properties: { action, plan_type: "pro" } });
+  const limitOf = async () => {
+    const res = await get(`/internal/usage?user_id=${user}`);
+    assert.equal(res.status, 200, res.text);
+    return res.body.actions.find((a) => a.action === "compile").limit;
+  };
+  assert.equal((await ingestBearer({ events: [sub("start")] })).status, 200);
+  assert.equal(await limitOf(), 20, "a start is not a payment");
+  assert.equal((await ingestBearer({ events: [sub("complete"), compile(user)] })).status, 200);
+  assert.equal(await limitOf(), 500);
+
+  const history = await get(`/internal/usage/months?user_id=${user}`);
+  assert.equal(history.status, 200, history.text);
+  assert.equal(history.body.months.length, 6);
+  const months = history.body.months.map((m) => m.month.month);
+  assert.deepEqual([...months].sort(), months, "oldest first");
+  const current = history.body.months.at(-1).user.find((l) => l.action === "compile");
+  assert.deepEqual([current.used, current.limit], [1, 500]);
+  assert.ok(history.body.months.slice(0, -1).every((m) => m.user.every((l) => l.used === 0)));
+  const everyone = await get(`/internal/usage/months?from_month=${months[5]}&to_month=${months[5]}`);
+  assert.equal(everyone.status, 200, everyone.text);
+  assert.ok(everyone.body.months[0].actions.find((a) => a.action === "compile").total_used >= 1);
+  assertProblem(assert, await get(`/internal/usage/months?from_month=2025-01&to_month=2026-01`), 400, "range_too_long");
+  assertProblem(assert, await get(`/internal/usage/months?from_month=2026-02&to_month=2026-01`), 400, "invalid_range");
+  assertProblem(assert, await get(`/internal/usage/months?to_month=2026-1`), 400, "invalid_month");
+});

@@ -202,3 +202,184 @@ fn a_login_start_may_name_its_user_by_sub_and_a_fail_type_is_a_failure_in_its_tr
     let missing = s.ingest(json!([{ "event_type": "m_auth_login_start", "event_id": "sub-2" }]));
     assert_eq!(missing.body["results"][0]["status"], "rejected");
 }
+
+#[test]
+fn a_logged_out_tool_view_is_accepted_unmetered_while_a_tool_use_still_needs_a_user() {
+    let s = Service::new();
+    let tool = |id: &str, action: &str| {
+        json!({ "event_type": "tool_interaction", "event_id": id, "session_id": "anon_session",
+                "properties": { "tool_id": "tool_1", "action_type": action } })
+    };
+    let mut views: Vec<serde_json::Value> = (0..8).map(|i| tool(&format!("v{i}"), "view")).collect();
+    views.push(tool("use-anon", "use"));
+    let mut signed_in = tool("use-u1", "use");
+    signed_in["user_id"] = json!("u1");
+    views.push(signed_in);
+    let answer = s.ingest(json!(views));
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    let results = answer.body["results"].as_array().unwrap();
+    for r in &results[..8] {
+        assert!(
+            ["accepted", "sampled_out"].contains(&r["status"].as_str().unwrap()),
+            "a logged-out view is not refused: {r:?}"
+        );
+    }
+    assert!(results[..8].iter().any(|r| r["status"] == "accepted"));
+    assert_eq!(
+        (results[8]["status"].clone(), results[8]["errors"][0]["field"].clone()),
+        (json!("rejected"), json!("user_id"))
+    );
+    assert_eq!(results[9]["status"], "accepted");
+    // Only the signed-in use is metered; the rejected one is in the quarantine, no view is.
+    assert_eq!(s.usage_line("u1", "ai_tool_access")["used"], 1);
+    let quarantine = s.get("/internal/quarantine?type=tool_interaction");
+    assert_eq!(
+        quarantine.body["events"].as_array().unwrap().len(),
+        1,
+        "{:?}",
+        quarantine.body
+    );
+}
+
+#[test]
+fn automatic_parameters_are_stored_with_their_own_limits_and_processed_at_is_the_servers() {
+    let s = Service::new();
+    let agent = format!("Mozilla/5.0 (X11; Linux x86_64) {}", "AppleWebKit/537.36 ".repeat(10));
+    assert!(agent.len() > 100 && agent.len() <= 512);
+    let answer = s.ingest(json!([
+        { "event_type": "select_template", "event_id": "auto-1", "user_agent": agent, "page_url": "https://easypick.example/search?q=gpt",
+          "params": { "template_id": "t_1", "template_type": "prompt", "event_name": "select_template", "page_title": "검색 · EasyPick",
+                      "session_id": "s_auto", "user_id": "u_auto", "timestamp": "2026-03-10T11:59:00Z",
+                      "processed_at": "1999-01-01T00:00:00Z" } },
+        { "event_type": "search", "event_id": "auto-2", "params": { "search_term": "x", "event_name": "page_view" } },
+        { "event_type": "search", "event_id": "auto-3", "user_agent": "a".repeat(513), "params": { "search_term": "x" } },
+        { "event_name": "search", "event_id": "auto-4", "params": { "search_term": "named by event_name" } },
+    ]));
+    let results = answer.body["results"].as_array().unwrap();
+    assert_eq!(results[0]["status"], "accepted", "{:?}", results[0]);
+    let codes = |r: &serde_json::Value, key: &str| -> Vec<String> {
+        r[key].as_array().map_or(vec![], |a| {
+            a.iter().map(|e| e["code"].as_str().unwrap().to_string()).collect()
+        })
+    };
+    assert!(codes(&results[0], "warnings").contains(&"server_field_ignored".to_string()));
+    assert!(
+        !codes(&results[0], "warnings").contains(&"unknown_property".to_string()),
+        "{:?}",
+        results[0]
+    );
+    assert_eq!(codes(&results[1], "errors"), ["conflicting_fields"]);
+    assert_eq!(codes(&results[2], "errors"), ["property_too_long"]);
+    assert_eq!(results[2]["errors"][0]["field"], "properties.user_agent");
+    assert_ne!(results[3]["status"], "rejected", "{:?}", results[3]);
+    {
+        let stored = s.list_all("user_id=u_auto");
+        assert_eq!(stored.len(), 1);
+        let e = &stored[0];
+        assert_eq!(
+            (e["session_id"].clone(), e["occurred_at"].clone()),
+            (json!("s_auto"), json!("2026-03-10T11:59:00.000Z"))
+        );
+        assert_eq!(e["properties"]["user_agent"], json!(agent));
+        assert_eq!(e["properties"]["page_title"], "검색 · EasyPick");
+        assert!(e["properties"].get("processed_at").is_none() && e["properties"].get("event_name").is_none());
+        assert_eq!(e["ts"], "2026-03-10T12:00:00.000Z", "processed_at is the server's ts");
+    }
+}
+
+#[test]
+fn identifiers_of_the_dictionary_take_letters_digits_and_underscores_only_free_text_anything() {
+    let s = Service::new();
+    let template = |id: &str, template_id: &str, category: &str| {
+        json!({ "event_type": "select_template", "event_id": id,
+                "properties": { "template_id": template_id, "template_type": "prompt", "category": category } })
+    };
+    let answer = s.ingest(json!([
+        template("t1", "blog_post_template_001", "콘텐츠 제작"),
+        template("t2", "blog-post template", "마케팅"),
+    ]));
+    let results = answer.body["results"].as_array().unwrap();
+    assert_eq!(results[0]["status"], "accepted", "{:?}", results[0]);
+    assert_eq!(
+        (
+            results[1]["errors"][0]["code"].clone(),
+            results[1]["errors"][0]["field"].clone()
+        ),
+        (json!("invalid_identifier"), json!("properties.template_id"))
+    );
+}
+
+#[test]
+fn a_started_subscription_grants_no_paid_plan_until_payment_completes() {
+    let s = Service::new();
+    let subscription = |id: &str, action: &str| {
+        json!({ "event_type": "subscription", "event_id": id, "user_id": "payer",
+                "properties": { "action": action, "plan_type": "pro" } })
+    };
+    assert_eq!(s.ingest(json!([subscription("sub-1", "start")])).status, 200);
+    assert_eq!(
+        s.usage_line("payer", "compile")["limit"],
+        20,
+        "still free: nothing paid"
+    );
+    assert_eq!(s.ingest(json!([subscription("sub-2", "complete")])).status, 200);
+    assert_eq!(s.usage_line("payer", "compile")["limit"], 500, "pro once paid");
+}
+
+#[test]
+fn usage_over_a_month_range_answers_each_month_for_a_user_and_for_everyone() {
+    let mut s = Service::new();
+    for (month, n) in [(1, 2), (3, 3)] {
+        s.app.now = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, month, 10, 3, 0, 0).unwrap();
+        let events: Vec<serde_json::Value> = (0..n).map(|i| compile(&format!("m{month}-{i}"), "writer")).collect();
+        assert_eq!(s.ingest(json!(events)).status, 200);
+    }
+    let mine = s.get("/internal/usage/months?user_id=writer&from_month=2026-01&to_month=2026-03");
+    assert_eq!(mine.status, 200, "{:?}", mine.body);
+    let used: Vec<(String, i64)> = mine.body["months"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            let compile = m["user"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|l| l["action"] == "compile")
+                .unwrap();
+            (
+                m["month"]["month"].as_str().unwrap().to_string(),
+                compile["used"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        used,
+        [
+            ("2026-01".to_string(), 2),
+            ("2026-02".to_string(), 0),
+            ("2026-03".to_string(), 3)
+        ]
+    );
+    let all = s.get("/internal/usage/months?from_month=2026-03&to_month=2026-03");
+    let totals = &all.body["months"][0]["actions"];
+    let compile_total = totals
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["action"] == "compile")
+        .unwrap();
+    assert_eq!(compile_total["total_used"], 3);
+    // The default range: the six months up to the current one; at most twelve.
+    let default = s.get("/internal/usage/months");
+    assert_eq!(default.body["months"].as_array().unwrap().len(), 6);
+    assert_eq!(default.body["months"][5]["month"]["month"], "2026-03");
+    let twelve = s.get("/internal/usage/months?from_month=2025-04&to_month=2026-03");
+    assert_eq!(twelve.status, 200);
+    let thirteen = s.get("/internal/usage/months?from_month=2025-03&to_month=2026-03");
+    assert_eq!((thirteen.status, thirteen.code()), (400, "range_too_long"));
+    let reversed = s.get("/internal/usage/months?from_month=2026-03&to_month=2026-02");
+    assert_eq!((reversed.status, reversed.code()), (400, "invalid_range"));
+    let bad = s.get("/internal/usage/months?to_month=March");
+    assert_eq!((bad.status, bad.code()), (400, "invalid_month"));
+}

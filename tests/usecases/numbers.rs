@@ -103,9 +103,9 @@ fn every_numeric_parameter_takes_its_bounds_and_refuses_one_step_past_them() {
         let answer = s.get(target);
         assert_eq!(answer.status, 200, "{target}: {:?}", answer.body);
     }
-    let revenue = s.get("/api/overview").body["revenue_krw"].clone();
-    // purchase_completed's accepted amounts: 0, 1e12 and -0.
-    assert_eq!(revenue, json!(1_000_000_000_000i64));
+    let revenue = s.get("/api/overview").body["revenue"].clone();
+    // purchase_completed's accepted amounts: 0, 1e12 and -0, in won (no currency given).
+    assert_eq!(revenue, json!([{ "currency": "KRW", "amount": 1e12 }]));
 }
 
 #[test]
@@ -198,8 +198,8 @@ fn a_database_holding_out_of_range_numbers_from_before_is_repaired_by_its_migrat
     let s = Service { app };
     let overview = s.get("/api/overview");
     assert_eq!(
-        (overview.status, overview.body["revenue_krw"].clone()),
-        (200, json!(4200))
+        (overview.status, overview.body["revenue"][0].clone()),
+        (200, json!({ "currency": "KRW", "amount": 4200.0 }))
     );
     let summary = s.get("/internal/funnel-events/summary");
     assert_eq!(summary.status, 200, "{:?}", summary.body);

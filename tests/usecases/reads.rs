@@ -28,6 +28,30 @@ fn seed(s: &Service) {
     assert_eq!(answer.status, 200, "{:?}", answer.body);
 }
 
+/// Purchases in four currencies, one without a currency (won, the default).
+fn seed_foreign_purchases(s: &Service) {
+    let events: Vec<Value> = [
+        (Some("USD"), 19.99),
+        (Some("USD"), 5.01),
+        (Some("EUR"), 12.5),
+        (Some("JPY"), 3000.0),
+        (None, 600.0),
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, (currency, amount))| {
+        let mut properties = json!({ "amount": amount });
+        if let Some(c) = currency {
+            properties["currency"] = json!(c);
+        }
+        json!({ "event_type": "purchase_completed", "event_id": format!("fx-{i}"),
+                "user_id": format!("abroad{i}"), "properties": properties })
+    })
+    .collect();
+    let answer = s.ingest(json!(events));
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+}
+
 #[test]
 fn unknown_paths_are_404_and_known_paths_with_another_method_are_405_problems() {
     let s = Service::new();
@@ -86,7 +110,7 @@ fn the_overview_sums_revenue_and_shows_the_newest_events() {
     seed(&s);
     let o = s.get("/api/overview");
     assert_eq!(o.status, 200, "{:?}", o.body);
-    assert_eq!(o.body["revenue_krw"], 3900);
+    assert_eq!(o.body["revenue"], json!([{ "currency": "KRW", "amount": 3900.0 }]));
     assert_eq!(o.body["totals"]["events"], 21);
     assert_eq!(o.body["recent"].as_array().unwrap().len(), 20);
     let presstuner = o.body["services"]
@@ -96,7 +120,63 @@ fn the_overview_sums_revenue_and_shows_the_newest_events() {
         .find(|s| s["service"] == "presstuner")
         .cloned()
         .unwrap();
-    assert_eq!(presstuner["revenue_krw"], 3900);
+    assert_eq!(presstuner["revenue"], json!([{ "currency": "KRW", "amount": 3900.0 }]));
+}
+
+#[test]
+fn revenue_answers_one_sum_per_currency_won_first_in_the_overview_and_the_summary() {
+    let s = Service::new();
+    seed(&s);
+    seed_foreign_purchases(&s);
+    let expected = json!([
+        { "currency": "KRW", "amount": 4500.0 },
+        { "currency": "EUR", "amount": 12.5 },
+        { "currency": "JPY", "amount": 3000.0 },
+        { "currency": "USD", "amount": 25.0 },
+    ]);
+    let o = s.get("/api/overview");
+    assert_eq!(o.status, 200, "{:?}", o.body);
+    assert_eq!(o.body["revenue"], expected);
+    let presstuner = o.body["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["service"] == "presstuner")
+        .cloned()
+        .unwrap();
+    assert_eq!(presstuner["revenue"], expected);
+    let pregoi = o.body["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["service"] == "pregoi")
+        .cloned();
+    assert_eq!(
+        pregoi.unwrap()["revenue"],
+        json!([{ "currency": "KRW", "amount": 0.0 }])
+    );
+    assert!(o.body.get("revenue_krw").is_none(), "no unconverted sum");
+
+    // The summary's revenue KPI: over whole hours (the rollup) and over partial hours only (the rows).
+    for target in [
+        "/internal/funnel-events/summary",
+        "/internal/funnel-events/summary?from=2026-03-10T11:30:00Z&to=2026-03-10T12:30:00Z",
+    ] {
+        let summary = s.get(target);
+        assert_eq!(summary.status, 200, "{:?}", summary.body);
+        let kpi = &summary.body["kpis"]["presstuner_revenue"];
+        assert_eq!(
+            (kpi["unit"].clone(), kpi["value"].clone()),
+            (json!("money"), expected.clone()),
+            "{target}"
+        );
+    }
+    // A range without purchases: won at zero, nothing else.
+    let empty = s.get("/internal/funnel-events/summary?from=2026-01-01&to=2026-01-02");
+    assert_eq!(
+        empty.body["kpis"]["presstuner_revenue"]["value"],
+        json!([{ "currency": "KRW", "amount": 0.0 }])
+    );
 }
 
 #[test]
@@ -235,4 +315,231 @@ fn a_rejected_login_is_found_in_the_quarantine_by_address_and_by_trace() {
     assert_eq!(ids("type=m_auth_login_fail&trace_id=trace_r1"), ["r-1"]);
     let bad = s.get("/internal/quarantine?trace_id=nope");
     assert_eq!((bad.status, bad.code()), (400, "invalid_trace_id"));
+}
+
+#[test]
+fn the_summary_gives_each_ratio_kpi_per_day_with_null_on_days_without_a_denominator() {
+    let mut s = Service::new();
+    let otp = |id: String, ok: bool| json!({ "event_type": "m_otp_send_result", "event_id": id, "email": "a@example.com", "success": ok });
+    let mut at = |day: u32, events: Vec<Value>| {
+        s.app.now = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 3, day, 9, 30, 0).unwrap();
+        let answer = s.ingest(json!(events));
+        assert_eq!(answer.status, 200, "{:?}", answer.body);
+    };
+    at(8, (0..4).map(|i| otp(format!("d8-{i}"), i != 0)).collect());
+    at(10, (0..2).map(|i| otp(format!("d10-{i}"), false)).collect());
+    let summary = s.get("/internal/funnel-events/summary?from=2026-03-08&to=2026-03-11");
+    assert_eq!(summary.status, 200, "{:?}", summary.body);
+    let series = summary.body["daily_rates"]["pregoi_otp_failure_rate"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let got: Vec<Value> = series
+        .iter()
+        .map(|d| json!([d["date"], d["numerator"], d["denominator"], d["value"]]))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            json!(["2026-03-08", 1, 4, 0.25]),
+            json!(["2026-03-09", 0, 0, null]),
+            json!(["2026-03-10", 2, 2, 1.0])
+        ]
+    );
+    // Each day's denominator is what the list returns for that day.
+    for d in &series {
+        let date = d["date"].as_str().unwrap();
+        let next = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
+            .unwrap()
+            .succ_opt()
+            .unwrap();
+        let listed = s
+            .list_all(&format!("type=m_otp_send_result&from={date}&to={next}"))
+            .len();
+        assert_eq!(d["denominator"], json!(listed), "{date}");
+    }
+    // Every ratio KPI of the catalog has a series over the same days as `daily`.
+    let ratio_ids: Vec<&String> = summary.body["kpis"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, k)| k["unit"] == "ratio")
+        .map(|(id, _)| id)
+        .collect();
+    let rates = summary.body["daily_rates"].as_object().unwrap();
+    assert_eq!(rates.keys().collect::<Vec<_>>(), ratio_ids);
+    assert!(rates.values().all(|r| r.as_array().unwrap().len() == 3));
+    assert_eq!(
+        rates["pregoi_checkout_completion_rate"][0]["value"],
+        Value::Null,
+        "zero-safe"
+    );
+}
+
+#[test]
+fn a_type_named_as_a_failure_is_listed_under_success_false_and_never_under_true() {
+    let s = Service::new();
+    let answer = s.ingest(json!([
+        { "event_type": "m_auth_login_fail", "event_id": "f-none", "email": "a@example.com", "error_code": "otp_expired" },
+        { "event_type": "m_auth_login_fail", "event_id": "f-true", "email": "b@example.com", "error_code": "x", "success": true },
+        { "event_type": "m_provision_failed", "event_id": "p-none", "job_id": "job_1", "properties": { "failure_stage": "dns" } },
+        { "event_type": "m_otp_send_result", "event_id": "o-false", "email": "c@example.com", "success": false },
+        { "event_type": "m_otp_send_result", "event_id": "o-true", "email": "d@example.com", "success": true },
+    ]));
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    let ids = |query: &str| {
+        let mut ids: Vec<String> = s
+            .list_all(query)
+            .iter()
+            .map(|e| e["event_id"].as_str().unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(ids("success=false"), ["f-none", "f-true", "o-false", "p-none"]);
+    assert_eq!(ids("success=true"), ["o-true"]);
+    assert_eq!(ids("success=0&type=m_auth_login_fail"), ["f-none", "f-true"]);
+    // The trace's failures and the filter agree on what a failure is.
+    let export = s.get("/internal/funnel-events/export?format=csv&success=false");
+    let csv = s.drain_export(export);
+    assert_eq!(csv.lines().count(), 1 + 4, "{csv}");
+}
+
+#[test]
+fn get_user_takes_the_user_id_from_its_payload_as_the_control_plane_sends_it() {
+    let s = Service::new();
+    let answer = s.ingest(json!([
+        { "event_type": "m_auth_get_user", "event_id": "g1", "trace_id": "trace_get_user", "properties": { "user_id": "user_42" } },
+        { "event_type": "m_auth_get_user", "event_id": "g2", "trace_id": "trace_get_user", "user_id": "user_42", "properties": { "user_id": "user_43" } },
+        { "event_type": "m_auth_get_user", "event_id": "g3", "trace_id": "trace_get_user" },
+    ]));
+    let results = answer.body["results"].as_array().unwrap();
+    assert_eq!(results[0]["status"], "accepted", "{:?}", answer.body);
+    assert_eq!(
+        (results[1]["status"].clone(), results[1]["errors"][0]["code"].clone()),
+        (json!("rejected"), json!("conflicting_fields"))
+    );
+    assert_eq!(
+        (results[2]["status"].clone(), results[2]["errors"][0]["field"].clone()),
+        (json!("rejected"), json!("user_id"))
+    );
+    let found = s.list_all("user_id=user_42");
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["event_id"], "g1");
+    assert!(
+        found[0]["properties"].get("user_id").is_none(),
+        "stored once, as the column"
+    );
+}
+
+#[test]
+fn a_funnel_splits_by_email_domain_or_a_declared_property_and_the_groups_add_up() {
+    let s = Service::new();
+    let mut events = Vec::new();
+    // 14 domains: d0 has 14 traces, d1 13, ... d13 1; every even trace goes on to log in and click Pay.
+    for d in 0..14 {
+        for i in 0..(14 - d) {
+            let trace = format!("trace_d{d}_{i}");
+            let email = format!("user{i}@d{d}.example");
+            events.push(json!({ "event_type": "m_auth_login_start", "event_id": format!("{trace}-s"), "email": email, "trace_id": trace }));
+            if i % 2 == 0 {
+                events.push(json!({ "event_type": "m_auth_login_success", "event_id": format!("{trace}-ok"), "email": email, "trace_id": trace }));
+                let tier = if d % 2 == 0 { "pro" } else { "team" };
+                events.push(
+                    json!({ "event_type": "m_checkout_click", "event_id": format!("{trace}-pay"), "trace_id": trace,
+                                    "properties": { "plan_tier": tier } }),
+                );
+            }
+        }
+    }
+    for chunk in events.chunks(400) {
+        assert_eq!(s.ingest(json!(chunk)).status, 200);
+    }
+    let whole = s.get("/internal/funnels/auth_commerce");
+    let by_domain = s.get("/internal/funnels/auth_commerce?by=email_domain");
+    assert_eq!(by_domain.status, 200, "{:?}", by_domain.body);
+    assert_eq!(
+        by_domain.body["funnel"], whole.body["funnel"],
+        "the funnel itself is unchanged"
+    );
+    let b = &by_domain.body["breakdown"];
+    assert_eq!(b["by"], "email_domain");
+    let groups = b["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 11, "ten domains and other");
+    assert_eq!(
+        (groups[0]["value"].clone(), groups[0]["subjects"].clone()),
+        (json!("d0.example"), json!(14))
+    );
+    assert_eq!(groups[0]["steps"][1]["count"], 7);
+    let other = &groups[10];
+    assert_eq!(
+        (other["other"].clone(), other["subjects"].clone()),
+        (json!(true), json!(4 + 3 + 2 + 1))
+    );
+    for step in 0..3 {
+        let sum: i64 = groups.iter().map(|g| g["steps"][step]["count"].as_i64().unwrap()).sum();
+        assert_eq!(json!(sum), whole.body["funnel"]["steps"][step]["count"], "step {step}");
+    }
+    // A declared property of a later step: subjects that never clicked Pay have none.
+    let by_tier = s.get("/internal/funnels/auth_commerce?by=plan_tier");
+    let tiers: Vec<(Value, Value)> = by_tier.body["breakdown"]["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| (g["value"].clone(), g["steps"][2]["count"].clone()))
+        .collect();
+    assert_eq!(tiers.len(), 3, "{tiers:?}");
+    assert_eq!(tiers[2], (Value::Null, json!(0)), "no plan: never reached Pay");
+    for by in ["source", "tenant_id"] {
+        assert_eq!(
+            s.get(&format!("/internal/funnels/auth_commerce?by={by}")).status,
+            200,
+            "{by}"
+        );
+    }
+    let bad = s.get("/internal/funnels/auth_commerce?by=amount");
+    assert_eq!((bad.status, bad.code()), (400, "invalid_breakdown"));
+    assert_eq!(bad.body["param"], "by");
+}
+
+#[test]
+fn feed_and_trace_rows_carry_drill_down_links_to_stripe_and_the_control_plane() {
+    let s = Service::with_config(config(&[("CONTROL_PLANE_URL", "https://cp.example/")]));
+    let answer = s.ingest(json!([
+        { "event_type": "m_checkout_session_created", "event_id": "cs", "trace_id": "trace_pay", "tenant_id": "acme/1",
+          "properties": { "stripe_session_id": "cs_live_a1", "plan_tier": "pro" } },
+        { "event_type": "m_checkout_click", "event_id": "click", "trace_id": "trace_pay", "properties": { "plan_tier": "pro" } },
+    ]));
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    let expected = json!([
+        { "kind": "stripe_checkout_session", "url": "https://dashboard.stripe.com/checkout/sessions/cs_live_a1", "mode": "live" },
+        { "kind": "tenant_onboarding", "url": "https://cp.example/cp/onboarding?tenant_id=acme%2F1" },
+    ]);
+    let trace = s.get("/internal/trace/trace_pay");
+    let by_id = |events: &Value, id: &str| {
+        events
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["event_id"] == id)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(by_id(&trace.body["events"], "cs")["links"], expected);
+    assert_eq!(by_id(&trace.body["events"], "click")["links"], json!([]));
+    let list = s.get("/internal/funnel-events?trace_id=trace_pay");
+    assert_eq!(by_id(&list.body["events"], "cs")["links"], expected);
+    let overview = s.get("/api/overview");
+    assert_eq!(by_id(&overview.body["recent"], "cs")["links"], expected);
+    // Without a control plane configured: the Stripe link only.
+    let plain = Service::new();
+    plain.ingest(
+        json!([{ "event_type": "m_checkout_session_created", "event_id": "cs", "trace_id": "trace_pay",
+                          "tenant_id": "acme", "properties": { "stripe_session_id": "cs_test_b2" } }]),
+    );
+    let links = plain.get("/internal/trace/trace_pay").body["events"][0]["links"].clone();
+    assert_eq!(
+        links,
+        json!([{ "kind": "stripe_checkout_session", "url": "https://dashboard.stripe.com/test/checkout/sessions/cs_test_b2", "mode": "test" }])
+    );
 }

@@ -315,7 +315,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * One funnel counted over a range: steps, conversion, drop-off.
+         * One funnel counted over a range: steps, conversion, drop-off; split by `by` when given.
          * @description Needs a bearer key of the `read` role (an `admin` key may call every route).
          */
         get: operations["get_internal_funnels_name"];
@@ -471,6 +471,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/internal/usage/months": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Usage per month over a range of at most 12 months: one user's, or every action's totals.
+         * @description Needs a bearer key of the `read` role (an `admin` key may call every route).
+         */
+        get: operations["get_internal_usage_months"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/internal/usage/over-quota": {
         parameters: {
             query?: never;
@@ -583,6 +603,21 @@ export interface components {
             /** Format: int64 */
             id: number;
         };
+        /** @description One group of a breakdown: the funnel counted over its subjects only. */
+        BreakdownGroup: {
+            /** @description True for the group that adds up every value beyond the largest [`BREAKDOWN_GROUPS`]. */
+            other: boolean;
+            /** Format: double */
+            overall_conversion?: number | null;
+            steps: components["schemas"]["StepResult"][];
+            /** Format: int64 */
+            subjects: number;
+            /**
+             * @description The value (an email domain, source, tenant or property value); null for subjects
+             *     without one, and for `other`.
+             */
+            value?: string | null;
+        };
         Catalog: {
             events: components["schemas"]["EventStats"][];
             from: string;
@@ -594,11 +629,40 @@ export interface components {
             to: string;
             unknown_rejections: components["schemas"]["UnknownRejection"][];
         };
+        /** @description One currency's sum. */
+        CurrencyAmount: {
+            /**
+             * Format: double
+             * @description In the currency's own unit, rounded to two decimals.
+             */
+            amount: number;
+            /** @description ISO 4217 code (`KRW`, `USD`, `EUR`, `JPY`). */
+            currency: string;
+        };
         DailyBucket: {
             counts: {
                 [key: string]: number;
             };
             date: string;
+        };
+        /** @description One day of a ratio KPI: its two parts that day and their quotient. */
+        DailyRate: {
+            date: string;
+            /**
+             * Format: int64
+             * @description The denominator KPI's value that day.
+             */
+            denominator: number;
+            /**
+             * Format: int64
+             * @description The numerator KPI's value that day (weighted by 1/sample_rate, rounded).
+             */
+            numerator: number;
+            /**
+             * Format: double
+             * @description `numerator / denominator` with four decimals; null on a day whose denominator is 0.
+             */
+            value?: number | null;
         };
         /** @description One erasure request and its progress. */
         Erasure: {
@@ -681,6 +745,8 @@ export interface components {
         };
         /** @description One event in an API response. */
         EventView: components["schemas"]["StoredEvent"] & {
+            /** @description Drill-downs: the Stripe Dashboard for a payment, the control plane for a tenant. */
+            links: components["schemas"]["Link"][];
             /**
              * Format: double
              * @description How many events this row stands for (1/sample_rate): summaries add these up.
@@ -712,7 +778,13 @@ export interface components {
             name: string;
             steps: components["schemas"]["FunnelStep"][];
         };
+        FunnelBreakdown: {
+            /** @description `email_domain`, `source`, `tenant_id` or the property's name. */
+            by: string;
+            groups: components["schemas"]["BreakdownGroup"][];
+        };
         FunnelCount: {
+            breakdown?: components["schemas"]["FunnelBreakdown"] | null;
             from: string;
             funnel: components["schemas"]["FunnelResult"];
             to: string;
@@ -799,7 +871,10 @@ export interface components {
             lens: components["schemas"]["Lens"];
             service?: string | null;
             unit: components["schemas"]["Unit"];
-            /** @description A number (count, sum, ratio in 0..=1), a string (top value), or null (no data / ratio of 0). */
+            /**
+             * @description A number (count, sum, ratio in 0..=1), a string (top value), a per-currency list for money
+             *     (`[{"currency": "KRW", "amount": n}, ...]`, won first), or null (no data / ratio of 0).
+             */
             value: unknown;
         };
         /** @description One part of a GA4 `event_label`: a property's value or literal text. */
@@ -820,12 +895,28 @@ export interface components {
             properties_max_count: number;
             string_max_chars: number;
         };
+        /** @description One drill-down: open `url` in a new tab. */
+        Link: {
+            kind: components["schemas"]["LinkKind"];
+            mode?: components["schemas"]["StripeMode"] | null;
+            url: string;
+        };
+        /** @enum {string} */
+        LinkKind: "stripe_checkout_session" | "stripe_payment" | "stripe_event" | "tenant_onboarding";
         /** @description A quota month: its name and stored-form `[start, end)`. */
         Month: {
             from: string;
             month: string;
             time_zone: string;
             to: string;
+        };
+        /** @description One month of a usage history. */
+        MonthUsage: {
+            /** @description Without `user_id`: every action's totals that month. */
+            actions?: components["schemas"]["SystemLine"][] | null;
+            month: components["schemas"]["Month"];
+            /** @description With `user_id`: that user's usage and limit of each action that month. */
+            user?: components["schemas"]["UsageLine"][] | null;
         };
         /**
          * @description The values a numeric parameter accepts: finite, within `[min, max]`,
@@ -878,8 +969,11 @@ export interface components {
         Overview: {
             from: string;
             recent: components["schemas"]["EventView"][];
-            /** Format: int64 */
-            revenue_krw: number;
+            /**
+             * @description Every service's revenue over the range, one sum per currency (won first, always
+             *     present), never converted or added across currencies.
+             */
+            revenue: components["schemas"]["CurrencyAmount"][];
             services: components["schemas"]["ServiceSnapshot"][];
             timeline: components["schemas"]["DailyBucket"][];
             to: string;
@@ -893,6 +987,11 @@ export interface components {
             aliases?: string[];
             /** @description Allowed values of a string parameter; empty means any. */
             allowed?: string[];
+            /**
+             * @description An identifier or classification (the dictionary's `_id` and `_type`
+             *     parameters): letters, digits and `_` only ([`is_identifier_text`]).
+             */
+            identifier?: boolean;
             kind: components["schemas"]["ParamKind"];
             /** @description Longest string accepted, in characters. */
             max_chars?: number | null;
@@ -1010,8 +1109,8 @@ export interface components {
             events: number;
             health: components["schemas"]["Health"];
             last_seen?: string | null;
-            /** Format: int64 */
-            revenue_krw: number;
+            /** @description The service's money KPIs over the range, one sum per currency, won first. */
+            revenue: components["schemas"]["CurrencyAmount"][];
             service: string;
             /** Format: int64 */
             sessions: number;
@@ -1097,9 +1196,18 @@ export interface components {
             user_id?: string | null;
         };
         /** @enum {string} */
+        StripeMode: "test" | "live";
+        /** @enum {string} */
         SubjectKind: "user" | "tenant";
         Summary: {
             daily: components["schemas"]["DailyBucket"][];
+            /**
+             * @description Every ratio KPI of the catalog per local day of the range (same days as `daily`):
+             *     its numerator and denominator that day, and their quotient (null when the denominator is 0).
+             */
+            daily_rates: {
+                [key: string]: components["schemas"]["DailyRate"][];
+            };
             /** @description Types whose counts are estimates: sampled rows weigh 1/sample_rate. */
             estimated: string[];
             from: string;
@@ -1175,11 +1283,18 @@ export interface components {
          * @description How a KPI's value is shown.
          * @enum {string}
          */
-        Unit: "count" | "krw" | "ratio" | "text";
+        Unit: "count" | "money" | "ratio" | "text";
         UnknownRejection: {
             /** Format: int64 */
             count: number;
             event_type: string;
+        };
+        /** @description Usage over a range of months, oldest first. */
+        UsageHistory: {
+            months: components["schemas"]["MonthUsage"][];
+            /** @description Months start at midnight on the 1st in this zone. */
+            time_zone: string;
+            user_id?: string | null;
         };
         UsageLine: {
             action: string;
@@ -1859,6 +1974,8 @@ export interface operations {
                 to?: string;
                 /** @description IANA time zone for day buckets and dates (default UTC). */
                 tz?: string;
+                /** @description Split the funnel by email_domain, source, tenant_id or a string property of its steps (top 10 + other). */
+                by?: string;
             };
             header?: never;
             path: {
@@ -2150,6 +2267,42 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UserUsage"];
+                };
+            };
+            /** @description An RFC 9457 problem with a stable `code` (docs/api.md lists them). A 503 carries Retry-After. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_internal_usage_months: {
+        parameters: {
+            query?: {
+                /** @description First month, YYYY-MM, included (default: 5 months before `to_month`). At most 12 months in all. */
+                from_month?: string;
+                /** @description Last month, YYYY-MM, included (default: the current month). */
+                to_month?: string;
+                /** @description The user (1–128 characters). */
+                user_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageHistory"];
                 };
             };
             /** @description An RFC 9457 problem with a stable `code` (docs/api.md lists them). A 503 carries Retry-After. */

@@ -1,5 +1,5 @@
 import { get, type Schema } from "../api";
-import { dateTime, h, krw, maskedEmail, num } from "../format";
+import { dateTime, h, maskedEmail, money, num } from "../format";
 import { t, tx, type Key } from "../i18n";
 import { period, rangeParams } from "../state";
 import { card, table, withStates } from "../ui";
@@ -29,13 +29,13 @@ export async function render(root: HTMLElement): Promise<void> {
     root.replaceChildren(
       h("div", { class: "cards" },
         card(t("events"), num(o.totals.events)), card(t("users"), num(o.totals.users)),
-        card(t("sessions"), num(o.totals.sessions)), card(t("today"), num(o.totals.today)), card(t("revenue"), krw(o.revenue_krw))),
+        card(t("sessions"), num(o.totals.sessions)), card(t("today"), num(o.totals.today)), card(t("revenue"), money(o.revenue))),
       ...LENSES.map(([svc, name]) => lens(svc, name)),
       h("h2", {}, t("health")),
       table([t("service"), t("status"), t("lastSeen"), t("events"), t("users"), t("sessions"), t("today"), t("revenue"), t("topEvents")],
         o.services.map((x) => [
           x.service, h("span", { class: `health ${x.health}` }, x.health), dateTime(x.last_seen, period.tz), num(x.events), num(x.users),
-          num(x.sessions), num(x.today), krw(x.revenue_krw), x.top_events.map((e) => `${e.event_type} ${num(e.count)}`).join(", "),
+          num(x.sessions), num(x.today), money(x.revenue), x.top_events.map((e) => `${e.event_type} ${num(e.count)}`).join(", "),
         ]), "health"),
       timeline,
       h("h2", {}, t("recent")),

@@ -1,5 +1,5 @@
 import { get, type Schema } from "../api";
-import { h, krw, num, pct } from "../format";
+import { h, money, num, pct } from "../format";
 import { t, tx, type Key } from "../i18n";
 import { previousRange, rangeParams } from "../state";
 import { card, withStates } from "../ui";
@@ -8,7 +8,7 @@ type Kpi = Schema<"KpiValue">;
 
 export function formatKpi(k: Kpi): string {
   if (k.value == null) return "–";
-  if (k.unit === "krw") return krw(Number(k.value));
+  if (k.unit === "money") return money(k.value as { currency: string; amount: number }[]);
   if (k.unit === "ratio") return pct(Number(k.value));
   if (k.unit === "count") return num(Number(k.value));
   return String(k.value);

@@ -297,10 +297,10 @@ fn all_rejected_is_a_422_problem_with_results_and_mixed_is_a_200() {
 #[test]
 fn unknown_top_level_fields_are_ignored_with_a_warning() {
     let p = run(
-        json!([{"event_type": "app_open", "page_url": "/x"}]),
+        json!([{"event_type": "app_open", "page_link": "/x"}]),
         &ctx(None, Duration::zero()),
     );
     let r = respond(&p, &all_new(&p));
     assert_eq!(r.json()["results"][0]["warnings"][0]["code"], "unknown_field");
-    assert_eq!(r.json()["results"][0]["warnings"][0]["field"], "page_url");
+    assert_eq!(r.json()["results"][0]["warnings"][0]["field"], "page_link");
 }

@@ -2,9 +2,10 @@
 //! reads, and the per-type/per-service aggregates of the overview, catalog
 //! and funnels.
 
-use super::{Bind, Statement, ONE_TYPE, RANGE, SUCCESS, TYPE_LIST};
+use super::{Bind, Statement, ONE_TYPE, RANGE, TYPE_LIST};
 use crate::query::cursor::Position;
 use crate::query::filter::EventFilter;
+use crate::report::funnel::Breakdown;
 use crate::security::fingerprint::EmailFilter;
 
 /// Inserts the rows of [`crate::ingest::normalize::EventRow`] serialized as a
@@ -29,6 +30,11 @@ const JOB: &str = " AND job_id = ?";
 const SESSION: &str = " AND session_id = ?";
 const SOURCE: &str = " AND source = ?";
 const ERROR_CODE: &str = " AND error_code = ?";
+/// `success=false`: a stored failure, or an event of a type named as a failure (`..._fail`,
+/// `..._failed`) whatever its `success` says, as the trace counts it. Bind: JSON list of those types.
+const FAILED: &str = " AND (success = 0 OR event_type IN (SELECT value FROM json_each(?)))";
+/// `success=true`: a stored success of a type not named as a failure. Same bind.
+const SUCCEEDED: &str = " AND success = 1 AND event_type NOT IN (SELECT value FROM json_each(?))";
 /// Rows strictly after the cursor in `(ts DESC, id DESC)` order; `ts <= ?` lets the index bound the scan.
 const AFTER_CURSOR: &str = " AND ts <= ? AND (ts < ? OR id < ?)";
 const NEWEST_FIRST: &str = " ORDER BY ts DESC, id DESC LIMIT ?";
@@ -67,7 +73,8 @@ pub fn list_events(filter: &EventFilter, after: Option<&Position>, limit: usize)
         }
     }
     if let Some(success) = filter.success {
-        s.push(SUCCESS, [Bind::Int(i64::from(success))]);
+        let failure_types = Bind::json(&crate::catalog::failure_types());
+        s.push(if success { SUCCEEDED } else { FAILED }, [failure_types]);
     }
     if let Some(p) = after {
         s.push(AFTER_CURSOR, [Bind::text(&p.ts), Bind::text(&p.ts), Bind::Int(p.id)]);
@@ -94,6 +101,41 @@ FROM funnel_events
 WHERE ts >= ? AND ts < ? AND event_type IN (SELECT value FROM json_each(?))
   AND (trace_id IS NOT NULL OR user_id IS NOT NULL)
 GROUP BY trace_id, user_id, event_type";
+
+/// [`FUNNEL_STEPS`] with each group's breakdown value as `group_value`
+/// (`$value`: a column, or `json_extract(payload_json, ?4)`): the same rows
+/// read, grouped the same way, so a breakdown costs what the funnel costs.
+/// Binds: ?1 from, ?2 to, ?3 JSON array of the step event types, ?4 the property path.
+macro_rules! funnel_steps_by {
+    ($value:literal) => {
+        concat!(
+            "SELECT trace_id, user_id, event_type, MIN(ts) AS first_ts, MAX(ts) AS last_ts, MAX(",
+            $value,
+            ") AS group_value FROM funnel_events",
+            " WHERE ts >= ?1 AND ts < ?2 AND event_type IN (SELECT value FROM json_each(?3))",
+            " AND (trace_id IS NOT NULL OR user_id IS NOT NULL)",
+            " GROUP BY trace_id, user_id, event_type"
+        )
+    };
+}
+
+/// The funnel's step rows, split by `by` when given.
+pub fn funnel_steps(from: &str, to: &str, steps: &[&str], by: Option<Breakdown>) -> Statement {
+    let range = [Bind::text(from), Bind::text(to), Bind::json(steps)];
+    // Column names cannot be bound; each statement is a constant chosen by the enum.
+    let sql = match by {
+        None => return Statement::with(FUNNEL_STEPS, range),
+        Some(Breakdown::EmailDomain) => funnel_steps_by!("email_domain"),
+        Some(Breakdown::Source) => funnel_steps_by!("source"),
+        Some(Breakdown::TenantId) => funnel_steps_by!("tenant_id"),
+        Some(Breakdown::Property(name)) => {
+            let mut s = Statement::with(funnel_steps_by!("json_extract(payload_json, ?4)"), range);
+            s.binds.push(Bind::text(format!("$.{name}")));
+            return s;
+        }
+    };
+    Statement::with(sql, range)
+}
 
 /// Every failure with an error code in the range, per subject: its latest time.
 pub const FUNNEL_ERRORS: &str = "\

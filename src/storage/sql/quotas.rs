@@ -68,6 +68,9 @@ macro_rules! qp {
     (cancel_value) => {
         "?16"
     };
+    (pending_value) => {
+        "?17"
+    };
 }
 
 /// The events that count toward the action's quota in the month: one
@@ -145,6 +148,11 @@ macro_rules! quota_limit {
             $user,
             " AND event_type = ",
             qp!(plan_event),
+            // A checkout that was only started grants nothing: the plan is the latest one paid for (or cancelled).
+            " AND json_extract(payload_json, ",
+            qp!(cancel_path),
+            ") IS NOT ",
+            qp!(pending_value),
             " ORDER BY ts DESC, id DESC LIMIT 1), ",
             qp!(free_limit),
             ")"
@@ -248,6 +256,7 @@ impl QuotaBinds<'_> {
             Bind::text(format!("$.{}", plan.plan_property)),   // plan_path
             Bind::text(format!("$.{}", plan.cancel_property)), // cancel_path
             Bind::text(plan.cancel_value),                     // cancel_value
+            Bind::text(plan.pending_value),                    // pending_value
         ]
     }
 }
@@ -277,6 +286,7 @@ mod tests {
             qp!(plan_path),
             qp!(cancel_path),
             qp!(cancel_value),
+            qp!(pending_value),
         ];
         let action = &crate::catalog::quotas::ACTIONS[0];
         let binds = QuotaBinds {

@@ -9,6 +9,7 @@ DELETE FROM funnel_events WHERE id IN (SELECT id FROM funnel_events WHERE ts < ?
 pub const PRUNE_EXPIRED: &[&str] = &[
     "DELETE FROM event_rollup WHERE hour < substr(?1, 1, 13)",
     "DELETE FROM property_rollup WHERE hour < substr(?1, 1, 13)",
+    "DELETE FROM currency_rollup WHERE hour < substr(?1, 1, 13)",
     "DELETE FROM event_quarantine WHERE received_at < ?1",
     "DELETE FROM event_volume WHERE day < substr(?1, 1, 10)",
 ];

@@ -90,6 +90,47 @@ const ROLLUP_AMOUNT: &str = rollup_total!(
     "COALESCE(json_extract(e.payload_json, '$.amount'), 0) / e.sample_rate"
 );
 
+/// Per-currency sums of `properties.amount` over `[from, to)`: whole hours from
+/// `currency_rollup` (migration 0014), the partial edges from the rows. Binds
+/// as [`ROLLUP_COUNT`], with ?4 the property (`amount`, the one the rollup sums).
+/// One row per currency: `currency`, `amount`, `estimated`.
+const ROLLUP_MONEY: &str = "\
+SELECT currency, TOTAL(x) AS amount, COALESCE(SUM(sampled), 0) > 0 AS estimated FROM (
+  SELECT currency, amount AS x, sampled FROM currency_rollup
+  WHERE event_type IN (SELECT value FROM json_each(?3)) AND hour >= ?1 AND hour < ?2
+  UNION ALL
+  SELECT COALESCE(json_extract(e.payload_json, '$.currency'), 'KRW'),
+    json_extract(e.payload_json, '$.' || ?4) / e.sample_rate, e.sample_rate < 1 FROM json_each(?5) AS seg
+  CROSS JOIN funnel_events AS e ON e.ts >= json_extract(seg.value, '$[0]') AND e.ts < json_extract(seg.value, '$[1]')
+  WHERE e.event_type IN (SELECT value FROM json_each(?3)) AND json_extract(e.payload_json, '$.' || ?4) IS NOT NULL
+) GROUP BY currency ORDER BY currency";
+
+/// The statement of a [`Measure::Money`]: one row per currency (`currency`,
+/// `amount` weighted by 1/sample_rate, `estimated`); a currency's amounts are
+/// never added to another's. `amount` reads the currency rollup; any other
+/// property reads the range's rows of the named types.
+pub fn money_measure(events: &[&str], property: &str, from: &str, to: &str) -> Statement {
+    if property == ROLLUP_SUM_PROPERTY && !events.is_empty() {
+        return rollup_measure(ROLLUP_MONEY, events, Some(Bind::text(property)), from, to);
+    }
+    let path = format!("$.{property}");
+    let mut s = Statement::new(
+        "SELECT COALESCE(json_extract(payload_json, '$.currency'), 'KRW') AS currency, \
+         TOTAL(json_extract(payload_json, ?) / sample_rate) AS amount, MIN(sample_rate) < 1 AS estimated \
+         FROM funnel_events",
+    );
+    s.binds.push(Bind::text(&path));
+    s.push(RANGE, [Bind::text(from), Bind::text(to)]);
+    if !events.is_empty() {
+        s.push(TYPE_LIST, [Bind::json(events)]);
+    }
+    s.push(
+        " AND json_extract(payload_json, ?) IS NOT NULL GROUP BY 1 ORDER BY 1",
+        [Bind::text(path)],
+    );
+    s
+}
+
 /// `(event type, property)` pairs whose values migration 0006 rolls up per hour
 /// (`rollup_properties`); a "top value" KPI over one of them reads the rollup.
 pub const ROLLUP_PROPERTIES: &[(&str, &str)] = &[("command_executed", "scope"), ("command_executed", "action")];
@@ -163,7 +204,8 @@ pub const DISTINCT_USERS: &str = concat!(
 
 /// The statement computing one KPI measure over `[from, to)`: one row with
 /// `value` (counts and sums weighted by 1/sample_rate) and `min_rate` (< 1
-/// means sampled rows took part: the value is an estimate).
+/// means sampled rows took part: the value is an estimate). A
+/// [`Measure::Money`] answers one row per currency instead ([`money_measure`]).
 pub fn measure(m: &Measure, from: &str, to: &str) -> Statement {
     let range = [Bind::text(from), Bind::text(to)];
     let types = |s: &mut Statement, events: &[&str]| {
@@ -180,6 +222,7 @@ pub fn measure(m: &Measure, from: &str, to: &str) -> Statement {
             rollup_measure(ROLLUP_TOP, events, Some(Bind::text(*property)), from, to)
         }
         Measure::Sum { events, .. } if in_event_rollup(m) => rollup_measure(ROLLUP_AMOUNT, events, None, from, to),
+        Measure::Money { events, property } => money_measure(events, property, from, to),
         Measure::Count { events, outcome } => {
             let mut s = Statement::new(
                 "SELECT CAST(ROUND(COALESCE(SUM(1.0 / sample_rate), 0)) AS INTEGER) AS value, MIN(sample_rate) AS min_rate \

@@ -28,6 +28,7 @@ node_modules/.bin/tsc -p clients/js
 node scripts/run-ts-tests.mjs clients/js
 
 log "gateway tests (integrations/zuplo): signing and the login/OTP event policy"
+node_modules/.bin/tsc -p integrations/zuplo
 node scripts/run-ts-tests.mjs integrations/zuplo
 
 ensure_chromium

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Fills the local database with a realistic month of events across every
-// service, through the signed ingest API of a running worker.
+// service, through the signed ingest API of a running worker (via the JS client).
 //
 //   node scripts/demo.mjs                      # worker on http://127.0.0.1:8787, secrets from .dev.vars
 //   FUNNEL_URL=… INGEST_HMAC_SECRET=… node scripts/demo.mjs --persist-to DIR
@@ -10,10 +10,12 @@
 // `occurred_at` in the LOCAL D1 only (rows whose event_id starts with "demo_";
 // a local development convenience, never run against production).
 import { spawnSync } from "node:child_process";
-import { createHmac } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+
+import { loadClient } from "../clients/js/build.mjs";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const DAYS = Number(process.env.DEMO_DAYS ?? 30);
@@ -132,21 +134,19 @@ for (let day = 0; day < DAYS; day++) {
 }
 events.sort((a, b) => a.occurred_at.localeCompare(b.occurred_at));
 
-const counts = { accepted: 0, sampled_out: 0, duplicate: 0, rejected: 0, quota_limited: 0 };
-for (let i = 0; i < events.length; i += 500) {
-  const body = JSON.stringify({ events: events.slice(i, i + 500) });
-  const t = Math.floor(Date.now() / 1000);
-  const res = await fetch(`${URL_BASE}/internal/funnel-events/ingest`, {
-    method: "POST",
-    headers: { "content-type": "application/json", "x-funnel-signature": `t=${t},v1=${createHmac("sha256", SECRET).update(`${t}.${body}`).digest("hex")}` },
-    body,
-  });
-  const answer = await res.json();
-  if (!answer.results) {
-    console.error(`demo: ingest answered ${res.status}: ${JSON.stringify(answer).slice(0, 300)}`);
-    process.exit(1);
-  }
-  for (const r of answer.results) counts[r.status]++;
+// Sent through the JS client (clients/js): batches of 500, signed, retried.
+const buildDir = mkdtempSync(join(tmpdir(), "funnel-demo-"));
+const { FunnelClient } = await loadClient(buildDir);
+rmSync(buildDir, { recursive: true, force: true });
+const client = new FunnelClient({ url: URL_BASE, secret: SECRET, flushIntervalMs: 0, maxRetries: 3 });
+const outcomes = client.trackBatch(events);
+await client.close();
+const counts = {};
+for (const o of await outcomes) counts[o.status] = (counts[o.status] ?? 0) + 1;
+const refused = (await outcomes).find((o) => o.status === "failed");
+if (refused) {
+  console.error(`demo: ingest refused the events: ${JSON.stringify(refused.errors).slice(0, 300)}`);
+  process.exit(1);
 }
 console.log(`demo: sent ${events.length} events over ${DAYS} days: ${JSON.stringify(counts)}`);
 

@@ -21,7 +21,7 @@ try {
   await build({ entryPoints: entries, outdir, bundle: true, platform: "node", format: "esm", target: "node20",
                 outExtension: { ".js": ".mjs" }, logLevel: "warning", packages: "external" });
   const bundles = readdirSync(outdir).map((f) => join(outdir, f));
-  const run = spawnSync(process.execPath, ["--test", ...bundles], { stdio: "inherit" });
+  const run = spawnSync(process.execPath, ["--test", "--test-timeout=60000", ...bundles], { stdio: "inherit" });
   process.exitCode = run.status ?? 1;
 } finally {
   rmSync(outdir, { recursive: true, force: true });

@@ -2,7 +2,7 @@
 # Command 2: run every test. Installs what it needs (once), then:
 #   1. formatting and lints (rustfmt, clippy for native and wasm, no warnings)
 #   2. the core's unit and integration tests, natively (cargo test)
-#   3. the gateway's signing tests (node's test runner), on the shared vectors
+#   3. the JS client's types and tests, and the gateway's (node's test runner), on the shared vectors
 #   4. end-to-end tests against a real worker under wrangler dev (own port, own D1, own secrets)
 source "$(dirname "$0")/toolchain.sh"
 cd "$ROOT"
@@ -22,7 +22,13 @@ log "console types are generated from docs/openapi.json, then type-checked (tsc 
 node scripts/gen-console-types.mjs --check
 (cd "$ROOT" && node_modules/.bin/tsc -p admin-ui)
 
-log "gateway signing tests (integrations/zuplo)"
+log "client: event types are generated from docs/catalog.json, type-checked (including calls that must not compile), then unit-tested"
+node scripts/gen-client-types.mjs --check
+node_modules/.bin/tsc -p clients/js
+node scripts/run-ts-tests.mjs clients/js
+
+log "gateway tests (integrations/zuplo): signing and the login/OTP event policy"
+node_modules/.bin/tsc -p integrations/zuplo
 node scripts/run-ts-tests.mjs integrations/zuplo
 
 ensure_chromium

@@ -1,6 +1,7 @@
 //! The generated documents are committed and must equal what the code
 //! renders, so CI (`cargo test`) catches a change without its documentation:
 //! - `docs/events.md`, from the catalog (`funnel::catalog::docs`);
+//! - `docs/catalog.json`, the catalog's declarations as JSON (clients/js's types);
 //! - `docs/openapi.json`, from the route table and the response types
 //!   (`funnel::api::openapi`), the same document `GET /openapi.json` serves.
 //!
@@ -8,7 +9,7 @@
 
 use std::path::PathBuf;
 
-use funnel::catalog::docs::{events_markdown, REGENERATE};
+use funnel::catalog::docs::{catalog_json, events_markdown, REGENERATE};
 
 fn doc(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs").join(name)
@@ -51,6 +52,11 @@ fn assert_committed(name: &str, rendered: &str, source: &str) {
 #[test]
 fn docs_events_md_is_generated_from_the_current_catalog() {
     assert_committed("events.md", &events_markdown(), "the catalog");
+}
+
+#[test]
+fn docs_catalog_json_is_generated_from_the_current_catalog() {
+    assert_committed("catalog.json", &catalog_json(), "the catalog");
 }
 
 #[test]

@@ -16,6 +16,19 @@ use super::{limits, EventDef, LabelPart, Param, ParamKind, Requirement, Text, AU
 /// The command that rewrites `docs/events.md` from this module.
 pub const REGENERATE: &str = "UPDATE_DOCS=1 cargo test --test docs_current";
 
+/// `docs/catalog.json`: every event type's declaration as the catalog route
+/// serializes it (name, service, required identifiers, parameters, sampling),
+/// for senders' tools that generate types from it (clients/js).
+pub fn catalog_json() -> String {
+    let doc = serde_json::json!({
+        "generated_by": "src/catalog/docs.rs; regenerate with: UPDATE_DOCS=1 cargo test --test docs_current",
+        "events": EVENTS,
+    });
+    let mut text = serde_json::to_string_pretty(&doc).expect("the catalog serializes");
+    text.push('\n');
+    text
+}
+
 /// The whole of `docs/events.md`.
 pub fn events_markdown() -> String {
     let mut doc = Doc::default();

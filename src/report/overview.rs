@@ -41,6 +41,8 @@ pub struct ServiceTypeCount {
     pub service: String,
     pub event_type: String,
     pub n: i64,
+    /// How many of the `n` failed (weighted like `n`).
+    pub failed: i64,
 }
 
 /// A row of [`crate::storage::sql::FIRST_LAST_SEEN`].
@@ -78,6 +80,12 @@ pub struct ServiceSnapshot {
     pub today: i64,
     pub revenue_krw: i64,
     pub top_events: Vec<TypeCount>,
+    /// Events of the range that failed (`success = false`, an `error_code`,
+    /// or a `*_fail`/`*_failed` type); `failures / events` is the error rate.
+    pub failures: i64,
+    /// The types with failures, most failures first (up to [`TOP_EVENTS`]);
+    /// `count` is their failed events.
+    pub failing_types: Vec<TypeCount>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -128,19 +136,33 @@ pub fn build(range: (String, String, String), today_from: String, quiet_before: 
         by_service.insert(&row.service, row);
     }
     let mut top: BTreeMap<&str, Vec<TypeCount>> = BTreeMap::new();
+    let mut failing: BTreeMap<&str, Vec<TypeCount>> = BTreeMap::new();
     for c in &input.type_counts {
         top.entry(&c.service).or_default().push(TypeCount {
             event_type: c.event_type.clone(),
             count: c.n,
         });
+        if c.failed > 0 {
+            failing.entry(&c.service).or_default().push(TypeCount {
+                event_type: c.event_type.clone(),
+                count: c.failed,
+            });
+        }
     }
+    let most_first = |list: &mut Vec<TypeCount>| {
+        list.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.event_type.cmp(&b.event_type)));
+    };
     let services = SERVICES
         .iter()
         .map(|&service| {
             let row = by_service.get(service).copied().cloned().unwrap_or_default();
             let mut top_events = top.remove(service).unwrap_or_default();
-            top_events.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.event_type.cmp(&b.event_type)));
+            most_first(&mut top_events);
             top_events.truncate(TOP_EVENTS);
+            let mut failing_types = failing.remove(service).unwrap_or_default();
+            let failures = failing_types.iter().map(|t| t.count).sum();
+            most_first(&mut failing_types);
+            failing_types.truncate(TOP_EVENTS);
             let last = last_seen(service, &input.seen);
             ServiceSnapshot {
                 service,
@@ -152,6 +174,8 @@ pub fn build(range: (String, String, String), today_from: String, quiet_before: 
                 today: row.today.unwrap_or(0),
                 revenue_krw: input.revenue.get(service).copied().unwrap_or(0),
                 top_events,
+                failures,
+                failing_types,
             }
         })
         .collect();
@@ -192,6 +216,8 @@ mod tests {
                     service: "presstuner".into(),
                     event_type: format!("t{i}"),
                     n: i,
+                    // t2 and t5 failed once and twice.
+                    failed: [0, 0, 1, 0, 0, 2, 0][i as usize],
                 })
                 .collect(),
             seen: vec![
@@ -222,6 +248,13 @@ mod tests {
         assert_eq!(pt.top_events.len(), TOP_EVENTS);
         assert_eq!(pt.top_events[0].event_type, "t6");
         assert_eq!(pt.revenue_krw, 39_000);
+        assert_eq!(pt.failures, 3, "every failed event counts, top type or not");
+        let failing: Vec<_> = pt
+            .failing_types
+            .iter()
+            .map(|t| (t.event_type.as_str(), t.count))
+            .collect();
+        assert_eq!(failing, [("t5", 2), ("t2", 1)], "most failures first");
         let pluid = o.services.iter().find(|s| s.service == "pluid").unwrap();
         assert_eq!((pluid.health, pluid.events), (Health::Quiet, 0));
         let easypick = o.services.iter().find(|s| s.service == "easypick").unwrap();

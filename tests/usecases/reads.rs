@@ -100,6 +100,83 @@ fn the_overview_sums_revenue_and_shows_the_newest_events() {
 }
 
 #[test]
+fn the_overview_counts_each_services_failures_and_names_its_failing_types() {
+    let s = Service::new();
+    seed(&s);
+    let o = s.get("/api/overview");
+    assert_eq!(o.status, 200, "{:?}", o.body);
+    let service_of = |name: &str| {
+        o.body["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["service"] == name)
+            .cloned()
+            .unwrap()
+    };
+    let failing_service = funnel::catalog::find("m_auth_login_fail").unwrap().service;
+    let auth = service_of(failing_service);
+    // Six failed logins (a `_fail` type with an error code); the twelve starts did not fail.
+    assert_eq!(auth["failures"], 6);
+    assert_eq!(
+        auth["failing_types"],
+        json!([{ "event_type": "m_auth_login_fail", "count": 6 }])
+    );
+    let buyer_service = funnel::catalog::find("purchase_completed").unwrap().service;
+    if buyer_service != failing_service {
+        assert_eq!(service_of(buyer_service)["failures"], 0);
+        assert_eq!(service_of(buyer_service)["failing_types"], json!([]));
+    }
+}
+
+#[test]
+fn the_summary_lists_its_kpis_in_the_catalogs_declared_order() {
+    let s = Service::new();
+    seed(&s);
+    let answer = s.get("/internal/funnel-events/summary");
+    let funnel::api::reply::Body::Bytes(raw) = &answer.reply.body else {
+        panic!("a JSON body")
+    };
+    let text = std::str::from_utf8(raw).unwrap();
+    let kpis = &text[text.find("\"kpis\"").unwrap()..];
+    let positions: Vec<usize> = funnel::catalog::kpis::KPIS
+        .iter()
+        .map(|k| {
+            kpis.find(&format!("\"{}\":", k.id))
+                .unwrap_or_else(|| panic!("{} listed", k.id))
+        })
+        .collect();
+    assert!(
+        positions.windows(2).all(|w| w[0] < w[1]),
+        "members follow KPIS: {positions:?}"
+    );
+}
+
+#[test]
+fn a_search_by_address_answers_the_fingerprint_it_matched_and_nothing_else_does() {
+    let s = Service::new();
+    seed(&s);
+    let by_address = s.get("/internal/funnel-events?q_email=User2%40Example.com");
+    assert_eq!(by_address.status, 200, "{:?}", by_address.body);
+    let fp = by_address.body["email_fingerprint"].as_str().unwrap().to_string();
+    assert_eq!(fp.len(), 64);
+    assert!(
+        !by_address.body.to_string().contains("user2@example.com"),
+        "the address is not echoed"
+    );
+    let by_fingerprint = s.get(&format!("/internal/funnel-events?email_fingerprint={fp}"));
+    assert_eq!(
+        by_fingerprint.body["events"], by_address.body["events"],
+        "the fingerprint finds the same events"
+    );
+    assert_eq!(by_fingerprint.body["email_fingerprint"], Value::Null);
+    assert_eq!(
+        s.get("/internal/funnel-events?q_email=%40example.com").body["email_fingerprint"],
+        Value::Null
+    );
+}
+
+#[test]
 fn a_trace_is_its_events_oldest_first_with_its_failures() {
     let s = Service::new();
     seed(&s);

@@ -641,6 +641,12 @@ export interface components {
             service: string;
         };
         EventPage: {
+            /**
+             * @description When `q_email` was an address: the fingerprint it was matched by, so a
+             *     client can keep that (in its address bar, say) instead of the address.
+             *     Null otherwise.
+             */
+            email_fingerprint?: string | null;
             events: components["schemas"]["EventView"][];
             /** @description The resolved range (a cursor keeps it, so a default range cannot slide while paging). */
             from: string;
@@ -1008,6 +1014,17 @@ export interface components {
         ServiceSnapshot: {
             /** Format: int64 */
             events: number;
+            /**
+             * @description The types with failures, most failures first (up to [`TOP_EVENTS`]);
+             *     `count` is their failed events.
+             */
+            failing_types: components["schemas"]["TypeCount"][];
+            /**
+             * Format: int64
+             * @description Events of the range that failed (`success = false`, an `error_code`,
+             *     or a `*_fail`/`*_failed` type); `failures / events` is the error rate.
+             */
+            failures: number;
             health: components["schemas"]["Health"];
             last_seen?: string | null;
             /** Format: int64 */
@@ -1103,7 +1120,10 @@ export interface components {
             /** @description Types whose counts are estimates: sampled rows weigh 1/sample_rate. */
             estimated: string[];
             from: string;
-            /** @description Every KPI of the catalog by id. */
+            /**
+             * @description Every KPI of the catalog by id, in the catalog's declared order (the
+             *     funnel's steps first), which a client reading the object keeps.
+             */
             kpis: {
                 [key: string]: components["schemas"]["KpiValue"];
             };

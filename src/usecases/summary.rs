@@ -43,7 +43,7 @@ fn in_declared_order<S: Serializer>(kpis: &BTreeMap<&'static str, KpiValue>, out
 
 pub async fn summary<S: EventStore>(store: &S, params: &Params, now: DateTime<Utc>) -> AppResult<Summary> {
     let range = TimeRange::parse(params, now)?;
-    let days = range.days();
+    let days = range.buckets(params.get("bucket"))?;
     let measures = summary::measured();
     let rows = store.summary_rows(&Span::from(&range), &days, &measures).await?;
 

@@ -478,6 +478,19 @@ test("Today charts today only, in the chosen zone, and compares with the same el
     const x = await p.$eval("#trend-chart", (el) => [Number(el.dataset.xMin), Number(el.dataset.xMax)]);
     assert.deepEqual(x, [midnightIn(today, LA), midnightIn(laDate(1), LA)], "the x-axis is today in Los Angeles");
     assert.ok(x[1] - x[0] >= 82_800 && x[1] - x[0] <= 90_000, "one day");
+    // By hour: the summary was asked for hourly buckets, each within today in Los Angeles.
+    assert.equal(await p.getAttribute("#trend-chart", "data-bucket"), "hour");
+    const asked = summaries.find((q) => q.get("bucket") === "hour");
+    assert.ok(asked, "hourly buckets were asked for");
+    const hours = await (await fetch(`${BASE}/internal/funnel-events/summary?${asked}`, { headers: AUTH })).json();
+    assert.ok(hours.daily.length >= 23 && hours.daily.length <= 25, `${hours.daily.length} hours`);
+    for (const b of hours.daily) {
+      const at = Date.parse(b.date) / 1000;
+      assert.ok(at >= x[0] && at < x[1], `${b.date} within today`);
+    }
+    if (await p.$("#trend-chart table.chart-data")) {
+      assert.equal(await p.$$eval("#trend-chart table.chart-data tbody tr", (r) => r.length), hours.daily.length, "the table has one row per hour");
+    }
     assert.ok(await p.isVisible(".running-note"), "the running period is said to be unfinished");
 
     // The summary compares with yesterday up to the same time of day, not all of yesterday.

@@ -153,6 +153,61 @@ fn the_summary_lists_its_kpis_in_the_catalogs_declared_order() {
 }
 
 #[test]
+fn the_summary_buckets_a_day_by_hour_with_the_same_counts_and_refuses_long_or_unknown_buckets() {
+    let s = Service::new();
+    seed(&s);
+    // The day the seed landed on (the harness's clock), by day and by hour: the
+    // same totals and KPIs; 24 hourly buckets keyed by their UTC start.
+    let fortnight = s.get("/internal/funnel-events/summary");
+    let day = fortnight.body["daily"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["counts"]["m_auth_login_start"].as_i64() > Some(0))
+        .expect("the seed is in the default range")["date"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let next = chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d")
+        .unwrap()
+        .succ_opt()
+        .unwrap();
+    let q = format!("from={day}&to={next}");
+    let daily = s.get(&format!("/internal/funnel-events/summary?{q}"));
+    let hourly = s.get(&format!("/internal/funnel-events/summary?{q}&bucket=hour"));
+    assert_eq!((daily.status, hourly.status), (200, 200), "{:?}", hourly.body);
+    let hours = hourly.body["daily"].as_array().unwrap();
+    assert_eq!(hours.len(), 24);
+    assert_eq!(
+        hours[0]["date"], daily.body["from"],
+        "the first hour starts at the range's start"
+    );
+    assert_eq!(hourly.body["totals"], daily.body["totals"]);
+    assert_eq!(hourly.body["kpis"], daily.body["kpis"]);
+    let summed: i64 = hours
+        .iter()
+        .map(|h| h["counts"]["m_auth_login_start"].as_i64().unwrap())
+        .sum();
+    assert_eq!(summed, 12, "every event falls in one hour");
+    let long = s.get("/internal/funnel-events/summary?from=2026-03-01&to=2026-03-09&bucket=hour");
+    assert_eq!(
+        (long.status, long.code(), long.body["param"].as_str()),
+        (400, "range_too_long", Some("bucket"))
+    );
+    let week = s.get("/internal/funnel-events/summary?from=2026-03-01&to=2026-03-08&bucket=hour");
+    assert_eq!(week.body["daily"].as_array().unwrap().len(), 7 * 24);
+    let unknown = s.get("/internal/funnel-events/summary?bucket=minute");
+    assert_eq!((unknown.status, unknown.code()), (400, "invalid_bucket"));
+    assert_eq!(
+        s.get("/internal/funnel-events/summary?bucket=day").body["daily"]
+            .as_array()
+            .unwrap()
+            .len(),
+        14
+    );
+}
+
+#[test]
 fn a_search_by_address_answers_the_fingerprint_it_matched_and_nothing_else_does() {
     let s = Service::new();
     seed(&s);

@@ -1814,6 +1814,8 @@ export interface operations {
                 to?: string;
                 /** @description IANA time zone for day buckets and dates (default UTC). */
                 tz?: string;
+                /** @description day (default) or hour: `daily` holds one bucket per local day, or per hour (ranges of at most 7 days), keyed by the hour's UTC start. */
+                bucket?: string;
             };
             header?: never;
             path?: never;

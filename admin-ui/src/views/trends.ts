@@ -3,7 +3,7 @@ import uPlot from "uplot";
 import { get, type Schema } from "../api";
 import { h, num } from "../format";
 import { currentLang, t } from "../i18n";
-import { addDays, isRunning, midnight, period, rangeParams } from "../state";
+import { addDays, dayCount, isRunning, midnight, period, rangeParams } from "../state";
 import { empty, table, withStates } from "../ui";
 
 /** Ten colours told apart by most colour vision (Tableau 10, darkened for contrast on white). */
@@ -28,9 +28,12 @@ export function dailyChart(el: HTMLElement, daily: Schema<"DailyBucket">[], titl
     el.replaceChildren(empty());
     return;
   }
-  const xs = daily.map((d) => midnight(d.date, tz) / 1000);
-  const start = xs[0];
-  const end = midnight(addDays(daily[daily.length - 1].date, 1), tz) / 1000;
+  // Hourly buckets (a one-day range) are keyed by their UTC start; daily ones by their local date.
+  const hourly = daily[0].date.includes("T");
+  const xs = daily.map((d) => (hourly ? Date.parse(d.date) : midnight(d.date, tz)) / 1000);
+  const start = hourly ? midnight(rangeParams().from, tz) / 1000 : xs[0];
+  const end = hourly ? midnight(rangeParams().to, tz) / 1000 : midnight(addDays(daily[daily.length - 1].date, 1), tz) / 1000;
+  el.dataset.bucket = hourly ? "hour" : "day";
   // The x-axis's range (seconds), for whoever checks it spans exactly the period.
   el.dataset.xMin = String(start);
   el.dataset.xMax = String(end);
@@ -49,16 +52,19 @@ export function dailyChart(el: HTMLElement, daily: Schema<"DailyBucket">[], titl
   const draw = () => {
     const shown = keys.filter((k) => chosen.has(k));
     const colour = new Map(shown.map((k, i) => [k, COLORS[i % COLORS.length]]));
-    const last = xs.length - 1;
-    const series: uPlot.Series[] = [{ label: t("date"), value: (_u, v) => (v == null ? "" : new Intl.DateTimeFormat(currentLang(), { timeZone: tz, dateStyle: "medium" }).format(v * 1000)) }];
+    // The running bucket: the last one already begun (later hours of today have not happened: no line there).
+    const now = Date.now() / 1000;
+    const last = running ? Math.max(0, xs.filter((x) => x <= now).length - 1) : xs.length - 1;
+    const when = (v: number) => new Intl.DateTimeFormat(currentLang(), hourly ? { timeZone: tz, hour: "2-digit", minute: "2-digit" } : { timeZone: tz, dateStyle: "medium" }).format(v * 1000);
+    const series: uPlot.Series[] = [{ label: t("date"), value: (_u, v) => (v == null ? "" : when(v)) }];
     const data: (number | null)[][] = [xs];
     for (const k of shown) {
       const values = daily.map((d) => d.counts[k] ?? 0);
       // The finished days solid; the running day (last point) joined by a dashed segment.
-      data.push(values.map((v, i) => (running && i === last && last > 0 ? null : v)));
+      data.push(values.map((v, i) => (i > last || (running && i === last && last > 0) ? null : v)));
       series.push({ label: k, stroke: colour.get(k), width: 2, points: { show: xs.length < 3 } });
       if (running) {
-        data.push(values.map((v, i) => (i >= last - 1 ? v : null)));
+        data.push(values.map((v, i) => (i >= last - 1 && i <= last ? v : null)));
         series.push({ label: `${k} …`, stroke: colour.get(k), width: 2, dash: [6, 4], points: { show: true } });
       }
     }
@@ -78,7 +84,7 @@ export function dailyChart(el: HTMLElement, daily: Schema<"DailyBucket">[], titl
       const swatch = b.querySelector<HTMLElement>(".swatch")!;
       swatch.style.setProperty("--c", colour.get(b.dataset.series!) ?? "transparent");
     });
-    tableBox.replaceChildren(table([t("date"), ...shown], daily.map((d) => [d.date, ...shown.map((k) => num(d.counts[k] ?? 0))]), "chart-data", title));
+    tableBox.replaceChildren(table([hourly ? t("hour") : t("date"), ...shown], daily.map((d, i) => [hourly ? when(xs[i]) : d.date, ...shown.map((k) => num(d.counts[k] ?? 0))]), "chart-data", title));
   };
   for (const k of keys) {
     picker.append(h("button", {
@@ -107,13 +113,15 @@ export async function render(root: HTMLElement): Promise<void> {
     const bar = h("progress", { max: String(chunks.length), value: "0", id: "trend-progress", "aria-label": t("progress") });
     if (chunks.length > 1) body.replaceChildren(h("p", { class: "state loading", role: "status" }, `${t("progress")} `, bar));
     const daily: Schema<"DailyBucket">[] = [];
+    // A one-day range is charted by hour (the rollups are hourly).
+    const bucket = dayCount() === 1 ? "hour" : undefined;
     for (const [i, c] of chunks.entries()) {
-      const s = await get<Schema<"Summary">>("/internal/funnel-events/summary", { ...c, tz: range.tz });
+      const s = await get<Schema<"Summary">>("/internal/funnel-events/summary", { ...c, tz: range.tz, bucket });
       daily.push(...s.daily);
       bar.value = i + 1;
     }
     const chart = h("div", { class: "chart", id: "trend-chart" });
     body.replaceChildren(chart);
-    dailyChart(chart, daily, `${range.tz} · ${daily.length}d`);
+    dailyChart(chart, daily, bucket ? `${range.tz} · ${range.from} · ${t("hour")}` : `${range.tz} · ${daily.length}d`);
   });
 }

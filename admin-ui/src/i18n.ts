@@ -157,7 +157,7 @@ const dict = {
     en: "The funnel counts subjects (a trace, or the user when there is none) that took the steps in order. The summary cards count events in the period. So over the same period the summary's ratio (events over events) and the funnel's conversion (subjects that reached the previous step) can differ.",
   },
   noErrorCode: { ko: "에러 코드 없음(이탈)", en: "no error code (left)" },
-  droppedSubjects: { ko: "이탈한 대상의 이벤트", en: "Events of those who dropped" },
+  droppedSubjects: { ko: "이 단계에서 이탈한 trace", en: "Traces that dropped here" },
   fingerprintBad: { ko: "지문은 소문자 16진수 64자여야 합니다.", en: "A fingerprint is 64 lowercase hex characters." },
   traceBad: { ko: "trace_id는 trace_로 시작하고 공백 없이 128자 이하여야 합니다.", en: "A trace_id starts with trace_, has no spaces, and is at most 128 characters." },
   emailBad: { ko: "이메일 주소나 @도메인을 입력하세요.", en: "Enter an email address or an @domain." },

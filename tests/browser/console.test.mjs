@@ -96,7 +96,7 @@ async function shot(name, p = page) {
 }
 
 /** Opens a screen keeping the period of the current address (as the console's own links do). */
-async function open(hash, ready) {
+async function open(hash, ready, timeout = 20_000) {
   await page.evaluate((h) => {
     const [name, qs] = h.split("?");
     const want = new URLSearchParams(qs ?? "");
@@ -104,8 +104,8 @@ async function open(hash, ready) {
     for (const k of ["range", "from", "to", "tz"]) if (now.has(k) && !want.has(k)) want.set(k, now.get(k));
     location.hash = `${name}?${want}`;
   }, hash);
-  await page.waitForSelector(ready, { timeout: 20_000 });
-  await page.waitForFunction(() => !document.querySelector(".state.loading"), null, { timeout: 20_000 });
+  await page.waitForSelector(ready, { timeout });
+  await page.waitForFunction(() => !document.querySelector(".state.loading"), null, { timeout });
 }
 
 before(async () => {
@@ -740,6 +740,16 @@ test("the funnel explains its counting, KPI cards follow the declared order, and
   assert.ok((await page.textContent("#funnel-explain")).length > 50);
   const reasons = await page.$$eval("[data-funnel] .step-numbers", (els) => els.map((e) => e.textContent));
   assert.ok(reasons.every((r) => !/\bnone\b/.test(r)), "no bare `none` reason");
+  // Who dropped at a step: the API's traces, each opening its timeline.
+  const f = await api(`/internal/funnels/auth_commerce?${rangeQuery()}`);
+  const step = f.funnel.steps.find((x) => x.dropped_traces.length);
+  assert.ok(step, "someone dropped somewhere in the demo data");
+  const listed = await page.$$eval(`[data-funnel=auth_commerce] li.step[data-event="${step.event}"] a.dropped-trace`, (as) => as.map((a) => a.textContent));
+  assert.deepEqual(listed, step.dropped_traces);
+  await page.click(`[data-funnel=auth_commerce] li.step[data-event="${step.event}"] details.dropped summary`);
+  await page.click(`[data-funnel=auth_commerce] li.step[data-event="${step.event}"] a.dropped-trace`);
+  await page.waitForSelector("[data-screen=trace] table.timeline");
+  assert.ok(page.url().includes(encodeURIComponent(step.dropped_traces[0])));
 
   await open(`summary?range=14d&tz=${encodeURIComponent(TZ)}`, "[data-kpi]");
   const s = await api(`/internal/funnel-events/summary?${rangeQuery()}`);
@@ -797,7 +807,8 @@ test("every screen at 1366 and 375 px: no serious or critical axe violation, no 
     await page.setViewportSize({ width, height: 900 });
     for (const screen of SCREENS) {
       const hash = screen === "trace" ? "trace?id=trace_demo_20_1" : screen;
-      await open(`${hash}${hash.includes("?") ? "&" : "?"}range=14d&tz=${encodeURIComponent(TZ)}`, READY[screen]);
+      // A busy machine can take a while over everything the suite stored: a longer wait here.
+      await open(`${hash}${hash.includes("?") ? "&" : "?"}range=14d&tz=${encodeURIComponent(TZ)}`, READY[screen], 60_000);
       await page.waitForTimeout(100);
       const wide = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
       assert.ok(wide[0] <= wide[1], `${screen} at ${width}px scrolls sideways: ${wide}`);

@@ -1068,6 +1068,11 @@ export interface components {
              * @description Subjects that reached the previous step but not this one.
              */
             dropped: number;
+            /**
+             * @description The traces of up to [`DROPPED_TRACES`] subjects that dropped here, in
+             *     order, to open their timelines (subjects known only by a user are not listed).
+             */
+            dropped_traces: string[];
             event: string;
             index: number;
             label: components["schemas"]["Text"];

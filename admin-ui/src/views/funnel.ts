@@ -35,7 +35,12 @@ export async function render(root: HTMLElement): Promise<void> {
             h("div", { class: "step-head" }, h("span", {}, `${s.index + 1}. ${tx(s.label)}`), h("span", { class: "muted" }, s.event)),
             h("div", { class: "bar-track", "aria-hidden": "true" }, bar),
             h("div", { class: "step-numbers" }, `${t("count")} ${num(s.count)} · ${t("conversion")} ${pct(s.conversion_from_previous)}`,
-              s.dropped ? h("span", {}, ` · ${t("dropOff")}: `, ...reasons(s.drop_off_by_error)) : ""));
+              s.dropped ? h("span", {}, ` · ${t("dropOff")}: `, ...reasons(s.drop_off_by_error)) : ""),
+            // Who dropped here: their traces open the timeline.
+            s.dropped_traces.length
+              ? h("details", { class: "dropped" }, h("summary", {}, `${t("droppedSubjects")} (${s.dropped_traces.length}/${num(s.dropped)})`),
+                h("ul", {}, ...s.dropped_traces.map((id) => h("li", {}, h("a", { href: link(`trace?id=${encodeURIComponent(id)}`), class: "dropped-trace" }, id)))))
+              : "");
         })));
     }));
   });

@@ -812,6 +812,11 @@ test("every screen at 1366 and 375 px: no serious or critical axe violation, no 
       await page.waitForTimeout(100);
       const wide = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
       assert.ok(wide[0] <= wide[1], `${screen} at ${width}px scrolls sideways: ${wide}`);
+      if (width < 600) {
+        // A compact header: the header and period bar leave most of a phone's first screen (812 px) to the data.
+        const chrome = await page.$eval(".period", (el) => el.getBoundingClientRect().bottom + window.scrollY);
+        assert.ok(chrome <= 812 * 0.25, `${screen}: header and period bar end at ${chrome}px`);
+      }
       // axe is evaluated through the test's own channel, so the console's CSP stays strict.
       if (!(await page.evaluate(() => typeof window.axe === "object"))) await page.evaluate(axe);
       const violations = await page.evaluate(async () => {

@@ -8,11 +8,25 @@ import type { components } from "./generated/api";
 const KEY = "funnel.key";
 const WHOAMI = "/internal/whoami";
 
+/** A problem+json answer of the API: `code` decides what the operator is told. */
 export class ApiError extends Error {
-  constructor(public status: number, public code: string, message: string) {
+  constructor(public status: number, public code: string, message: string, public param?: string) {
     super(message);
   }
 }
+
+/** The request never got an answer (offline, DNS, connection refused). */
+export class NetworkError extends Error {}
+
+/** An answer that is not the API's JSON (a proxy's HTML error page, say). */
+export class NotJsonError extends Error {
+  constructor(public status: number) {
+    super(`HTTP ${status}`);
+  }
+}
+
+/** The operator closed the key dialog without entering a key. */
+export class KeyDismissed extends Error {}
 
 let askForKey: (reason: "missing" | "rejected") => Promise<string> = async () => {
   throw new Error("no key prompt installed");
@@ -41,6 +55,9 @@ function prompt(reason: "missing" | "rejected"): Promise<string> {
     pending = null;
     for (const l of keyListeners) l();
     return entered;
+  }, (e) => {
+    pending = null;
+    throw e;
   });
   return pending;
 }
@@ -58,28 +75,52 @@ export function changeKey(): Promise<string> {
 // The answers of `GET /internal/whoami`, per key: a key is asked once.
 const identities = new Map<string, WhoAmI>();
 
+// A refused key asks again, as often as the operator tries: the right key is
+// accepted after any number of wrong ones. Closing the dialog (Escape) ends
+// the request with a 401 the screen shows, with a way to enter a key.
 export async function request<T>(path: string, init: RequestInit = {}): Promise<T> {
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const used = await key();
+  for (;;) {
+    let used: string;
+    try {
+      used = await key();
+    } catch {
+      throw new ApiError(401, "bad_key", "No key was entered.");
+    }
     if (path === WHOAMI && identities.has(used)) return identities.get(used) as T;
-    const res = await fetch(path, {
-      ...init,
-      headers: { ...(init.headers ?? {}), authorization: `Bearer ${used}` },
-      credentials: "omit",
-      cache: "no-store",
-    });
+    let res: Response;
+    try {
+      res = await fetch(path, {
+        ...init,
+        headers: { ...(init.headers ?? {}), authorization: `Bearer ${used}` },
+        credentials: "omit",
+        cache: "no-store",
+      });
+    } catch (e) {
+      throw new NetworkError(String(e));
+    }
     if (res.status === 401) {
       forgetKey();
-      await prompt("rejected");
+      try {
+        await prompt("rejected");
+      } catch {
+        throw new ApiError(401, "bad_key", "The key was refused.");
+      }
       continue;
     }
     const text = await res.text();
-    const body = text ? JSON.parse(text) : {};
-    if (!res.ok) throw new ApiError(res.status, body.code ?? "error", body.detail ?? res.statusText);
-    if (path === WHOAMI) identities.set(used, body as WhoAmI);
+    let body: Record<string, unknown>;
+    try {
+      body = text ? JSON.parse(text) : {};
+    } catch {
+      throw new NotJsonError(res.status);
+    }
+    if (!res.ok) {
+      if (typeof body.code !== "string") throw new NotJsonError(res.status);
+      throw new ApiError(res.status, body.code, String(body.detail ?? res.statusText), typeof body.param === "string" ? body.param : undefined);
+    }
+    if (path === WHOAMI) identities.set(used, body as unknown as WhoAmI);
     return body as T;
   }
-  throw new ApiError(401, "bad_key", "The key was refused.");
 }
 
 export const get = <T>(path: string, params: Record<string, string | undefined> = {}): Promise<T> => {

@@ -50,3 +50,19 @@ export function h<K extends keyof HTMLElementTagNameMap>(
   }
   return el;
 }
+
+/** A duration as people say it: `850 ms`, `12 s`, `3 min`, `1 h 2 min`, `2 d 3 h`. */
+export function duration(ms: number | null | undefined): string {
+  if (ms == null) return "–";
+  const ko = currentLang() === "ko";
+  const u = ko ? { ms: "ms", s: "초", min: "분", h: "시간", d: "일" } : { ms: "ms", s: "s", min: "min", h: "h", d: "d" };
+  if (ms < 1000) return `${Math.round(ms)} ${u.ms}`;
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s} ${u.s}`;
+  const min = Math.floor(s / 60);
+  if (min < 60) return `${min} ${u.min}${s % 60 && min < 10 ? ` ${s % 60} ${u.s}` : ""}`;
+  const hours = Math.floor(min / 60);
+  if (hours < 24) return `${hours} ${u.h}${min % 60 ? ` ${min % 60} ${u.min}` : ""}`;
+  const days = Math.floor(hours / 24);
+  return `${days} ${u.d}${hours % 24 ? ` ${hours % 24} ${u.h}` : ""}`;
+}

@@ -5,11 +5,11 @@
 import "uplot/dist/uPlot.min.css";
 import "./styles.css";
 
-import { changeKey, forgetKey, installKeyPrompt, onKeyChange, whoami, type WhoAmI } from "./api";
+import { changeKey, forgetKey, installKeyPrompt, KeyDismissed, onKeyChange, whoami, type WhoAmI } from "./api";
 import { h } from "./format";
 import { currentLang, setLang, t, type Key } from "./i18n";
-import { period, type Period } from "./state";
-import { errorState } from "./ui";
+import { customRangeProblem, link, period, PERIOD_KEYS, readPeriod, type Period } from "./state";
+import { clearInvalid, errorState, invalid } from "./ui";
 import * as audit from "./views/audit";
 import * as catalog from "./views/catalog";
 import * as feed from "./views/feed";
@@ -39,17 +39,24 @@ const SCREENS: [string, Key, View, string[]][] = [
 
 const TIME_ZONES = ["Asia/Seoul", "UTC", "America/New_York", "Europe/London", "Asia/Tokyo", Intl.DateTimeFormat().resolvedOptions().timeZone];
 
-const go = (hash: string) => {
-  location.hash = hash;
-};
-
 function parseHash(): [string, URLSearchParams] {
   const [name, qs] = location.hash.replace(/^#/, "").split("?");
   return [name || "summary", new URLSearchParams(qs ?? "")];
 }
 
+const go = (hash: string) => {
+  location.hash = link(hash);
+};
+
+/** The current screen with a new period, its own filters kept. */
+function goWithPeriod(): void {
+  const [name, params] = parseHash();
+  for (const k of PERIOD_KEYS) params.delete(k);
+  go(`${name}?${params}`);
+}
+
 function keyDialog(): (reason: "missing" | "rejected") => Promise<string> {
-  return (reason) => new Promise((resolve) => {
+  return (reason) => new Promise((resolve, reject) => {
     const input = h("input", { type: "password", name: "key", autocomplete: "off", required: true, id: "key-input" });
     const dialog = h("dialog", { id: "key-dialog" },
       h("form", { method: "dialog" },
@@ -57,13 +64,15 @@ function keyDialog(): (reason: "missing" | "rejected") => Promise<string> {
         h("label", {}, t("keyPrompt"), input),
         h("p", { class: "muted" }, t("keyHint")),
         h("button", { type: "submit", id: "key-submit" }, t("signIn"))));
+    // Escape (or closing empty) dismisses the dialog: the screen then says no key was given and offers to enter one.
+    let dismissed = false;
+    dialog.addEventListener("cancel", () => { dismissed = true; });
     dialog.addEventListener("close", () => {
       const v = input.value.trim();
       dialog.remove();
-      if (v) resolve(v);
-      else void keyDialog()(reason).then(resolve);
+      if (v && !dismissed) resolve(v);
+      else reject(new KeyDismissed("no key entered"));
     });
-    dialog.addEventListener("cancel", (e) => e.preventDefault());
     document.body.append(dialog);
     dialog.showModal();
   });
@@ -73,14 +82,24 @@ function periodBar(onChange: () => void): HTMLElement {
   const ranges: [Period["range"], Key][] = [["today", "today"], ["7d", "days7"], ["14d", "days14"], ["30d", "days30"], ["custom", "custom"]];
   const from = h("input", { type: "date", name: "from", value: period.from ?? "" });
   const to = h("input", { type: "date", name: "to", value: period.to ?? "" });
-  const custom = h("span", { class: "custom", hidden: period.range !== "custom" }, h("label", {}, t("from"), from), h("label", {}, t("to"), to),
-    h("button", { type: "button", onclick: () => { period.from = from.value; period.to = to.value; onChange(); } }, t("apply")));
-  const tz = h("select", { name: "tz", "aria-label": t("tz") }, ...[...new Set(TIME_ZONES)].map((z) => h("option", { value: z, selected: z === period.tz }, z)));
+  // A custom range is checked here (order, 400 days) before anything is sent.
+  const custom = h("form", { class: "custom", hidden: period.range !== "custom" }, h("label", {}, t("from"), from), h("label", {}, t("to"), to),
+    h("button", { type: "submit" }, t("apply")));
+  custom.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    clearInvalid(custom);
+    const problem = customRangeProblem(from.value, to.value);
+    if (problem) return void invalid(problem === "dateOrder" ? to : from, t(problem));
+    Object.assign(period, { range: "custom", from: from.value, to: to.value });
+    onChange();
+  });
+  const zones = [...new Set([...TIME_ZONES, period.tz])];
+  const tz = h("select", { name: "tz", id: "tz-select" }, ...zones.map((z) => h("option", { value: z, selected: z === period.tz }, z)));
   tz.addEventListener("change", () => { period.tz = tz.value; onChange(); });
-  return h("div", { class: "period", role: "group" },
-    ...ranges.map(([r, label]) => h("button", { type: "button", class: period.range === r ? "active" : "", "data-range": r,
-      onclick: () => { period.range = r; if (r !== "custom") onChange(); else custom.hidden = false; } }, t(label))),
-    custom, h("label", { class: "tz" }, `${t("tz")}: `, tz));
+  return h("div", { class: "period", role: "group", "aria-label": t("period") },
+    ...ranges.map(([r, label]) => h("button", { type: "button", class: period.range === r ? "active" : "", "data-range": r, "aria-pressed": String(period.range === r),
+      onclick: () => { if (r !== "custom") { period.range = r; onChange(); } else { custom.hidden = false; from.focus(); } } }, t(label))),
+    custom, h("label", { class: "tz", for: "tz-select" }, t("tz")), tz);
 }
 
 // Each call of show() supersedes the earlier ones still waiting (for the key, or whoami).
@@ -90,8 +109,12 @@ let shown: WhoAmI | null = null;
 
 const title = () => h("h1", {}, t("title"));
 
+/** Whether show() runs for a navigation (focus then moves to the new screen's heading). */
+let navigated = false;
+
 async function show(): Promise<void> {
   const mine = ++generation;
+  readPeriod(parseHash()[1]);
   if (!document.querySelector("body > header")) document.body.replaceChildren(h("header", {}, title()));
   let me: WhoAmI;
   try {
@@ -107,7 +130,7 @@ async function show(): Promise<void> {
   // A screen the key may not read is not offered; opened by its address, the API's 403 is shown.
   const screen = SCREENS.find((s) => s[0] === name) ?? allowed[0];
   const identity = h("span", { class: "whoami", id: "whoami", "data-role": me.role, title: t("keyRole") }, `${me.key} · ${me.role}`);
-  const lang = h("button", { type: "button", id: "lang", onclick: () => { setLang(currentLang() === "ko" ? "en" : "ko"); void show(); } }, currentLang() === "ko" ? "English" : "한국어");
+  const lang = h("button", { type: "button", id: "lang", lang: currentLang() === "ko" ? "en" : "ko", onclick: () => { setLang(currentLang() === "ko" ? "en" : "ko"); navigated = true; void show(); } }, currentLang() === "ko" ? "English" : "한국어");
   const signOut = h("button", { type: "button", onclick: () => { forgetKey(); location.reload(); } }, t("signOut"));
   const actions = h("div", { class: "actions" }, identity, lang, signOut);
   if (!allowed.length) {
@@ -123,13 +146,32 @@ async function show(): Promise<void> {
   }
   document.title = `${t(screen[1])} · ${t("title")}`;
   const main = h("main", { id: "screen", "data-screen": screen[0] });
-  const nav = h("nav", {}, ...allowed.map(([n, label]) => h("a", { href: `#${n}`, class: n === screen[0] ? "active" : "", "data-nav": n }, t(label))));
+  const nav = h("nav", { "aria-label": t("screens") }, ...allowed.map(([n, label]) => h("a", {
+    href: link(n), class: n === screen[0] ? "active" : "", "data-nav": n, "aria-current": n === screen[0] ? "page" : undefined,
+  }, t(label))));
+  // The skip link moves focus past the header and period bar to the screen.
+  const skip = h("a", { href: "#", class: "skip-link", onclick: (ev) => { ev.preventDefault(); focusScreen(main); } }, t("skip"));
+  const focused = navigated;
+  navigated = false;
   document.body.replaceChildren(
+    skip,
     h("header", {}, title(), nav, actions),
-    periodBar(() => void show()),
+    periodBar(goWithPeriod),
     main,
   );
-  await screen[2](main, params, go);
+  main.setAttribute("tabindex", "-1");
+  const rendering = screen[2](main, params, go);
+  // Each navigation moves focus to the new screen's heading, not <body>.
+  if (focused) focusScreen(main);
+  await rendering;
+  if (focused && (document.activeElement === document.body || document.activeElement === main)) focusScreen(main);
+}
+
+function focusScreen(main: HTMLElement): void {
+  const heading = main.querySelector<HTMLElement>("h2");
+  const target = heading ?? main;
+  target.setAttribute("tabindex", "-1");
+  target.focus();
 }
 
 // A key entered later (after a 401, or "another key") may have another role: redraw for it.
@@ -141,7 +183,9 @@ onKeyChange(() => {
   }, () => undefined);
 });
 
+// Back restores the feed's scroll itself, once its rows are loaded again.
+history.scrollRestoration = "manual";
 setLang(currentLang());
 installKeyPrompt(keyDialog());
-window.addEventListener("hashchange", () => void show());
+window.addEventListener("hashchange", () => { navigated = true; void show(); });
 void show();

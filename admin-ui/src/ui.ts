@@ -1,21 +1,26 @@
 import { ApiError, changeKey } from "./api";
+import { problemCode, problemText, retryable } from "./errors";
 import { h } from "./format";
 import { t } from "./i18n";
 
-/** What a failed call says to the operator: a role too small is said in words, never as a code. */
+/** What a failed call says to the operator: one translated sentence, never a code or developer text. */
 export function errorText(e: unknown): string {
-  if (e instanceof ApiError && e.code === "insufficient_scope") return t("forbidden");
-  return e instanceof ApiError ? `${e.status} ${e.code}: ${e.message}` : String(e);
+  return problemText(e);
 }
 
-/** The error state: retry, or (for a role too small) another key; a 403 never asks for the key by itself. */
+/**
+ * The error state. A role too small or a missing key offers another key (a
+ * 403 never asks by itself); a failure that may pass on a second try offers
+ * Retry; an input mistake says what to change and offers neither.
+ */
 export function errorState(e: unknown, retry: () => void): HTMLElement {
-  const scope = e instanceof ApiError && e.code === "insufficient_scope";
-  return h("div", { class: "state error", role: "alert", "data-code": e instanceof ApiError ? e.code : "error" },
-    h("strong", {}, t("error")), " ", errorText(e), " ",
-    scope
-      ? h("button", { type: "button", class: "other-key", onclick: () => void changeKey().then(retry) }, t("otherKey"))
-      : h("button", { type: "button", onclick: retry }, t("retry")));
+  const code = problemCode(e);
+  const keyProblem = e instanceof ApiError && (code === "insufficient_scope" || code === "bad_key");
+  return h("div", { class: "state error", role: "alert", "data-code": code },
+    h("strong", {}, t("error")), " ", problemText(e), " ",
+    keyProblem
+      ? h("button", { type: "button", class: "other-key", onclick: () => void changeKey().then(retry, () => undefined) }, t("otherKey"))
+      : retryable(e) ? h("button", { type: "button", class: "retry", onclick: retry }, t("retry")) : null);
 }
 
 /** Runs `load` with a visible loading state, and shows an error state (with retry) if it fails. */
@@ -28,14 +33,52 @@ export async function withStates(root: HTMLElement, load: () => Promise<void>, s
   }
 }
 
-export const empty = (): HTMLElement => h("p", { class: "state empty" }, t("empty"));
+export const empty = (text = t("empty")): HTMLElement => h("p", { class: "state empty" }, text);
 
-export function table(headers: string[], rows: (Node | string)[][], cls = ""): HTMLElement {
-  return h("table", { class: cls },
-    h("thead", {}, h("tr", {}, ...headers.map((x) => h("th", { scope: "col" }, x)))),
-    h("tbody", {}, ...rows.map((r) => h("tr", {}, ...r.map((c) => h("td", {}, c))))));
+/** A table inside its own scrolling box: a wide table never scrolls the page sideways. */
+export function table(headers: string[], rows: (Node | string)[][], cls = "", caption?: string): HTMLElement {
+  return h("div", { class: "table-scroll", tabindex: "0", role: "region", "aria-label": caption ?? headers.slice(0, 3).join(", ") },
+    h("table", { class: cls },
+      caption ? h("caption", { class: "sr-only" }, caption) : null,
+      h("thead", {}, h("tr", {}, ...headers.map((x) => h("th", { scope: "col" }, x)))),
+      h("tbody", {}, ...rows.map((r) => h("tr", {}, ...r.map((c) => h("td", {}, c)))))));
 }
+
+/** The table element inside what `table()` returned. */
+export const tableOf = (box: HTMLElement): HTMLTableElement => box.querySelector("table")!;
 
 export function card(label: string, value: string, note?: Node | string, cls = ""): HTMLElement {
   return h("div", { class: `card ${cls}` }, h("div", { class: "card-label" }, label), h("div", { class: "card-value" }, value), note ? h("div", { class: "card-note" }, note) : null);
+}
+
+/**
+ * A change against the previous period: arrow, sign and colour by whether up
+ * is good for this measure (more failures is bad). The words say it too.
+ */
+export function deltaBadge(change: number | null, text: string, upIsGood: boolean): HTMLElement | null {
+  if (change == null || !Number.isFinite(change)) return null;
+  const dir = change > 0 ? "up" : change < 0 ? "down" : "flat";
+  const good = dir === "flat" ? "neutral" : (dir === "up") === upIsGood ? "good" : "bad";
+  const arrow = dir === "up" ? "▲" : dir === "down" ? "▼" : "■";
+  return h("span", { class: `delta ${good}`, "data-direction": dir, "data-good": good },
+    h("span", { "aria-hidden": "true" }, `${arrow} `), text, h("span", { class: "sr-only" }, ` (${t(good === "good" ? "better" : good === "bad" ? "worse" : "same")})`));
+}
+
+/** Measures where a rise is bad news (failures, errors, drop-off, rejections). */
+export const upIsBad = (id: string): boolean => /fail|error|reject|drop|churn|cancel|refund|over_quota|expired/.test(id);
+
+/** Marks an input as wrong with a message tied to it; returns false so callers can `return mark(...)`. */
+export function invalid(input: HTMLElement, message: string): false {
+  const id = `${input.getAttribute("name") ?? "field"}-problem`;
+  input.setAttribute("aria-invalid", "true");
+  input.setAttribute("aria-describedby", id);
+  document.getElementById(id)?.remove();
+  input.closest("label")?.after(h("span", { class: "field-problem", id, role: "alert" }, message));
+  input.focus();
+  return false;
+}
+
+export function clearInvalid(form: HTMLElement): void {
+  form.querySelectorAll("[aria-invalid]").forEach((el) => { el.removeAttribute("aria-invalid"); el.removeAttribute("aria-describedby"); });
+  form.parentElement?.querySelectorAll(".field-problem").forEach((el) => el.remove());
 }

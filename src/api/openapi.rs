@@ -110,6 +110,7 @@ fn parameter_doc(name: &str) -> &'static str {
         "limit" => "Page size (list: 1–500, default 50; replay: 1–500, default 500).",
         "cursor" => "The `next_cursor` of the previous page (bound to the other parameters).",
         "format" => "csv (default) or ga4.",
+        "bucket" => "day (default) or hour: `daily` holds one bucket per local day, or per hour (ranges of at most 7 days), keyed by the hour's UTC start.",
         "status" => "pending or all (default).",
         "user_id" => "The user (1–128 characters).",
         "month" => "YYYY-MM in Asia/Seoul (default: the current month).",

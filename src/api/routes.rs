@@ -142,7 +142,7 @@ pub const ROUTES: &[Route] = &[
     // Reads.
     route!(Get "/internal/funnel-events", Key(Read), ListEvents, Some(LIST_PARAMS), 0, "One page of events, newest first, with every filter and an opaque cursor."),
     route!(Get "/internal/funnel-events/export", Key(Read), ExportEvents, Some(EXPORT_PARAMS), 0, "Every event of the filter as CSV (or GA4 Measurement Protocol payloads), streamed."),
-    route!(Get "/internal/funnel-events/summary", Key(Read), Summary, Some(RANGE), 0, "The catalog's KPIs and zero-filled daily counts per event type."),
+    route!(Get "/internal/funnel-events/summary", Key(Read), Summary, Some(&["from", "to", "tz", "bucket"]), 0, "The catalog's KPIs and zero-filled daily counts per event type."),
     route!(Get "/internal/trace/{trace_id}", Key(Read), Trace, None, 0, "One trace's chain of events, oldest first."),
     route!(Get "/internal/funnels", Key(Read), FunnelList, None, 0, "The declared funnels."),
     route!(Get "/internal/funnels/{name}", Key(Read), Funnel, Some(&["from", "to", "tz", "by"]), 0, "One funnel counted over a range: steps, conversion, drop-off; split by `by` when given."),

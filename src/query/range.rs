@@ -13,6 +13,8 @@ use crate::time;
 pub const DEFAULT_DAYS: u64 = 14;
 /// Longest range any read API accepts.
 pub const MAX_RANGE_DAYS: i64 = 400;
+/// Longest range the summary buckets by hour (`bucket=hour`).
+pub const MAX_HOURLY_DAYS: i64 = 7;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TimeRange {
@@ -21,9 +23,12 @@ pub struct TimeRange {
     pub tz: Tz,
 }
 
-/// One calendar day of the range in its zone, clipped to the range.
+/// One bucket of the range: a calendar day in its zone (or an hour), clipped to the range.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Day {
+    /// What the answer calls the bucket: the local date (`2026-03-01`), or
+    /// for an hour its start as a stored UTC instant (`2026-03-01T15:00:00.000Z`).
+    pub key: String,
     pub date: NaiveDate,
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
@@ -66,6 +71,38 @@ impl TimeRange {
         time::to_stored(self.to)
     }
 
+    /// The range's hours from `from` on (local hours when `from` is a local
+    /// midnight), the last clipped to `to`.
+    pub fn hours(&self) -> Vec<Day> {
+        let mut hours = Vec::new();
+        let mut start = self.from;
+        while start < self.to {
+            let end = (start + chrono::Duration::hours(1)).min(self.to);
+            hours.push(Day {
+                key: time::to_stored(start),
+                date: local_date(self.tz, start),
+                start,
+                end,
+            });
+            start = end;
+        }
+        hours
+    }
+
+    /// The buckets `bucket` asks for: `day` (default) or `hour` (ranges of at most [`MAX_HOURLY_DAYS`]).
+    pub fn buckets(&self, bucket: Option<&str>) -> AppResult<Vec<Day>> {
+        match bucket {
+            None | Some("day") => Ok(self.days()),
+            Some("hour") if self.to - self.from > chrono::Duration::days(MAX_HOURLY_DAYS) => Err(bad(
+                "bucket",
+                "range_too_long",
+                format!("Hourly buckets cover at most {MAX_HOURLY_DAYS} days; narrow `from`/`to` or use `bucket=day`."),
+            )),
+            Some("hour") => Ok(self.hours()),
+            Some(_) => Err(bad("bucket", "invalid_bucket", "`bucket` must be `day` or `hour`.")),
+        }
+    }
+
     /// Every local day the range touches, in order, each clipped to the range.
     pub fn days(&self) -> Vec<Day> {
         let mut days = Vec::new();
@@ -74,6 +111,7 @@ impl TimeRange {
         while date <= last {
             let next = date + Days::new(1);
             days.push(Day {
+                key: date.to_string(),
                 date,
                 start: start_of_day(self.tz, date).max(self.from),
                 end: start_of_day(self.tz, next).min(self.to),

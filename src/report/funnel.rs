@@ -55,6 +55,9 @@ pub struct StepResult {
     /// Subjects that reached the previous step but not this one.
     pub dropped: u64,
     pub drop_off_by_error: Vec<ErrorShare>,
+    /// The traces of up to [`DROPPED_TRACES`] subjects that dropped here, in
+    /// order, to open their timelines (subjects known only by a user are not listed).
+    pub dropped_traces: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -69,6 +72,8 @@ pub struct FunnelResult {
 
 /// Code shown for subjects that dropped off without any error code.
 pub const NO_ERROR: &str = "none";
+/// Traces listed per step in `dropped_traces`.
+pub const DROPPED_TRACES: usize = 20;
 
 fn subject_of(trace: &Option<String>, user: &Option<String>, user_trace: &HashMap<&str, &str>) -> Option<String> {
     match (trace, user) {
@@ -157,6 +162,7 @@ fn count(funnel: &'static Funnel, s: &Subjects, keep: impl Fn(&str) -> bool) -> 
     let n = funnel.steps.len();
     let mut reached = vec![0u64; n];
     let mut drops: Vec<BTreeMap<String, u64>> = vec![BTreeMap::new(); n];
+    let mut dropped_traces: Vec<Vec<&str>> = vec![Vec::new(); n];
     for (subject, steps) in s.times.iter().filter(|(subject, _)| keep(subject)) {
         let mut at: Option<&str> = None;
         let mut depth = 0;
@@ -177,6 +183,9 @@ fn count(funnel: &'static Funnel, s: &Subjects, keep: impl Fn(&str) -> bool) -> 
         if depth > 0 && depth < n {
             let code = s.last_error.get(subject).map_or(NO_ERROR, String::as_str);
             *drops[depth].entry(code.to_string()).or_default() += 1;
+            if let Some(trace) = subject.strip_prefix("t:") {
+                dropped_traces[depth].push(trace);
+            }
         }
     }
 
@@ -193,6 +202,9 @@ fn count(funnel: &'static Funnel, s: &Subjects, keep: impl Fn(&str) -> bool) -> 
                 })
                 .collect();
             by_error.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.error_code.cmp(&b.error_code)));
+            let mut traces = std::mem::take(&mut dropped_traces[i]);
+            traces.sort_unstable();
+            traces.truncate(DROPPED_TRACES);
             StepResult {
                 index: i,
                 event: s.event,
@@ -202,6 +214,7 @@ fn count(funnel: &'static Funnel, s: &Subjects, keep: impl Fn(&str) -> bool) -> 
                 conversion_from_start: rate(reached[i], reached[0]),
                 dropped: if i == 0 { 0 } else { reached[i - 1] - reached[i] },
                 drop_off_by_error: by_error,
+                dropped_traces: traces.into_iter().map(str::to_string).collect(),
             }
         })
         .collect();
@@ -392,6 +405,12 @@ mod tests {
             "the latest error explains the drop"
         );
         assert_eq!(r.steps[2].drop_off_by_error[0].error_code, NO_ERROR);
+        let dropped: Vec<&[String]> = r.steps.iter().map(|s| s.dropped_traces.as_slice()).collect();
+        assert_eq!(
+            dropped,
+            [&[][..], &["t2".to_string()][..], &["t3".to_string()][..]],
+            "who dropped where, by trace"
+        );
         assert_eq!(r.steps[1].conversion_from_previous, Some(0.6667));
         assert_eq!(r.overall_conversion, Some(0.3333));
     }

@@ -42,6 +42,8 @@ pub struct ServiceTypeCount {
     pub service: String,
     pub event_type: String,
     pub n: i64,
+    /// How many of the `n` failed (weighted like `n`).
+    pub failed: i64,
 }
 
 /// A row of [`crate::storage::sql::FIRST_LAST_SEEN`].
@@ -80,6 +82,12 @@ pub struct ServiceSnapshot {
     /// The service's money KPIs over the range, one sum per currency, won first.
     pub revenue: Vec<CurrencyAmount>,
     pub top_events: Vec<TypeCount>,
+    /// Events of the range that failed (`success = false`, an `error_code`,
+    /// or a `*_fail`/`*_failed` type); `failures / events` is the error rate.
+    pub failures: i64,
+    /// The types with failures, most failures first (up to [`TOP_EVENTS`]);
+    /// `count` is their failed events.
+    pub failing_types: Vec<TypeCount>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -132,19 +140,33 @@ pub fn build(range: (String, String, String), today_from: String, quiet_before: 
         by_service.insert(&row.service, row);
     }
     let mut top: BTreeMap<&str, Vec<TypeCount>> = BTreeMap::new();
+    let mut failing: BTreeMap<&str, Vec<TypeCount>> = BTreeMap::new();
     for c in &input.type_counts {
         top.entry(&c.service).or_default().push(TypeCount {
             event_type: c.event_type.clone(),
             count: c.n,
         });
+        if c.failed > 0 {
+            failing.entry(&c.service).or_default().push(TypeCount {
+                event_type: c.event_type.clone(),
+                count: c.failed,
+            });
+        }
     }
+    let most_first = |list: &mut Vec<TypeCount>| {
+        list.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.event_type.cmp(&b.event_type)));
+    };
     let services = SERVICES
         .iter()
         .map(|&service| {
             let row = by_service.get(service).copied().cloned().unwrap_or_default();
             let mut top_events = top.remove(service).unwrap_or_default();
-            top_events.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.event_type.cmp(&b.event_type)));
+            most_first(&mut top_events);
             top_events.truncate(TOP_EVENTS);
+            let mut failing_types = failing.remove(service).unwrap_or_default();
+            let failures = failing_types.iter().map(|t| t.count).sum();
+            most_first(&mut failing_types);
+            failing_types.truncate(TOP_EVENTS);
             let last = last_seen(service, &input.seen);
             ServiceSnapshot {
                 service,
@@ -160,6 +182,8 @@ pub fn build(range: (String, String, String), today_from: String, quiet_before: 
                     .cloned()
                     .unwrap_or_else(|| money::per_currency(&[])),
                 top_events,
+                failures,
+                failing_types,
             }
         })
         .collect();
@@ -200,6 +224,8 @@ mod tests {
                     service: "presstuner".into(),
                     event_type: format!("t{i}"),
                     n: i,
+                    // t2 and t5 failed once and twice.
+                    failed: [0, 0, 1, 0, 0, 2, 0][i as usize],
                 })
                 .collect(),
             seen: vec![
@@ -248,6 +274,13 @@ mod tests {
         };
         let expected = vec![("KRW".to_string(), 39_000.0), ("USD".to_string(), 12.5)];
         assert_eq!(sums(&pt.revenue), expected);
+        assert_eq!(pt.failures, 3, "every failed event counts, top type or not");
+        let failing: Vec<_> = pt
+            .failing_types
+            .iter()
+            .map(|t| (t.event_type.as_str(), t.count))
+            .collect();
+        assert_eq!(failing, [("t5", 2), ("t2", 1)], "most failures first");
         let pluid = o.services.iter().find(|s| s.service == "pluid").unwrap();
         assert_eq!((pluid.health, pluid.events), (Health::Quiet, 0));
         assert_eq!(

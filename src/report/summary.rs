@@ -88,7 +88,7 @@ pub fn days_json(days: &[Day]) -> (String, String) {
     for (i, d) in days.iter().enumerate() {
         let split = split_by_hours(d.start, d.end);
         let (first, last) = split.hours.unwrap_or_default();
-        rollup.push((d.date.to_string(), first, last));
+        rollup.push((d.key.clone(), first, last));
         raw.extend(split.raw.into_iter().map(|(s, e)| (i, s, e)));
     }
     (
@@ -223,7 +223,7 @@ pub fn zero_filled(days: &[Day], counts: &[DailyCount]) -> Vec<DailyBucket> {
     }
     days.iter()
         .map(|d| {
-            let date = d.date.to_string();
+            let date = d.key.clone();
             let found = by_day.remove(date.as_str()).unwrap_or_default();
             let counts = keys
                 .iter()
@@ -339,6 +339,7 @@ mod tests {
         let date = NaiveDate::from_ymd_opt(2026, 3, d).unwrap();
         let start = date.and_hms_opt(0, 0, 0).unwrap().and_utc();
         Day {
+            key: date.to_string(),
             date,
             start,
             end: start + chrono::Duration::days(1),

@@ -12,6 +12,7 @@ use crate::query::filter::EventFilter;
 use crate::query::params::{self, Params};
 use crate::report::event::{split_page, EventView, StoredEvent};
 use crate::report::{csv, ga4};
+use crate::security::fingerprint::EmailFilter;
 use crate::store::EventStore;
 
 pub const DEFAULT_LIMIT: usize = 50;
@@ -29,6 +30,10 @@ pub struct EventPage {
     pub events: Vec<EventView>,
     /// Pass as `cursor` for the next page; null on the last page.
     pub next_cursor: Option<String>,
+    /// When `q_email` was an address: the fingerprint it was matched by, so a
+    /// client can keep that (in its address bar, say) instead of the address.
+    /// Null otherwise.
+    pub email_fingerprint: Option<String>,
 }
 
 /// The cursor is bound to every parameter but itself, the page size and the format.
@@ -58,6 +63,10 @@ pub async fn list<S: EventStore>(
     let limit = params::limit(params, DEFAULT_LIMIT, MAX_LIMIT)?;
     let key = CursorKey::derive(config.email_fingerprint_key.as_bytes());
     let (filter, after) = filter_and_position(params, config, &key, now)?;
+    let email_fingerprint = match (&filter.email, params.get("q_email")) {
+        (Some(EmailFilter::Fingerprint(fp)), Some(_)) => Some(fp.clone()),
+        _ => None,
+    };
     let rows = store.list_events(&filter, after.as_ref(), limit).await?;
     let (page, next) = split_page(rows, limit, StoredEvent::position);
     let range = (filter.range.from_stored(), filter.range.to_stored());
@@ -67,6 +76,7 @@ pub async fn list<S: EventStore>(
         to: range.1,
         events: page.into_iter().map(|e| e.into_view(&config.links)).collect(),
         next_cursor,
+        email_fingerprint,
     })
 }
 

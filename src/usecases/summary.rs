@@ -4,8 +4,10 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
 
+use crate::catalog::kpis::KPIS;
 use crate::error::AppResult;
 use crate::query::params::Params;
 use crate::query::range::TimeRange;
@@ -18,7 +20,9 @@ pub struct Summary {
     pub from: String,
     pub to: String,
     pub tz: String,
-    /// Every KPI of the catalog by id.
+    /// Every KPI of the catalog by id, in the catalog's declared order (the
+    /// funnel's steps first), which a client reading the object keeps.
+    #[serde(serialize_with = "in_declared_order")]
     pub kpis: BTreeMap<&'static str, KpiValue>,
     /// Events per type over the range (weighted by 1/sample_rate).
     pub totals: BTreeMap<String, i64>,
@@ -30,9 +34,20 @@ pub struct Summary {
     pub daily_rates: BTreeMap<&'static str, Vec<DailyRate>>,
 }
 
+/// The KPIs as a JSON object whose members follow [`KPIS`]' order.
+fn in_declared_order<S: Serializer>(kpis: &BTreeMap<&'static str, KpiValue>, out: S) -> Result<S::Ok, S::Error> {
+    let mut map = out.serialize_map(Some(kpis.len()))?;
+    for kpi in KPIS {
+        if let Some(value) = kpis.get(kpi.id) {
+            map.serialize_entry(kpi.id, value)?;
+        }
+    }
+    map.end()
+}
+
 pub async fn summary<S: EventStore>(store: &S, params: &Params, now: DateTime<Utc>) -> AppResult<Summary> {
     let range = TimeRange::parse(params, now)?;
-    let days = range.days();
+    let days = range.buckets(params.get("bucket"))?;
     let measures = summary::measured();
     let rows = store.summary_rows(&Span::from(&range), &days, &measures).await?;
 

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createHmac, randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -95,10 +95,17 @@ async function shot(name, p = page) {
   await p.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 }
 
-async function open(hash, ready) {
-  await page.evaluate((h) => { location.hash = h; }, hash);
-  await page.waitForSelector(ready, { timeout: 20_000 });
-  await page.waitForFunction(() => !document.querySelector(".state.loading"), null, { timeout: 20_000 });
+/** Opens a screen keeping the period of the current address (as the console's own links do). */
+async function open(hash, ready, timeout = 20_000) {
+  await page.evaluate((h) => {
+    const [name, qs] = h.split("?");
+    const want = new URLSearchParams(qs ?? "");
+    const now = new URLSearchParams(location.hash.split("?")[1] ?? "");
+    for (const k of ["range", "from", "to", "tz"]) if (now.has(k) && !want.has(k)) want.set(k, now.get(k));
+    location.hash = `${name}?${want}`;
+  }, hash);
+  await page.waitForSelector(ready, { timeout });
+  await page.waitForFunction(() => !document.querySelector(".state.loading"), null, { timeout });
 }
 
 before(async () => {
@@ -201,6 +208,9 @@ test("the access log lists the feed search by email just made in the console, in
   const searched = page.waitForResponse((r) => r.url().includes("/internal/funnel-events?") && r.url().includes("q_email="));
   await page.click("#feed-filters button[type=submit]");
   assert.equal((await searched).status(), 200);
+  // The console then shows that person's events by fingerprint.
+  await page.waitForFunction((want) => location.hash.includes(`email_fingerprint=${want}`), fp);
+  await settled(page);
 
   await open("audit", "table.audit");
   // The table is the API's first page for the same period and zone, in order.
@@ -233,12 +243,14 @@ test("the access log lists the feed search by email just made in the console, in
   await timeIs(TZ);
   await settled(page);
 
-  // Filter by subject: only that person's entries, as the API lists them.
+  // Filter by subject: only that person's entries, as the API lists them: the
+  // search by address, then the list by the fingerprint it was swapped for.
   const bySubject = await api(`/internal/audit?${rangeQuery()}&subject=${fp}`);
-  assert.deepEqual(bySubject.entries.map((e) => e.id), [entry.id]);
+  assert.equal(bySubject.entries.length, 2, JSON.stringify(bySubject.entries));
+  assert.ok(bySubject.entries.some((e) => e.id === entry.id) && bySubject.entries.every((e) => e.subject === fp));
   await page.fill("#audit-filters input[name=subject]", fp);
   await page.click("#audit-filters button[type=submit]");
-  await auditRows([entry.id]);
+  await auditRows(bySubject.entries.map((e) => e.id));
   await shot("audit-subject");
 
   // Filter by key: that key's entries, as the API lists them.
@@ -297,13 +309,28 @@ test("the feed pages with load more, and the language switches to English", asyn
   await shot("feed-english");
 });
 
-test("a wrong key is asked for again", async () => {
+test("the right key is accepted after several wrong ones, and Escape closes the key dialog", async () => {
   await page.evaluate(() => sessionStorage.setItem("funnel.key", "wrong"));
   await page.evaluate(() => { location.hash = "catalog"; });
-  await page.waitForSelector("#key-dialog[open]");
-  await page.fill("#key-input", SECRETS.INTERNAL_API_KEY);
-  await page.click("#key-submit");
+  for (let i = 0; i < 4; i++) {
+    await page.waitForSelector("#key-dialog[open]");
+    await page.fill("#key-input", `wrong-${i}`);
+    await page.click("#key-submit");
+    await page.waitForFunction(() => !document.querySelector("#key-dialog") || document.querySelector("#key-dialog").open);
+  }
+  await enterKey(page, SECRETS.INTERNAL_API_KEY);
   await page.waitForSelector("table.catalog");
+
+  // Escape closes the dialog; the screen says no key was given and offers to enter one.
+  await page.evaluate(() => sessionStorage.setItem("funnel.key", "wrong"));
+  await page.evaluate(() => { location.hash = "usage"; });
+  await page.waitForSelector("#key-dialog[open]");
+  await page.keyboard.press("Escape");
+  await page.waitForSelector(".state.error[data-code=bad_key] .other-key");
+  assert.equal(await page.$$eval("#key-dialog", (d) => d.length), 0, "the dialog is gone");
+  await page.click(".state.error .other-key");
+  await enterKey(page, SECRETS.INTERNAL_API_KEY);
+  await page.waitForSelector("table.usage-summary");
 });
 
 test("a custom 90-day range is read in chunks behind a progress bar and charted", async () => {
@@ -395,6 +422,419 @@ test("an ingest key is told it cannot read, and may enter another key", {
   }
 });
 
+/** Seconds of the local midnight starting `date` in `tz`. */
+function midnightIn(date, tz) {
+  const guess = Date.parse(`${date}T00:00:00Z`);
+  const offset = (at) => {
+    const f = new Intl.DateTimeFormat("en-US", { timeZone: tz, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+    const p = Object.fromEntries(f.formatToParts(new Date(at)).map((x) => [x.type, x.value]));
+    return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - Math.floor(at / 1000) * 1000;
+  };
+  return (guess - offset(guess - offset(guess))) / 1000;
+}
+
+/** Every problem code the API can return: src/error.rs, every `bad(param, code, …)` in src, and docs/api.md's table. */
+function problemCodes() {
+  const codes = new Set();
+  const walk = (dir) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, e.name);
+      if (e.isDirectory()) walk(path);
+      else if (path.endsWith(".rs")) {
+        const text = readFileSync(path, "utf8");
+        for (const m of text.matchAll(/bad\(\s*[^,]+,\s*"([a-z_]+)"/g)) codes.add(m[1]);
+        if (path.endsWith("error.rs")) {
+          for (const m of text.matchAll(/Problem::new\(\s*\d+,\s*"([a-z_]+)"/g)) codes.add(m[1]);
+          for (const m of text.matchAll(/^\s*"([a-z]+_[a-z_]+)",\s*$/gm)) codes.add(m[1]);
+          for (const m of text.matchAll(/=> \("([a-z_]+)",/g)) codes.add(m[1]);
+        }
+      }
+    }
+  };
+  walk(join(ROOT, "src"));
+  const api = readFileSync(join(ROOT, "docs", "api.md"), "utf8");
+  const table = api.slice(api.indexOf("| `code` | Status | Where |"));
+  for (const m of table.matchAll(/^\| `([a-z_]+)` \| \d{3} \|/gm)) codes.add(m[1]);
+  return [...codes].sort();
+}
+
+const WIDTHS = [1366, 375];
+/** Each screen and what shows it is ready. */
+const READY = {
+  summary: "[data-kpi]", trends: "#trend-chart .uplot", funnel: "[data-funnel] .step", feed: "table.feed",
+  trace: "table.timeline", ops: "table.health", catalog: "table.catalog", quarantine: "#replay", usage: "table.usage-summary", audit: "table.audit",
+};
+
+test("Today charts today only, in the chosen zone, and compares with the same elapsed time of yesterday", async () => {
+  // A Seoul browser looking at Los Angeles: the chart follows the chosen zone, not the browser's.
+  const LA = "America/Los_Angeles";
+  const laDate = (offset) => new Intl.DateTimeFormat("en-CA", { timeZone: LA, year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date(Date.now() + offset * 86_400_000));
+  const { p, errors } = await tab();
+  try {
+    const summaries = [];
+    p.on("request", (r) => { if (r.url().includes("/internal/funnel-events/summary?")) summaries.push(new URL(r.url()).searchParams); });
+    await p.goto(`${BASE}/cp/auth-commerce-funnel/#trends?range=today&tz=${encodeURIComponent(LA)}`);
+    await enterKey(p, SECRETS.INTERNAL_API_KEY);
+    await p.waitForSelector("#trend-chart .uplot, #trend-chart .state.empty");
+    const today = laDate(0);
+    const x = await p.$eval("#trend-chart", (el) => [Number(el.dataset.xMin), Number(el.dataset.xMax)]);
+    assert.deepEqual(x, [midnightIn(today, LA), midnightIn(laDate(1), LA)], "the x-axis is today in Los Angeles");
+    assert.ok(x[1] - x[0] >= 82_800 && x[1] - x[0] <= 90_000, "one day");
+    // By hour: the summary was asked for hourly buckets, each within today in Los Angeles.
+    assert.equal(await p.getAttribute("#trend-chart", "data-bucket"), "hour");
+    const asked = summaries.find((q) => q.get("bucket") === "hour");
+    assert.ok(asked, "hourly buckets were asked for");
+    const hours = await (await fetch(`${BASE}/internal/funnel-events/summary?${asked}`, { headers: AUTH })).json();
+    assert.ok(hours.daily.length >= 23 && hours.daily.length <= 25, `${hours.daily.length} hours`);
+    for (const b of hours.daily) {
+      const at = Date.parse(b.date) / 1000;
+      assert.ok(at >= x[0] && at < x[1], `${b.date} within today`);
+    }
+    if (await p.$("#trend-chart table.chart-data")) {
+      assert.equal(await p.$$eval("#trend-chart table.chart-data tbody tr", (r) => r.length), hours.daily.length, "the table has one row per hour");
+    }
+    assert.ok(await p.isVisible(".running-note"), "the running period is said to be unfinished");
+
+    // The summary compares with yesterday up to the same time of day, not all of yesterday.
+    summaries.length = 0;
+    await p.evaluate(() => { location.hash = "summary?range=today&tz=Asia%2FSeoul"; });
+    await p.waitForSelector("[data-kpi]");
+    await settled(p);
+    const prev = summaries.find((q) => q.get("from")?.includes("T"));
+    assert.ok(prev, `a previous range as instants: ${summaries.map(String)}`);
+    const from = Date.parse(prev.get("from"));
+    const to = Date.parse(prev.get("to"));
+    assert.equal(from / 1000, midnightIn(seoulDate(-1), TZ), "yesterday's midnight in Seoul");
+    const elapsed = Date.now() - midnightIn(today, TZ) * 1000;
+    assert.ok(Math.abs(to - from - elapsed) < 120_000, `same elapsed time: ${to - from} vs ${elapsed}`);
+    assert.deepEqual(errors, []);
+  } finally {
+    await p.close();
+  }
+});
+
+test("the ops lens shows per service its state for the period, error rate, change and failing types that open the feed", async () => {
+  await open(`ops?range=14d&tz=${encodeURIComponent(TZ)}`, "table.health");
+  const o = await api(`/api/overview?${rangeQuery()}`);
+  const rows = await page.$$eval("table.health tbody tr", (trs) => trs.map((tr) => ({
+    service: tr.dataset.service, state: tr.querySelector(".health").dataset.state, cells: [...tr.cells].map((c) => c.textContent),
+    failing: [...tr.querySelectorAll("a.failing-type")].map((a) => a.dataset.type),
+  })));
+  for (const s of o.services) {
+    const r = rows.find((x) => x.service === s.service);
+    assert.ok(r, s.service);
+    assert.equal(r.cells[2], new Intl.NumberFormat("ko-KR").format(s.events));
+    if (s.events) assert.equal(r.cells[3], new Intl.NumberFormat("ko-KR", { style: "percent", maximumFractionDigits: 1 }).format(s.failures / s.events));
+    assert.deepEqual(r.failing, s.failing_types.map((f) => f.event_type));
+  }
+  assert.ok(rows.some((r) => r.failing.length), "the demo data has failures");
+  await shot("ops-14d");
+
+  // A failing type opens the feed filtered to it.
+  const type = rows.find((r) => r.failing.length).failing[0];
+  await page.click(`a.failing-type[data-type="${type}"]`);
+  await page.waitForSelector("[data-screen=feed] table.feed");
+  await settled(page);
+  const types = await page.$$eval("table.feed tbody tr td:nth-child(2)", (tds) => tds.map((td) => td.textContent));
+  assert.ok(types.length && types.every((x) => x === type), JSON.stringify(types.slice(0, 5)));
+
+  // A past period where nothing happened: no service is `live`.
+  await open("ops?range=custom&from=2020-01-01&to=2020-01-07", "table.health");
+  const states = await page.$$eval("table.health .health", (els) => els.map((e) => e.dataset.state));
+  assert.ok(states.every((x) => x === "idle" || x === "silent"), JSON.stringify(states));
+  await open(`ops?range=14d&tz=${encodeURIComponent(TZ)}`, "table.health");
+
+  // The recent events refresh, but not while the tab is hidden.
+  const refreshes = [];
+  const listener = (r) => { if (/\/internal\/funnel-events\?.*limit=20/.test(r.url())) refreshes.push(r.url()); };
+  page.on("request", listener);
+  await page.evaluate(() => {
+    Object.defineProperty(document, "hidden", { value: true, configurable: true });
+    document.dispatchEvent(new Event("visibilitychange"));
+  });
+  await page.waitForTimeout(16_000);
+  assert.equal(refreshes.length, 0, "no refresh while hidden");
+  await page.evaluate(() => {
+    Object.defineProperty(document, "hidden", { value: false, configurable: true });
+    document.dispatchEvent(new Event("visibilitychange"));
+  });
+  await page.waitForSelector("#ops-recent[data-refreshed]");
+  page.off("request", listener);
+  assert.ok(refreshes.length >= 1, "refreshed once visible again");
+  const cells = await page.$$eval("#ops-recent tbody tr td:nth-child(5)", (tds) => tds.map((td) => [td.textContent, !!td.querySelector("a.trace-link")]));
+  assert.ok(cells.length > 0);
+  for (const [text, linked] of cells) assert.equal(linked, text !== "–", `a trace id links to its trace: ${text}`);
+});
+
+test("period, zone and filters live in the URL: a reload keeps them, and Back restores the feed's rows and scroll", async () => {
+  await open("summary?range=7d&tz=UTC", "[data-kpi]");
+  await page.reload();
+  await page.waitForSelector("[data-kpi]");
+  assert.equal(await page.getAttribute("[data-range='7d']", "aria-pressed"), "true");
+  assert.equal(await page.$eval("select[name=tz]", (s) => s.value), "UTC");
+  assert.equal(await page.getAttribute("[data-nav=summary]", "aria-current"), "page");
+  const fetched = page.waitForResponse((r) => r.url().includes("/summary?") && r.url().includes("tz=UTC"));
+  await page.click("[data-range='30d']");
+  await fetched;
+  assert.match(await page.evaluate(() => location.hash), /range=30d/);
+
+  // Live stays ticked when the period changes.
+  await open(`feed?range=14d&tz=${encodeURIComponent(TZ)}`, "table.feed");
+  await page.check("#feed-filters input[name=live]");
+  await page.click("[data-range='7d']");
+  await page.waitForFunction(() => location.hash.includes("range=7d"));
+  await page.waitForSelector("table.feed");
+  assert.equal(await page.isChecked("#feed-filters input[name=live]"), true);
+  await page.uncheck("#feed-filters input[name=live]");
+  await page.click("[data-range='14d']");
+  await page.waitForFunction(() => location.hash.includes("range=14d"));
+  await settled(page);
+
+  // 150 rows, scrolled down, a trace opened, then Back.
+  await page.waitForSelector("table.feed");
+  for (const n of [100, 150]) {
+    await page.click("#load-more");
+    await page.waitForFunction((want) => document.querySelectorAll("table.feed tbody tr").length === want, n);
+  }
+  await page.evaluate(() => window.scrollTo(0, 2000));
+  await page.waitForTimeout(300);
+  const scrolled = await page.evaluate(() => window.scrollY);
+  assert.ok(scrolled > 1000, `${scrolled}`);
+  await page.click("table.feed tbody tr:nth-child(120) .trace-link, table.feed .trace-link");
+  await page.waitForSelector("[data-screen=trace] table.timeline");
+  await page.goBack();
+  await page.waitForFunction(() => document.querySelectorAll("table.feed tbody tr").length === 150);
+  await page.waitForTimeout(200);
+  assert.ok(Math.abs(await page.evaluate(() => window.scrollY) - scrolled) < 50, "the scroll position is back");
+});
+
+test("an address typed into the email search becomes its fingerprint before it reaches the URL or history", async () => {
+  const seen = [];
+  const record = (f) => { if (f === page.mainFrame()) seen.push(f.url()); };
+  page.on("framenavigated", record);
+  await open("feed", "table.feed");
+  const email = "Demo.User@Example.com";
+  await page.fill("#feed-filters input[name=q_email]", email);
+  await page.click("#feed-filters button[type=submit]");
+  const fp = fingerprint(email);
+  await page.waitForFunction((want) => location.hash.includes(`email_fingerprint=${want}`), fp);
+  await settled(page);
+  page.off("framenavigated", record);
+  const urls = [...seen, page.url(), await page.evaluate(() => location.href)];
+  for (const u of urls) assert.ok(!decodeURIComponent(u).toLowerCase().includes("demo.user"), u);
+  assert.equal(await page.inputValue("#feed-filters input[name=q_email]"), "", "the address is not kept in the form either");
+  // Going back never shows the address: the entry before is the feed without it.
+  await page.goBack();
+  await page.waitForFunction(() => !location.hash.includes("email_fingerprint"));
+  assert.ok(!decodeURIComponent(page.url()).toLowerCase().includes("demo.user"));
+  await page.goForward();
+  await settled(page);
+});
+
+test("the trace says durations in words, marks failed steps, shows properties, and says when a trace is unknown", async () => {
+  const trace = "trace_demo_20_1";
+  const tl = await api(`/internal/trace/${trace}`);
+  await open(`trace?id=${trace}`, "table.timeline");
+  const text = await page.textContent("#trace-duration");
+  assert.ok(!/ms$/.test(text) || tl.duration_ms < 1000, text);
+  assert.ok(!text.includes(","), `no raw milliseconds: ${text}`);
+  assert.equal(await page.$$eval("table.timeline tbody tr.failed", (r) => r.length), tl.events.filter((e) => tl.failures.some((f) => f.id === e.id) || e.success === false || e.error_code).length);
+  assert.equal(await page.$$eval(".waterfall li", (l) => l.length), tl.events.length);
+  assert.equal(await page.$$eval("table.timeline details.props", (d) => d.length), tl.events.filter((e) => Object.keys(e.properties ?? {}).length).length);
+  await open("trace?id=trace_nothing_here_42", "[data-screen=trace] .state");
+  const none = await page.textContent("#timeline .state.empty");
+  assert.ok(none.length > 20 && !/^(데이터가 없습니다|No data)/.test(none), none);
+  // A wrong id is refused before anything is sent.
+  let sent = 0;
+  const listener = (r) => { if (r.url().includes("/internal/trace/")) sent++; };
+  page.on("request", listener);
+  await page.fill("#trace-input", "not a trace");
+  await page.click("#trace-form button[type=submit]");
+  await page.waitForSelector("#trace-input[aria-invalid=true]");
+  page.off("request", listener);
+  assert.equal(sent, 0);
+});
+
+test("every problem code the API can return has a ko and an en sentence; offline and non-JSON answers are told apart", async () => {
+  const codes = problemCodes();
+  assert.ok(codes.length >= 40, `${codes.length} codes`);
+  let answer = null;
+  await page.route("**/internal/catalog?*", (route) => answer(route));
+  try {
+    const sentences = { ko: new Map(), en: new Map() };
+    for (const lang of ["ko", "en"]) {
+      if ((await page.evaluate(() => document.documentElement.lang)) !== lang) {
+        await page.click("#lang");
+        await page.waitForFunction((l) => document.documentElement.lang === l, lang);
+      }
+      for (const code of codes) {
+        const status = code === "not_found" ? 404 : code.startsWith("storage") ? 503 : 400;
+        answer = (route) => route.fulfill({ status, contentType: "application/problem+json", body: JSON.stringify({ type: "x", title: "x", status, detail: `developer detail ${code}`, code }) });
+        await page.evaluate(() => { location.hash = `catalog?n=${Math.random()}`; });
+        await page.waitForSelector(`.state.error[data-code="${code}"]`);
+        const text = await page.textContent(".state.error");
+        assert.ok(!text.includes(code) && !text.includes("developer detail"), `${lang} ${code}: ${text}`);
+        sentences[lang].set(code, text);
+      }
+    }
+    for (const code of codes) assert.notEqual(sentences.ko.get(code), sentences.en.get(code), code);
+
+    // Offline, then a proxy's HTML page: two different sentences, both with Retry.
+    answer = (route) => route.abort("internetdisconnected");
+    await page.evaluate(() => { location.hash = "catalog?n=offline"; });
+    await page.waitForSelector(".state.error[data-code=network] button.retry");
+    const offline = await page.textContent(".state.error");
+    answer = (route) => route.fulfill({ status: 502, contentType: "text/html", body: "<html><body>Bad gateway</body></html>" });
+    await page.evaluate(() => { location.hash = "catalog?n=proxy"; });
+    await page.waitForSelector(".state.error[data-code=not_json] button.retry");
+    const proxy = await page.textContent(".state.error");
+    assert.notEqual(offline, proxy);
+    assert.ok(!/TypeError|SyntaxError|Unexpected token/.test(offline + proxy), offline + proxy);
+    // An input mistake offers no Retry (it would fail the same way).
+    answer = (route) => route.fulfill({ status: 400, contentType: "application/problem+json", body: JSON.stringify({ type: "x", title: "x", status: 400, detail: "d", code: "invalid_tz" }) });
+    await page.evaluate(() => { location.hash = "catalog?n=input"; });
+    await page.waitForSelector(".state.error[data-code=invalid_tz]");
+    assert.equal(await page.$$eval(".state.error button.retry", (b) => b.length), 0);
+    // Retry works once the server answers again.
+    answer = (route) => route.abort("internetdisconnected");
+    await page.evaluate(() => { location.hash = "catalog?n=retry"; });
+    await page.waitForSelector(".state.error[data-code=network] button.retry");
+    answer = (route) => route.continue();
+    await page.click(".state.error button.retry");
+    await page.waitForSelector("table.catalog");
+  } finally {
+    await page.unroute("**/internal/catalog?*");
+  }
+  if ((await page.evaluate(() => document.documentElement.lang)) !== "ko") {
+    await page.click("#lang");
+    await page.waitForFunction(() => document.documentElement.lang === "ko");
+  }
+});
+
+test("input is checked before sending: reversed custom dates, a bad fingerprint; a failed Load more can be retried", async () => {
+  await open(`feed?range=14d&tz=${encodeURIComponent(TZ)}`, "table.feed");
+  const sent = [];
+  const listener = (r) => { if (r.url().includes("/internal/")) sent.push(r.url()); };
+  page.on("request", listener);
+  await page.click("[data-range=custom]");
+  await page.fill(".custom input[name=from]", seoulDate(0));
+  await page.fill(".custom input[name=to]", seoulDate(-5));
+  await page.click(".custom button[type=submit]");
+  await page.waitForSelector(".custom input[aria-invalid=true]");
+  await page.fill("#feed-filters input[name=email_fingerprint]", "ABC");
+  await page.click("#feed-filters button[type=submit]");
+  await page.waitForSelector("#feed-filters input[name=email_fingerprint][aria-invalid=true]");
+  page.off("request", listener);
+  assert.deepEqual(sent, [], "nothing was sent");
+
+  await open(`feed?range=14d&tz=${encodeURIComponent(TZ)}`, "table.feed");
+  await page.route("**/internal/funnel-events?*cursor=*", (route) => route.abort("internetdisconnected"));
+  await page.click("#load-more");
+  await page.waitForSelector(".more-failed .state.error[data-code=network] button.retry");
+  assert.equal(await page.isEnabled("#load-more"), true, "Load more stays usable");
+  await page.unroute("**/internal/funnel-events?*cursor=*");
+  await page.click(".more-failed button.retry");
+  await page.waitForFunction(() => document.querySelectorAll("table.feed tbody tr").length === 100);
+});
+
+test("the funnel explains its counting, KPI cards follow the declared order, and deltas are coloured by whether up is good", async () => {
+  await open(`funnel?range=14d&tz=${encodeURIComponent(TZ)}`, "[data-funnel] .step");
+  assert.ok((await page.textContent("#funnel-explain")).length > 50);
+  const reasons = await page.$$eval("[data-funnel] .step-numbers", (els) => els.map((e) => e.textContent));
+  assert.ok(reasons.every((r) => !/\bnone\b/.test(r)), "no bare `none` reason");
+  // Who dropped at a step: the API's traces, each opening its timeline.
+  const f = await api(`/internal/funnels/auth_commerce?${rangeQuery()}`);
+  const step = f.funnel.steps.find((x) => x.dropped_traces.length);
+  assert.ok(step, "someone dropped somewhere in the demo data");
+  const listed = await page.$$eval(`[data-funnel=auth_commerce] li.step[data-event="${step.event}"] a.dropped-trace`, (as) => as.map((a) => a.textContent));
+  assert.deepEqual(listed, step.dropped_traces);
+  await page.click(`[data-funnel=auth_commerce] li.step[data-event="${step.event}"] details.dropped summary`);
+  await page.click(`[data-funnel=auth_commerce] li.step[data-event="${step.event}"] a.dropped-trace`);
+  await page.waitForSelector("[data-screen=trace] table.timeline");
+  assert.ok(page.url().includes(encodeURIComponent(step.dropped_traces[0])));
+
+  await open(`summary?range=14d&tz=${encodeURIComponent(TZ)}`, "[data-kpi]");
+  const s = await api(`/internal/funnel-events/summary?${rangeQuery()}`);
+  const declared = Object.keys(s.kpis);
+  const cards = await page.$$eval(".kpi-group", (groups) => groups.map((g) => [...g.querySelectorAll("[data-kpi]")].map((c) => c.dataset.kpi)));
+  for (const group of cards) {
+    const positions = group.map((id) => declared.indexOf(id));
+    assert.deepEqual(positions, [...positions].sort((a, b) => a - b), `cards in declared order: ${group}`);
+  }
+  const deltas = await page.$$eval("[data-kpi] .delta", (els) => els.map((d) => [d.closest("[data-kpi]").dataset.kpi, d.dataset.direction, d.dataset.good, getComputedStyle(d).color]));
+  assert.ok(deltas.length > 0, "some KPI changed");
+  for (const [id, dir, good, colour] of deltas) {
+    const upIsBad = /fail|error|reject|drop|churn|cancel|refund|over_quota|expired/.test(id);
+    if (dir === "flat") continue;
+    assert.equal(good, (dir === "up") !== upIsBad ? "good" : "bad", id);
+    assert.equal(colour, good === "good" ? "rgb(21, 128, 61)" : "rgb(185, 28, 28)", id);
+  }
+});
+
+test("trends has a series picker (top five by volume first) and a table alternative", async () => {
+  await open(`trends?range=14d&tz=${encodeURIComponent(TZ)}`, "#trend-chart .uplot");
+  const pressed = () => page.$$eval(".series-picker button[aria-pressed=true]", (b) => b.map((x) => x.dataset.series));
+  const before = await pressed();
+  assert.ok(before.length > 0 && before.length <= 5, JSON.stringify(before));
+  const s = await api(`/internal/funnel-events/summary?${rangeQuery()}`);
+  const top = Object.entries(s.totals).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, 5).map(([k]) => k);
+  assert.deepEqual(new Set(before), new Set(top));
+  const other = await page.$eval(".series-picker button[aria-pressed=false]", (b) => b.dataset.series);
+  await page.click(`.series-picker button[data-series="${other}"]`);
+  assert.ok((await pressed()).includes(other));
+  const headers = await page.$$eval("#trend-chart table.chart-data th", (th) => th.map((x) => x.textContent));
+  assert.ok(headers.includes(other), "the table follows the picked series");
+  assert.equal(await page.$$eval("#trend-chart table.chart-data tbody tr", (r) => r.length), s.daily.length);
+});
+
+test("keyboard: a skip link, and focus moves to the new screen's heading on navigation", async () => {
+  await open(`summary?range=14d&tz=${encodeURIComponent(TZ)}`, "[data-kpi]");
+  await page.click("[data-nav=catalog]");
+  await page.waitForSelector("table.catalog");
+  await page.waitForFunction(() => document.activeElement?.tagName === "H2");
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), await page.textContent("main h2"));
+  // From the top of a freshly loaded page, the first Tab reaches the skip link.
+  await page.reload();
+  await page.waitForSelector("table.catalog");
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement.className), "skip-link", "the first Tab reaches the skip link");
+  await page.keyboard.press("Enter");
+  assert.ok(await page.evaluate(() => !!document.activeElement.closest("main")), "focus moved into the screen");
+});
+
+test("every screen at 1366 and 375 px: no serious or critical axe violation, no page-level sideways scroll; screenshots", async () => {
+  const axe = readFileSync(join(ROOT, "node_modules", "axe-core", "axe.min.js"), "utf8");
+  const report = [];
+  for (const width of WIDTHS) {
+    await page.setViewportSize({ width, height: 900 });
+    for (const screen of SCREENS) {
+      const hash = screen === "trace" ? "trace?id=trace_demo_20_1" : screen;
+      // A busy machine can take a while over everything the suite stored: a longer wait here.
+      await open(`${hash}${hash.includes("?") ? "&" : "?"}range=14d&tz=${encodeURIComponent(TZ)}`, READY[screen], 60_000);
+      await page.waitForTimeout(100);
+      const wide = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
+      assert.ok(wide[0] <= wide[1], `${screen} at ${width}px scrolls sideways: ${wide}`);
+      if (width < 600) {
+        // A compact header: the header and period bar leave most of a phone's first screen (812 px) to the data.
+        const chrome = await page.$eval(".period", (el) => el.getBoundingClientRect().bottom + window.scrollY);
+        assert.ok(chrome <= 812 * 0.25, `${screen}: header and period bar end at ${chrome}px`);
+      }
+      // axe is evaluated through the test's own channel, so the console's CSP stays strict.
+      if (!(await page.evaluate(() => typeof window.axe === "object"))) await page.evaluate(axe);
+      const violations = await page.evaluate(async () => {
+        const r = await window.axe.run(document, { resultTypes: ["violations"] });
+        return r.violations.filter((v) => v.impact === "serious" || v.impact === "critical")
+          .map((v) => `${v.id}: ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(" | ")}`);
+      });
+      if (violations.length) report.push(`${screen} @${width}: ${violations.join("; ")}`);
+      await shot(`${screen}-${width}`);
+    }
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
+  assert.deepEqual(report, []);
+});
+
 test("no CSP violation or script error happened on any screen", () => {
-  assert.deepEqual(pageErrors.filter((e) => !e.includes("401")), []);
+  // Failed loads were made on purpose above (refused keys, made-up problems, offline); each test checked its own.
+  assert.deepEqual(pageErrors.filter((e) => !e.includes("401") && !e.startsWith("Failed to load resource")), []);
 });

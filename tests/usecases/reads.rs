@@ -180,6 +180,138 @@ fn revenue_answers_one_sum_per_currency_won_first_in_the_overview_and_the_summar
 }
 
 #[test]
+fn the_overview_counts_each_services_failures_and_names_its_failing_types() {
+    let s = Service::new();
+    seed(&s);
+    let o = s.get("/api/overview");
+    assert_eq!(o.status, 200, "{:?}", o.body);
+    let service_of = |name: &str| {
+        o.body["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["service"] == name)
+            .cloned()
+            .unwrap()
+    };
+    let failing_service = funnel::catalog::find("m_auth_login_fail").unwrap().service;
+    let auth = service_of(failing_service);
+    // Six failed logins (a `_fail` type with an error code); the twelve starts did not fail.
+    assert_eq!(auth["failures"], 6);
+    assert_eq!(
+        auth["failing_types"],
+        json!([{ "event_type": "m_auth_login_fail", "count": 6 }])
+    );
+    let buyer_service = funnel::catalog::find("purchase_completed").unwrap().service;
+    if buyer_service != failing_service {
+        assert_eq!(service_of(buyer_service)["failures"], 0);
+        assert_eq!(service_of(buyer_service)["failing_types"], json!([]));
+    }
+}
+
+#[test]
+fn the_summary_lists_its_kpis_in_the_catalogs_declared_order() {
+    let s = Service::new();
+    seed(&s);
+    let answer = s.get("/internal/funnel-events/summary");
+    let funnel::api::reply::Body::Bytes(raw) = &answer.reply.body else {
+        panic!("a JSON body")
+    };
+    let text = std::str::from_utf8(raw).unwrap();
+    let kpis = &text[text.find("\"kpis\"").unwrap()..];
+    let positions: Vec<usize> = funnel::catalog::kpis::KPIS
+        .iter()
+        .map(|k| {
+            kpis.find(&format!("\"{}\":", k.id))
+                .unwrap_or_else(|| panic!("{} listed", k.id))
+        })
+        .collect();
+    assert!(
+        positions.windows(2).all(|w| w[0] < w[1]),
+        "members follow KPIS: {positions:?}"
+    );
+}
+
+#[test]
+fn the_summary_buckets_a_day_by_hour_with_the_same_counts_and_refuses_long_or_unknown_buckets() {
+    let s = Service::new();
+    seed(&s);
+    // The day the seed landed on (the harness's clock), by day and by hour: the
+    // same totals and KPIs; 24 hourly buckets keyed by their UTC start.
+    let fortnight = s.get("/internal/funnel-events/summary");
+    let day = fortnight.body["daily"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["counts"]["m_auth_login_start"].as_i64() > Some(0))
+        .expect("the seed is in the default range")["date"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let next = chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d")
+        .unwrap()
+        .succ_opt()
+        .unwrap();
+    let q = format!("from={day}&to={next}");
+    let daily = s.get(&format!("/internal/funnel-events/summary?{q}"));
+    let hourly = s.get(&format!("/internal/funnel-events/summary?{q}&bucket=hour"));
+    assert_eq!((daily.status, hourly.status), (200, 200), "{:?}", hourly.body);
+    let hours = hourly.body["daily"].as_array().unwrap();
+    assert_eq!(hours.len(), 24);
+    assert_eq!(
+        hours[0]["date"], daily.body["from"],
+        "the first hour starts at the range's start"
+    );
+    assert_eq!(hourly.body["totals"], daily.body["totals"]);
+    assert_eq!(hourly.body["kpis"], daily.body["kpis"]);
+    let summed: i64 = hours
+        .iter()
+        .map(|h| h["counts"]["m_auth_login_start"].as_i64().unwrap())
+        .sum();
+    assert_eq!(summed, 12, "every event falls in one hour");
+    let long = s.get("/internal/funnel-events/summary?from=2026-03-01&to=2026-03-09&bucket=hour");
+    assert_eq!(
+        (long.status, long.code(), long.body["param"].as_str()),
+        (400, "range_too_long", Some("bucket"))
+    );
+    let week = s.get("/internal/funnel-events/summary?from=2026-03-01&to=2026-03-08&bucket=hour");
+    assert_eq!(week.body["daily"].as_array().unwrap().len(), 7 * 24);
+    let unknown = s.get("/internal/funnel-events/summary?bucket=minute");
+    assert_eq!((unknown.status, unknown.code()), (400, "invalid_bucket"));
+    assert_eq!(
+        s.get("/internal/funnel-events/summary?bucket=day").body["daily"]
+            .as_array()
+            .unwrap()
+            .len(),
+        14
+    );
+}
+
+#[test]
+fn a_search_by_address_answers_the_fingerprint_it_matched_and_nothing_else_does() {
+    let s = Service::new();
+    seed(&s);
+    let by_address = s.get("/internal/funnel-events?q_email=User2%40Example.com");
+    assert_eq!(by_address.status, 200, "{:?}", by_address.body);
+    let fp = by_address.body["email_fingerprint"].as_str().unwrap().to_string();
+    assert_eq!(fp.len(), 64);
+    assert!(
+        !by_address.body.to_string().contains("user2@example.com"),
+        "the address is not echoed"
+    );
+    let by_fingerprint = s.get(&format!("/internal/funnel-events?email_fingerprint={fp}"));
+    assert_eq!(
+        by_fingerprint.body["events"], by_address.body["events"],
+        "the fingerprint finds the same events"
+    );
+    assert_eq!(by_fingerprint.body["email_fingerprint"], Value::Null);
+    assert_eq!(
+        s.get("/internal/funnel-events?q_email=%40example.com").body["email_fingerprint"],
+        Value::Null
+    );
+}
+
+#[test]
 fn a_trace_is_its_events_oldest_first_with_its_failures() {
     let s = Service::new();
     seed(&s);

@@ -705,6 +705,12 @@ export interface components {
             service: string;
         };
         EventPage: {
+            /**
+             * @description When `q_email` was an address: the fingerprint it was matched by, so a
+             *     client can keep that (in its address bar, say) instead of the address.
+             *     Null otherwise.
+             */
+            email_fingerprint?: string | null;
             events: components["schemas"]["EventView"][];
             /** @description The resolved range (a cursor keeps it, so a default range cannot slide while paging). */
             from: string;
@@ -1107,6 +1113,17 @@ export interface components {
         ServiceSnapshot: {
             /** Format: int64 */
             events: number;
+            /**
+             * @description The types with failures, most failures first (up to [`TOP_EVENTS`]);
+             *     `count` is their failed events.
+             */
+            failing_types: components["schemas"]["TypeCount"][];
+            /**
+             * Format: int64
+             * @description Events of the range that failed (`success = false`, an `error_code`,
+             *     or a `*_fail`/`*_failed` type); `failures / events` is the error rate.
+             */
+            failures: number;
             health: components["schemas"]["Health"];
             last_seen?: string | null;
             /** @description The service's money KPIs over the range, one sum per currency, won first. */
@@ -1150,6 +1167,11 @@ export interface components {
              * @description Subjects that reached the previous step but not this one.
              */
             dropped: number;
+            /**
+             * @description The traces of up to [`DROPPED_TRACES`] subjects that dropped here, in
+             *     order, to open their timelines (subjects known only by a user are not listed).
+             */
+            dropped_traces: string[];
             event: string;
             index: number;
             label: components["schemas"]["Text"];
@@ -1211,7 +1233,10 @@ export interface components {
             /** @description Types whose counts are estimates: sampled rows weigh 1/sample_rate. */
             estimated: string[];
             from: string;
-            /** @description Every KPI of the catalog by id. */
+            /**
+             * @description Every KPI of the catalog by id, in the catalog's declared order (the
+             *     funnel's steps first), which a client reading the object keeps.
+             */
             kpis: {
                 [key: string]: components["schemas"]["KpiValue"];
             };
@@ -1909,6 +1934,8 @@ export interface operations {
                 to?: string;
                 /** @description IANA time zone for day buckets and dates (default UTC). */
                 tz?: string;
+                /** @description day (default) or hour: `daily` holds one bucket per local day, or per hour (ranges of at most 7 days), keyed by the hour's UTC start. */
+                bucket?: string;
             };
             header?: never;
             path?: never;

@@ -1,93 +1,160 @@
 import { get, type Schema } from "../api";
-import { dateTime, h, maskedEmail } from "../format";
+import { dateTime, h, isFingerprint, maskedEmail } from "../format";
 import { t } from "../i18n";
-import { period, rangeParams } from "../state";
-import { empty, table, withStates } from "../ui";
+import { link, period, rangeParams } from "../state";
+import { clearInvalid, empty, errorState, invalid, table, withStates } from "../ui";
+import { isTraceId } from "./trace";
 
-const FILTERS = ["type", "q_email", "email_fingerprint", "trace_id", "tenant_id", "source", "success", "error_code"] as const;
+const FILTERS = ["type", "q_email", "email_fingerprint", "trace_id", "tenant_id", "user_id", "source", "success", "error_code"] as const;
 const POLL_MS = 5000;
+const PAGE = 50;
+/** The API's largest page: rows restored after Back are read in one request up to this. */
+const MAX_PAGE = 500;
 
-function row(e: Schema<"EventView">, open: (trace: string) => void, byPerson: (fp: string) => void): (Node | string)[] {
+/** What Back restores: how many rows were loaded and where the page was scrolled (kept in this history entry). */
+type Kept = { feedRows?: number; feedScroll?: number };
+
+function keep(update: Kept): void {
+  history.replaceState({ ...(history.state ?? {}), ...update }, "");
+}
+
+function row(e: Schema<"EventView">, byPerson: (fp: string) => string): (Node | string)[] {
   const result = e.success === false || e.error_code ? t("failure") : e.success ? t("success") : "–";
   return [
     dateTime(e.ts, period.tz), e.event_type, e.service,
     e.email_fingerprint
-      ? h("a", { href: "#", class: "person", title: t("personEvents"), onclick: (ev) => { ev.preventDefault(); byPerson(e.email_fingerprint!); } }, maskedEmail(e.email_fingerprint, e.email_domain))
+      ? h("a", { href: byPerson(e.email_fingerprint), class: "person", title: t("personEvents") }, maskedEmail(e.email_fingerprint, e.email_domain))
       : "–",
-    e.trace_id ? h("a", { href: `#trace?id=${encodeURIComponent(e.trace_id)}`, class: "trace-link", onclick: (ev) => { ev.preventDefault(); open(e.trace_id!); } }, e.trace_id) : "–",
+    e.trace_id ? h("a", { href: link(`trace?id=${encodeURIComponent(e.trace_id)}`), class: "trace-link" }, e.trace_id) : "–",
     e.tenant_id ?? "–", result, e.error_code ?? "", e.error_message ?? "",
   ];
 }
 
+/** A personal address (not an `@domain`) that must become a fingerprint before it reaches the URL. */
+const isAddress = (v: string) => /^[^@\s]+@[^@\s]+$/.test(v);
+
 export async function render(root: HTMLElement, params: URLSearchParams, go: (hash: string) => void): Promise<void> {
-  const form = h("form", { class: "filters", id: "feed-filters" });
+  const form = h("form", { class: "filters", id: "feed-filters", novalidate: true });
+  const inputs = new Map<string, HTMLInputElement | HTMLSelectElement>();
   for (const f of FILTERS) {
-    const label = { type: t("type"), q_email: t("email"), email_fingerprint: "fingerprint", trace_id: "trace_id", tenant_id: t("tenant"), source: t("source"), success: t("result"), error_code: t("errorCode") }[f];
+    const label = { type: t("type"), q_email: t("email"), email_fingerprint: "fingerprint", trace_id: "trace_id", tenant_id: t("tenant"), user_id: t("userId"), source: t("source"), success: t("result"), error_code: t("errorCode") }[f];
     const input = f === "success"
       ? h("select", { name: f }, h("option", { value: "" }, t("any")), h("option", { value: "true" }, t("success")), h("option", { value: "false" }, t("failure")))
-      : h("input", { name: f, placeholder: label, autocomplete: "off" });
-    (input as HTMLInputElement).value = params.get(f) ?? "";
+      : h("input", { name: f, autocomplete: "off", type: f === "q_email" ? "search" : "text" });
+    input.value = params.get(f) ?? "";
+    inputs.set(f, input);
     form.append(h("label", {}, label, input));
   }
-  const live = h("input", { type: "checkbox", name: "live" });
+  const live = h("input", { type: "checkbox", name: "live", checked: params.get("live") === "1" });
   form.append(h("button", { type: "submit" }, t("filter")), h("label", { class: "inline" }, live, t("live")));
+  const formProblem = h("div", { class: "form-problem" });
   const body = h("div", { class: "feed-body" });
-  root.replaceChildren(h("h2", {}, t("feed")), form, body);
+  root.replaceChildren(h("h2", {}, t("feed")), form, formProblem, body);
 
   const filters = Object.fromEntries(FILTERS.map((f) => [f, params.get(f) ?? undefined]));
   const query = { ...rangeParams(), ...filters };
-  const openTrace = (id: string) => go(`trace?id=${encodeURIComponent(id)}`);
-  const byPerson = (fp: string) => go(`feed?email_fingerprint=${fp}`);
-  form.addEventListener("submit", (ev) => {
-    ev.preventDefault();
-    const data = new FormData(form);
+  const byPerson = (fp: string) => link(`feed?email_fingerprint=${fp}`);
+  const hashOf = (values: Record<string, string>) => {
     const qs = new URLSearchParams();
-    for (const f of FILTERS) {
-      const v = String(data.get(f) ?? "").trim();
-      if (v) qs.set(f, v);
+    for (const f of FILTERS) if (values[f]) qs.set(f, values[f]);
+    if (live.checked) qs.set("live", "1");
+    return `feed?${qs}`;
+  };
+  // Live is part of the address: it survives a period change, a reload and Back.
+  live.addEventListener("change", () => history.replaceState(history.state, "", link(hashOf(Object.fromEntries(FILTERS.map((f) => [f, params.get(f) ?? ""]))))));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    clearInvalid(form);
+    formProblem.replaceChildren();
+    const values = Object.fromEntries(FILTERS.map((f) => [f, inputs.get(f)!.value.trim()]));
+    // Checked here first: a mistake is said next to its field and nothing is sent.
+    if (values.email_fingerprint && !isFingerprint(values.email_fingerprint)) return void invalid(inputs.get("email_fingerprint")!, t("fingerprintBad"));
+    if (values.trace_id && !isTraceId(values.trace_id)) return void invalid(inputs.get("trace_id")!, t("traceBad"));
+    if (values.q_email && !isAddress(values.q_email) && !/^@[^@\s]+$/.test(values.q_email)) return void invalid(inputs.get("q_email")!, t("emailBad"));
+    if (values.q_email && values.email_fingerprint) return void invalid(inputs.get("q_email")!, t("emailBad"));
+    if (values.q_email && isAddress(values.q_email)) {
+      // The address goes to the API once (never into the URL or history); the fingerprint it
+      // was matched by takes its place in the address bar.
+      try {
+        const found = await get<Schema<"EventPage">>("/internal/funnel-events", { ...rangeParams(), q_email: values.q_email, limit: "1" });
+        if (!found.email_fingerprint) throw new Error("no fingerprint in the answer");
+        inputs.get("q_email")!.value = "";
+        values.email_fingerprint = found.email_fingerprint;
+        values.q_email = "";
+      } catch (e) {
+        formProblem.replaceChildren(errorState(e, () => form.requestSubmit()));
+        return;
+      }
     }
-    go(`feed?${qs}`);
+    go(hashOf(values));
   });
 
   let cursor: string | null = null;
   let newest: string | null = null;
+  const kept: Kept = history.state ?? {};
   const headers = [t("time"), t("type"), t("service"), t("email"), "trace_id", t("tenant"), t("result"), t("errorCode"), t("detail")];
   await withStates(body, async () => {
-    const page = await get<Schema<"EventPage">>("/internal/funnel-events", { ...query, limit: "50" });
+    // After Back, as many rows as were loaded (one request), then the same scroll position.
+    const first = Math.min(MAX_PAGE, Math.max(PAGE, kept.feedRows ?? PAGE));
+    const page = await get<Schema<"EventPage">>("/internal/funnel-events", { ...query, limit: String(first) });
     cursor = page.next_cursor ?? null;
     newest = page.events[0]?.ts ?? null;
     if (!page.events.length) {
       body.replaceChildren(empty());
       return;
     }
-    const tbl = table(headers, page.events.map((e) => row(e, openTrace, byPerson)), "feed");
+    const box = table(headers, page.events.map((e) => row(e, byPerson)), "feed", t("feed"));
+    const tbody = box.querySelector("tbody")!;
+    const mark = (tr: Element, e: Schema<"EventView">) => ((tr as HTMLElement).dataset.id = String(e.id));
+    tbody.querySelectorAll("tr").forEach((tr, i) => mark(tr, page.events[i]));
     const more = h("button", { type: "button", id: "load-more", hidden: !cursor }, t("loadMore"));
+    const failed = h("div", { class: "more-failed" });
     more.addEventListener("click", async () => {
       if (!cursor) return;
       more.disabled = true;
-      const next = await get<Schema<"EventPage">>("/internal/funnel-events", { ...query, limit: "50", cursor });
-      cursor = next.next_cursor ?? null;
-      const tbody = tbl.querySelector("tbody")!;
-      for (const e of next.events) tbody.append(h("tr", {}, ...row(e, openTrace, byPerson).map((c) => h("td", {}, c))));
-      more.disabled = false;
-      more.hidden = !cursor;
+      failed.replaceChildren();
+      try {
+        const next = await get<Schema<"EventPage">>("/internal/funnel-events", { ...query, limit: String(PAGE), cursor });
+        cursor = next.next_cursor ?? null;
+        for (const e of next.events) {
+          const tr = h("tr", {}, ...row(e, byPerson).map((c) => h("td", {}, c)));
+          mark(tr, e);
+          tbody.append(tr);
+        }
+        keep({ feedRows: tbody.rows.length });
+      } catch (e) {
+        // The button stays usable and the failure offers Retry.
+        failed.replaceChildren(errorState(e, () => more.click()));
+      } finally {
+        more.disabled = false;
+        more.hidden = !cursor;
+      }
     });
-    body.replaceChildren(tbl, more);
+    body.replaceChildren(box, more, failed);
+    if (kept.feedScroll) window.scrollTo(0, kept.feedScroll);
+    let scrollTimer = 0;
+    const onScroll = () => {
+      window.clearTimeout(scrollTimer);
+      scrollTimer = window.setTimeout(() => { if (document.body.contains(box)) keep({ feedScroll: window.scrollY, feedRows: tbody.rows.length }); }, 100);
+    };
+    window.addEventListener("scroll", onScroll, { passive: true });
     // Live mode: poll for rows newer than the newest shown, and prepend them.
     const timer = window.setInterval(async () => {
-      if (!live.checked || !document.body.contains(tbl)) return;
-      const fresh = await get<Schema<"EventPage">>("/internal/funnel-events", { ...query, from: newest ?? query.from, limit: "100" });
-      const tbody = tbl.querySelector("tbody")!;
-      const shown = new Set([...tbody.querySelectorAll("tr")].map((r) => r.dataset.id));
-      for (const e of fresh.events.reverse()) {
-        if (shown.has(String(e.id))) continue;
-        const tr = h("tr", { class: "fresh" }, ...row(e, openTrace, byPerson).map((c) => h("td", {}, c)));
-        tr.dataset.id = String(e.id);
-        tbody.prepend(tr);
-        newest = e.ts;
+      if (!live.checked || document.hidden || !document.body.contains(box)) return;
+      try {
+        const fresh = await get<Schema<"EventPage">>("/internal/funnel-events", { ...query, from: newest ?? query.from, limit: "100" });
+        const shown = new Set([...tbody.querySelectorAll("tr")].map((r) => r.dataset.id));
+        for (const e of fresh.events.reverse()) {
+          if (shown.has(String(e.id))) continue;
+          const tr = h("tr", { class: "fresh" }, ...row(e, byPerson).map((c) => h("td", {}, c)));
+          mark(tr, e);
+          tbody.prepend(tr);
+          newest = e.ts;
+        }
+      } catch {
+        // The next tick tries again.
       }
     }, POLL_MS);
-    window.addEventListener("hashchange", () => window.clearInterval(timer), { once: true });
-    tbl.querySelectorAll("tbody tr").forEach((tr, i) => ((tr as HTMLElement).dataset.id = String(page.events[i].id)));
+    window.addEventListener("hashchange", () => { window.clearInterval(timer); window.removeEventListener("scroll", onScroll); }, { once: true });
   });
 }

@@ -2,10 +2,10 @@ import { can, get, request, type Schema } from "../api";
 import { dateTime, h, num } from "../format";
 import { t } from "../i18n";
 import { period, rangeParams } from "../state";
-import { empty, errorText, table, withStates } from "../ui";
+import { empty, errorState, table, withStates } from "../ui";
 
 export async function render(root: HTMLElement): Promise<void> {
-  const result = h("p", { class: "replay-result", role: "status" });
+  const result = h("div", { class: "replay-result", role: "status" });
   // Replaying is an admin write: a key that may not call it does not see the button.
   const replay = can("POST /internal/quarantine/replay") ? h("button", { type: "button", id: "replay" }, t("replay")) : null;
   const body = h("div");
@@ -20,13 +20,15 @@ export async function render(root: HTMLElement): Promise<void> {
   });
   replay?.addEventListener("click", async () => {
     replay.disabled = true;
+    result.replaceChildren();
     try {
       const r = await request<Schema<"ReplayOutcome">>(
         "/internal/quarantine/replay", { method: "POST" });
       result.textContent = `${t("replayDone")}: ${num(r.replayed)} / ${num(r.examined)} (${t("failures")} ${num(r.still_failing)})`;
       await load();
     } catch (e) {
-      result.textContent = `${t("error")}: ${errorText(e)}`;
+      // A failed replay can be tried again from where it is said.
+      result.replaceChildren(errorState(e, () => replay.click()));
     } finally {
       replay.disabled = false;
     }

@@ -1,18 +1,21 @@
 import { get, type Schema } from "../api";
 import { h, num } from "../format";
 import { t } from "../i18n";
-import { empty, table, withStates } from "../ui";
+import { clearInvalid, empty, invalid, table, withStates } from "../ui";
 
 type UsageLine = Schema<"UsageLine">;
 
 export async function render(root: HTMLElement, params: URLSearchParams, go: (hash: string) => void): Promise<void> {
   const user = h("input", { name: "user_id", placeholder: t("userId"), autocomplete: "off" });
   user.value = params.get("user_id") ?? "";
-  const month = h("input", { name: "month", placeholder: "YYYY-MM", autocomplete: "off" });
+  const month = h("input", { name: "month", placeholder: "2026-03", autocomplete: "off" });
   month.value = params.get("month") ?? "";
-  const form = h("form", { class: "filters" }, user, month, h("button", { type: "submit" }, t("lookup")));
+  const form = h("form", { class: "filters", id: "usage-form", novalidate: true },
+    h("label", {}, t("userId"), user), h("label", {}, `${t("month")} (YYYY-MM)`, month), h("button", { type: "submit" }, t("lookup")));
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
+    clearInvalid(form);
+    if (month.value && !/^\d{4}-(0[1-9]|1[0-2])$/.test(month.value.trim())) return void invalid(month, t("monthBad"));
     go(`usage?${new URLSearchParams({ ...(user.value ? { user_id: user.value } : {}), ...(month.value ? { month: month.value } : {}) })}`);
   });
   const mine = h("div");

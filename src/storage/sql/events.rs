@@ -170,7 +170,11 @@ SELECT CAST(ROUND(COALESCE(SUM(1.0 / sample_rate), 0)) AS INTEGER) AS events, CO
   COUNT(DISTINCT session_id) AS sessions, CAST(ROUND(COALESCE(SUM((ts >= ?) / sample_rate), 0)) AS INTEGER) AS today
 FROM funnel_events WHERE ts >= ? AND ts < ?";
 
-/// Events per service and type over `[from, to)` (the snapshot's top events).
+/// Events per service and type over `[from, to)` (the snapshot's top events),
+/// with how many of them failed: `success = false`, an `error_code`, or a type
+/// named `*_fail`/`*_failed` (the trace's rule, `catalog::is_failure_type`).
 pub const COUNTS_BY_SERVICE_AND_TYPE: &str = "\
-SELECT service, event_type, CAST(ROUND(SUM(1.0 / sample_rate)) AS INTEGER) AS n FROM funnel_events
-WHERE ts >= ? AND ts < ? GROUP BY service, event_type";
+SELECT service, event_type, CAST(ROUND(SUM(1.0 / sample_rate)) AS INTEGER) AS n,
+  CAST(ROUND(SUM((COALESCE(success, 1) = 0 OR error_code IS NOT NULL OR event_type LIKE '%\\_fail' ESCAPE '\\'
+    OR event_type LIKE '%\\_failed' ESCAPE '\\') / sample_rate)) AS INTEGER) AS failed
+FROM funnel_events WHERE ts >= ? AND ts < ? GROUP BY service, event_type";

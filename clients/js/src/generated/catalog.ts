@@ -188,6 +188,7 @@ export interface EventProperties {
   /** Page view (SPA navigation) (service `easypick`) */
   page_view: {
     page_name: string;
+    /** at most 300 characters */
     page_title?: string | null;
     /** at most 1024 characters */
     page_path?: string | null;
@@ -271,7 +272,7 @@ export interface EventRequirements {
   compile_prompt: { user_id: string };
   start_workflow: { user_id: string };
   complete_step: { user_id: string };
-  tool_interaction: { user_id: string };
+  tool_interaction: unknown;
   search: unknown;
   page_view: unknown;
   engagement: unknown;

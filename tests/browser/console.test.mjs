@@ -104,8 +104,14 @@ async function open(hash, ready, timeout = 20_000) {
     for (const k of ["range", "from", "to", "tz"]) if (now.has(k) && !want.has(k)) want.set(k, now.get(k));
     location.hash = `${name}?${want}`;
   }, hash);
-  await page.waitForSelector(ready, { timeout });
-  await page.waitForFunction(() => !document.querySelector(".state.loading"), null, { timeout });
+  try {
+    await page.waitForSelector(ready, { timeout });
+    await page.waitForFunction(() => !document.querySelector(".state.loading"), null, { timeout });
+  } catch (e) {
+    // Say what the screen showed instead (an error sentence, or still loading).
+    const shown = await page.evaluate(() => document.querySelector("main")?.innerText.slice(0, 300) ?? "").catch(() => "");
+    throw new Error(`${hash}: ${ready} did not appear; the screen shows: ${JSON.stringify(shown)}\n${e.message}`);
+  }
 }
 
 before(async () => {

@@ -647,6 +647,15 @@ test("the trace says durations in words, marks failed steps, shows properties, a
   assert.equal(await page.$$eval("table.timeline tbody tr.failed", (r) => r.length), tl.events.filter((e) => tl.failures.some((f) => f.id === e.id) || e.success === false || e.error_code).length);
   assert.equal(await page.$$eval(".waterfall li", (l) => l.length), tl.events.length);
   assert.equal(await page.$$eval("table.timeline details.props", (d) => d.length), tl.events.filter((e) => Object.keys(e.properties ?? {}).length).length);
+  // A payment's trace links each Stripe id to its Dashboard page, in a new tab without an opener.
+  const [checkout] = (await api("/internal/funnel-events?type=m_checkout_session_created&limit=1")).events;
+  const paid = await api(`/internal/trace/${checkout.trace_id}`);
+  const want = paid.events.flatMap((e) => e.links.map((l) => l.url)).sort();
+  assert.ok(want.some((u) => u.includes("/checkout/sessions/cs_")), `the API links the checkout session: ${want}`);
+  await open(`trace?id=${checkout.trace_id}`, "table.timeline");
+  const drills = await page.$$eval("table.timeline a.drill", (as) => as.map((a) => [a.getAttribute("href"), a.target, a.rel]));
+  assert.deepEqual(drills.map((d) => d[0]).sort(), want);
+  for (const [, target, rel] of drills) assert.deepEqual([target, rel], ["_blank", "noopener noreferrer"]);
   await open("trace?id=trace_nothing_here_42", "[data-screen=trace] .state");
   const none = await page.textContent("#timeline .state.empty");
   assert.ok(none.length > 20 && !/^(데이터가 없습니다|No data)/.test(none), none);

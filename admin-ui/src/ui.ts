@@ -1,4 +1,4 @@
-import { ApiError, changeKey } from "./api";
+import { ApiError, changeKey, type Schema } from "./api";
 import { problemCode, problemText, retryable } from "./errors";
 import { h } from "./format";
 import { t } from "./i18n";
@@ -81,4 +81,14 @@ export function invalid(input: HTMLElement, message: string): false {
 export function clearInvalid(form: HTMLElement): void {
   form.querySelectorAll("[aria-invalid]").forEach((el) => { el.removeAttribute("aria-invalid"); el.removeAttribute("aria-describedby"); });
   form.parentElement?.querySelectorAll(".field-problem").forEach((el) => el.remove());
+}
+
+/** An event's drill-downs as the API worked them out (Stripe Dashboard, the
+ * tenant's onboarding page): each opens in a new tab, without an opener. */
+export function drills(links: Schema<"Link">[]): HTMLElement | string {
+  return links.length
+    ? h("span", { class: "drills" }, ...links.flatMap((l, i) => [i ? " " : "",
+      h("a", { href: l.url, target: "_blank", rel: "noopener noreferrer", class: "drill", "data-kind": l.kind },
+        l.kind === "tenant_onboarding" ? t("drillTenant") : `${t("drillStripe")}${l.mode === "test" ? " (test)" : ""}`)]))
+    : "–";
 }

@@ -656,6 +656,11 @@ test("the trace says durations in words, marks failed steps, shows properties, a
   const drills = await page.$$eval("table.timeline a.drill", (as) => as.map((a) => [a.getAttribute("href"), a.target, a.rel]));
   assert.deepEqual(drills.map((d) => d[0]).sort(), want);
   for (const [, target, rel] of drills) assert.deepEqual([target, rel], ["_blank", "noopener noreferrer"]);
+  // The feed filtered to that trace shows the same links.
+  assert.ok(Date.now() - Date.parse(checkout.ts) < 13 * 86_400_000, "the newest demo checkout is within the last 14 days");
+  await open(`feed?trace_id=${checkout.trace_id}&range=14d`, "table.feed");
+  const inFeed = await page.$$eval("table.feed a.drill", (as) => as.map((a) => a.getAttribute("href")));
+  assert.deepEqual(inFeed.sort(), want);
   await open("trace?id=trace_nothing_here_42", "[data-screen=trace] .state");
   const none = await page.textContent("#timeline .state.empty");
   assert.ok(none.length > 20 && !/^(데이터가 없습니다|No data)/.test(none), none);

@@ -2,7 +2,7 @@ import { get, type Schema } from "../api";
 import { dateTime, h, isFingerprint, maskedEmail } from "../format";
 import { t } from "../i18n";
 import { link, period, rangeParams } from "../state";
-import { clearInvalid, empty, errorState, invalid, table, withStates } from "../ui";
+import { clearInvalid, drills, empty, errorState, invalid, table, withStates } from "../ui";
 import { isTraceId } from "./trace";
 
 const FILTERS = ["type", "q_email", "email_fingerprint", "trace_id", "tenant_id", "user_id", "source", "success", "error_code"] as const;
@@ -26,7 +26,7 @@ function row(e: Schema<"EventView">, byPerson: (fp: string) => string): (Node | 
       ? h("a", { href: byPerson(e.email_fingerprint), class: "person", title: t("personEvents") }, maskedEmail(e.email_fingerprint, e.email_domain))
       : "–",
     e.trace_id ? h("a", { href: link(`trace?id=${encodeURIComponent(e.trace_id)}`), class: "trace-link" }, e.trace_id) : "–",
-    e.tenant_id ?? "–", result, e.error_code ?? "", e.error_message ?? "",
+    e.tenant_id ?? "–", result, e.error_code ?? "", e.error_message ?? "", drills(e.links),
   ];
 }
 
@@ -92,7 +92,7 @@ export async function render(root: HTMLElement, params: URLSearchParams, go: (ha
   let cursor: string | null = null;
   let newest: string | null = null;
   const kept: Kept = history.state ?? {};
-  const headers = [t("time"), t("type"), t("service"), t("email"), "trace_id", t("tenant"), t("result"), t("errorCode"), t("detail")];
+  const headers = [t("time"), t("type"), t("service"), t("email"), "trace_id", t("tenant"), t("result"), t("errorCode"), t("detail"), t("drills")];
   await withStates(body, async () => {
     // After Back, as many rows as were loaded (one request), then the same scroll position.
     const first = Math.min(MAX_PAGE, Math.max(PAGE, kept.feedRows ?? PAGE));

@@ -2,7 +2,7 @@ import { get, type Schema } from "../api";
 import { dateTime, duration, h, maskedEmail } from "../format";
 import { t } from "../i18n";
 import { link, period } from "../state";
-import { clearInvalid, empty, invalid, table, withStates } from "../ui";
+import { clearInvalid, drills, empty, invalid, table, withStates } from "../ui";
 
 /** The trace rule of docs/api.md: `trace_`, visible ASCII, at most 128 characters. */
 export const isTraceId = (v: string): boolean => /^trace_[\x21-\x7e]*$/.test(v) && v.length <= 128;
@@ -54,19 +54,13 @@ export async function render(root: HTMLElement, params: URLSearchParams, go: (ha
         ? h("details", { class: "props" }, h("summary", {}, `${t("properties")} (${entries.length})`), h("pre", {}, JSON.stringify(e.properties, null, 2)))
         : "–";
     };
-    // Drill-downs the API worked out (Stripe Dashboard, the tenant's onboarding page): a new tab, no opener.
-    const drills = (e: Step) => e.links.length
-      ? h("span", { class: "drills" }, ...e.links.flatMap((l, i) => [i ? " " : "",
-        h("a", { href: l.url, target: "_blank", rel: "noopener noreferrer", class: "drill", "data-kind": l.kind },
-          l.kind === "tenant_onboarding" ? t("drillTenant") : `${t("drillStripe")}${l.mode === "test" ? " (test)" : ""}`)]))
-      : "–";
     const tbl = table([t("time"), t("elapsed"), t("type"), t("result"), t("service"), t("source"), t("person"), t("user"), t("tenant"), t("errorCode"), t("detail"), t("properties"), t("drills")],
       tl.events.map((e) => [
         dateTime(e.ts, period.tz), `+${duration(e.elapsed_ms)}`, e.event_type,
         failed(e, failures) ? h("strong", { class: "failure" }, `✕ ${t("failure")}`) : e.success ? t("success") : "–",
         e.service, e.source, person(e), e.user_id ?? "–",
         e.tenant_id ? h("a", { href: link(`feed?tenant_id=${encodeURIComponent(e.tenant_id)}`) }, e.tenant_id) : "–",
-        e.error_code ?? "", e.error_message ?? "", props(e), drills(e),
+        e.error_code ?? "", e.error_message ?? "", props(e), drills(e.links),
       ]), "timeline", t("trace"));
     tbl.querySelectorAll("tbody tr").forEach((tr, i) => { if (failed(tl.events[i], failures)) tr.classList.add("failed"); });
     body.replaceChildren(

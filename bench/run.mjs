@@ -7,12 +7,12 @@
 // bench/last-run.md (docs/benchmarks.md quotes a run and reads it).
 // BENCH_SECONDS (default 10) per measurement; BENCH_PARTS=ingest,reads,core.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 
-import { applyMigrations, ROOT, startWorker } from "../tests/e2e/worker.mjs";
+import { applyMigrations, d1File, ROOT, startWorker } from "../tests/e2e/worker.mjs";
 import { benchSecrets, combine, fmt, loadGenerator } from "./load.mjs";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -30,13 +30,8 @@ const { ingest, floor, read: readFor } = loadGenerator({ ...secrets, fpKey, conn
 const read = (url, path) => readFor(url, path, SECONDS);
 const persistDir = join(work, "state");
 
-function d1File() {
-  const dir = join(persistDir, "v3", "d1", "miniflare-D1DatabaseObject");
-  return join(dir, readdirSync(dir).find((f) => f.endsWith(".sqlite") && f !== "metadata.sqlite"));
-}
-
 function loadRows(start, count) {
-  const r = spawnSync("python3", [join(ROOT, "bench", "load_rows.py"), d1File(), fpKey, String(start), String(count)], { encoding: "utf8" });
+  const r = spawnSync("python3", [join(ROOT, "bench", "load_rows.py"), d1File(persistDir), fpKey, String(start), String(count)], { encoding: "utf8" });
   if (r.status !== 0) throw new Error(`loading rows failed: ${r.stderr}`);
   return Number(r.stdout.trim());
 }

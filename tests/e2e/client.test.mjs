@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 
 import { loadClient } from "../../clients/js/build.mjs";
 import { BASE, call, SECRETS, uid } from "./client.mjs";
+import { lockD1Periodically } from "./worker.mjs";
 
 // The JS client (clients/js) against the real worker: a burst sent while D1
 // keeps failing underneath (the load test's fault: another process holds
@@ -21,32 +21,6 @@ before(async () => {
   ({ FunnelClient } = await loadClient(buildDir));
 });
 after(() => rmSync(buildDir, { recursive: true, force: true }));
-
-function d1File() {
-  const dir = join(process.env.FUNNEL_D1_DIR, "v3", "d1", "miniflare-D1DatabaseObject");
-  return join(dir, readdirSync(dir).find((f) => f.endsWith(".sqlite") && f !== "metadata.sqlite"));
-}
-
-/** Holds the exclusive lock 1.5 s of every 3 s until stopped; counts the lock periods. */
-function startFaults() {
-  const script = [
-    "import sqlite3, sys, time",
-    "c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=5)",
-    "while True:",
-    "    c.execute('BEGIN EXCLUSIVE'); print('locked', flush=True); time.sleep(1.5); c.execute('COMMIT'); time.sleep(1.5)",
-  ].join("\n");
-  const child = spawn("python3", ["-c", script, d1File()], { stdio: ["ignore", "pipe", "ignore"] });
-  let locks = 0;
-  child.stdout.on("data", (d) => (locks += String(d).split("locked").length - 1));
-  return {
-    locks: () => locks,
-    stop: () => new Promise((resolve) => {
-      if (child.exitCode !== null) return resolve();
-      child.on("exit", resolve);
-      child.kill();
-    }),
-  };
-}
 
 /** Every event of the tenant, following the list's cursor to the end. */
 async function listAll(tenant) {
@@ -69,7 +43,7 @@ test(`a burst of ${BURST} events through the client, with D1 failing underneath,
     url: BASE, secret: SECRETS.INGEST_HMAC_SECRET, concurrency: 2, maxRetries: 20, retryBaseMs: 200, retryMaxMs: 3000,
     logger: null, onResult: (outcomes) => outcomes.forEach((o) => (statuses[o.status] = (statuses[o.status] ?? 0) + 1)),
   });
-  const faults = startFaults();
+  const faults = lockD1Periodically(process.env.FUNNEL_D1_DIR);
   let outcomes;
   try {
     const pending = [];

@@ -3,19 +3,13 @@
 // chunks, keeps the rest, and leaves the rollups equal to a recount.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readdirSync } from "node:fs";
-import { join } from "node:path";
 import { test } from "node:test";
 
 import { BASE, uid } from "./client.mjs";
-
-function d1File() {
-  const dir = join(process.env.FUNNEL_D1_DIR, "v3", "d1", "miniflare-D1DatabaseObject");
-  return join(dir, readdirSync(dir).find((f) => f.endsWith(".sqlite") && f !== "metadata.sqlite"));
-}
+import { d1File } from "./worker.mjs";
 
 function sqlite(script, ...args) {
-  const r = spawnSync("python3", ["-c", script, d1File(), ...args], { encoding: "utf8" });
+  const r = spawnSync("python3", ["-c", script, d1File(process.env.FUNNEL_D1_DIR), ...args], { encoding: "utf8" });
   assert.equal(r.status, 0, r.stderr);
   return JSON.parse(r.stdout);
 }

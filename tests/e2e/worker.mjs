@@ -1,6 +1,7 @@
 // Starts and stops a real worker (`wrangler dev`) for tests: a free loopback
 // port, a given D1 directory and env file, output captured for the log check.
 import { spawn, spawnSync } from "node:child_process";
+import { readdirSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -66,4 +67,33 @@ export async function startWorker({ persistDir, envFile, anyHealth = false, time
     }
     await new Promise((r) => setTimeout(r, 500));
   }
+}
+
+/** The local D1 database file under a `--persist-to` directory. */
+export function d1File(persistDir) {
+  const dir = join(persistDir, "v3", "d1", "miniflare-D1DatabaseObject");
+  return join(dir, readdirSync(dir).find((f) => f.endsWith(".sqlite") && f !== "metadata.sqlite"));
+}
+
+/** D1 faults: holds SQLite's exclusive lock on the D1 file 1.5 s of every 3 s
+ * until stopped, so writes fail as an overloaded database's would. Counts the
+ * lock periods (a test can prove the faults happened). */
+export function lockD1Periodically(persistDir) {
+  const script = [
+    "import sqlite3, sys, time",
+    "c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=5)",
+    "while True:",
+    "    c.execute('BEGIN EXCLUSIVE'); print('locked', flush=True); time.sleep(1.5); c.execute('COMMIT'); time.sleep(1.5)",
+  ].join("\n");
+  const child = spawn("python3", ["-c", script, d1File(persistDir)], { stdio: ["ignore", "pipe", "ignore"] });
+  let locks = 0;
+  child.stdout.on("data", (d) => (locks += String(d).split("locked").length - 1));
+  return {
+    locks: () => locks,
+    stop: () => new Promise((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.on("exit", resolve);
+      child.kill();
+    }),
+  };
 }

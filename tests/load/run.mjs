@@ -12,13 +12,13 @@
 // exactly once, nothing is stored twice, a batch answered 503 (always with
 // Retry-After and problem+json) stored none of its events unless a retry
 // accepted them, and the worker accepts batches again once D1 is back.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { createHmac, randomBytes } from "node:crypto";
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { applyMigrations, startWorker } from "../e2e/worker.mjs";
+import { applyMigrations, d1File, lockD1Periodically, startWorker } from "../e2e/worker.mjs";
 
 const SECONDS = Number(process.env.LOAD_SECONDS ?? 60);
 const CLIENTS = Number(process.env.LOAD_CLIENTS ?? 6);
@@ -94,22 +94,6 @@ async function client(url, n, until) {
   }
 }
 
-function d1File() {
-  const dir = join(persistDir, "v3", "d1", "miniflare-D1DatabaseObject");
-  return join(dir, readdirSync(dir).find((f) => f.endsWith(".sqlite") && f !== "metadata.sqlite"));
-}
-
-/** Holds SQLite's exclusive lock on the D1 file, 1.5 s of every 3 s, until killed. */
-function startFaults() {
-  const script = [
-    "import sqlite3, sys, time",
-    "c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=5)",
-    "while True:",
-    "    c.execute('BEGIN EXCLUSIVE'); time.sleep(1.5); c.execute('COMMIT'); time.sleep(1.5)",
-  ].join("\n");
-  return spawn("python3", ["-c", script, d1File()], { stdio: "ignore" });
-}
-
 function storedCounts() {
   const script = [
     "import json, sqlite3, sys",
@@ -117,7 +101,7 @@ function storedCounts() {
     "rows = c.execute('SELECT event_id, COUNT(*) FROM funnel_events WHERE tenant_id = ? GROUP BY event_id', (sys.argv[2],)).fetchall()",
     "print(json.dumps(rows))",
   ].join("\n");
-  const out = spawnSync("python3", ["-c", script, d1File(), tenant], { encoding: "utf8", maxBuffer: 1 << 30 });
+  const out = spawnSync("python3", ["-c", script, d1File(persistDir), tenant], { encoding: "utf8", maxBuffer: 1 << 30 });
   if (out.status !== 0) throw new Error(`reading D1 failed: ${out.error ?? out.stderr}`);
   return new Map(JSON.parse(out.stdout));
 }
@@ -133,11 +117,10 @@ try {
   let until = Date.now() + half;
   await Promise.all(Array.from({ length: CLIENTS }, (_, n) => client(worker.url, n, until)));
   const steady = { ...stats };
-  faults = startFaults();
+  faults = lockD1Periodically(persistDir);
   until = Date.now() + half;
   await Promise.all(Array.from({ length: CLIENTS }, (_, n) => client(worker.url, CLIENTS + n, until)));
-  faults.kill();
-  await new Promise((r) => faults.on("exit", r));
+  await faults.stop();
   faults = undefined;
 
   // D1 is back: the worker must accept again by itself.
@@ -181,7 +164,7 @@ try {
 } catch (e) {
   console.error(`load: ${e.stack ?? e}`);
 } finally {
-  faults?.kill();
+  faults?.stop();
   worker?.stop();
   rmSync(work, { recursive: true, force: true });
 }

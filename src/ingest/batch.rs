@@ -131,10 +131,12 @@ impl Plan {
     /// key) and of quarantined copies, each once. Empty for a batch whose rows
     /// were all new and valid, the common case: then nothing is looked up.
     pub fn subjects_not_stored(&self, inserted: &HashSet<Key>) -> Vec<Subject> {
+        // Every row new (the common case): no key is rebuilt to look it up.
+        let all_stored = inserted.len() >= self.rows.len();
         let mut all: Vec<Subject> = self
             .rows
             .iter()
-            .filter(|row| !inserted.contains(&(row.source.clone(), row.event_id.clone())))
+            .filter(|row| !all_stored && !inserted.contains(&(row.source.clone(), row.event_id.clone())))
             .flat_map(row_subjects)
             .chain(self.quarantine_subjects.iter().flatten().cloned())
             .flatten()

@@ -6,10 +6,13 @@
 //!   encoding are stable formats.
 //! - [`cover`]: which stored sketches (UTC months, days, hours) and which raw
 //!   edges outside whole hours exactly partition a read range.
+//! - [`distinct`]: what a write adds (its parts, per hour, scope and kind) and
+//!   what a read merges (sketches per scope, plus the edges' identifiers).
 //!
 //! Pure core: no storage, no `worker` types.
 
 pub mod cover;
+pub mod distinct;
 pub mod hll;
 
 pub use cover::{containing, cover, Cover};

@@ -25,6 +25,7 @@ pub mod privacy;
 pub mod query;
 pub mod report;
 pub mod security;
+pub mod spool;
 pub mod storage;
 pub mod store;
 pub mod time;

@@ -26,12 +26,14 @@ import { applyMigrations, d1File, lockD1Periodically, startWorker } from "../e2e
 const SECONDS = Number(process.env.LOAD_SECONDS ?? 60);
 const CLIENTS = Number(process.env.LOAD_CLIENTS ?? 6);
 const BATCH = Number(process.env.LOAD_BATCH ?? 50);
+// `direct` (default) or `queue`: the worker's INGEST_MODE, to compare the two.
+const MODE = process.env.LOAD_INGEST_MODE ?? "direct";
 
 const work = mkdtempSync(join(tmpdir(), "funnel-load-"));
 const secret = randomBytes(24).toString("hex");
 const apiKey = randomBytes(24).toString("hex");
 const envFile = join(work, "load.env");
-writeFileSync(envFile, `INTERNAL_API_KEY=${apiKey}\nINGEST_HMAC_SECRET=${secret}\nEMAIL_FINGERPRINT_KEY=${randomBytes(24).toString("hex")}\n`);
+writeFileSync(envFile, `INTERNAL_API_KEY=${apiKey}\nINGEST_HMAC_SECRET=${secret}\nEMAIL_FINGERPRINT_KEY=${randomBytes(24).toString("hex")}\nINGEST_MODE=${MODE}\n`);
 const persistDir = join(work, "state");
 const tenant = `load_${randomBytes(6).toString("hex")}`;
 
@@ -120,7 +122,7 @@ try {
   applyMigrations(persistDir);
   worker = await startWorker({ persistDir, envFile });
   const half = (SECONDS * 1000) / 2;
-  console.log(`load: ${CLIENTS} clients × batches of ${BATCH}, each sent twice; ${SECONDS / 2}s steady, ${SECONDS / 2}s with D1 faults`);
+  console.log(`load: ${CLIENTS} clients × batches of ${BATCH}, each sent twice; ${SECONDS / 2}s steady, ${SECONDS / 2}s with D1 faults; INGEST_MODE=${MODE}`);
   let until = Date.now() + half;
   await Promise.all(Array.from({ length: CLIENTS }, (_, n) => client(worker.url, n, until)));
   const steady = { ...stats };
@@ -133,8 +135,9 @@ try {
   // D1 is back: the worker must accept again by itself.
   const probe = JSON.stringify({ events: [{ event_type: "app_open", event_id: "after_faults", tenant_id: tenant }] });
   const recovered = await post(worker.url, probe);
-  if (!recovered || recovered.results[0].status !== "accepted") problems.push("the worker did not recover after D1 came back");
-  else acceptedIds.add("after_faults");
+  const recoveredAs = MODE === "queue" ? "queued" : "accepted";
+  if (!recovered || recovered.results[0].status !== recoveredAs) problems.push("the worker did not recover after D1 came back");
+  else (MODE === "queue" ? queuedIds : acceptedIds).add("after_faults");
 
   // Every queued event is stored once the consumer has drained the queue (its retries wait 5 s).
   const expected = new Set([...acceptedIds, ...queuedIds]);
@@ -154,7 +157,9 @@ try {
   const lost = [...expected].filter((id) => !stored.has(id));
   const partial = refusedBatches.filter((ids) => ids.some((id) => stored.has(id)));
   const report = {
+    mode: MODE,
     seconds: SECONDS,
+    requests_per_second: Math.round(stats.requests / SECONDS),
     batches: stats.batches,
     requests: stats.requests,
     events_sent: stats.sent,

@@ -27,6 +27,18 @@ pub struct Config {
     pub bench_routes: bool,
     /// `STRIPE_DASHBOARD_URL`, `CONTROL_PLANE_URL`: where events' drill-down links point.
     pub links: LinkBases,
+    /// `INGEST_MODE`: `direct` (default) or `queue`.
+    pub ingest_mode: IngestMode,
+}
+
+/// Where ingest sends a batch without metered events first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum IngestMode {
+    /// To D1; to the queue only when D1 cannot take it.
+    #[default]
+    Direct,
+    /// Straight to the queue (answers `queued` at once); metered batches still go to D1.
+    Queue,
 }
 
 // Secrets must never reach a log line through `{:?}`.
@@ -44,6 +56,7 @@ impl std::fmt::Debug for Config {
             .field("audit_retention_days", &self.audit_retention_days)
             .field("bench_routes", &self.bench_routes)
             .field("links", &self.links)
+            .field("ingest_mode", &self.ingest_mode)
             .finish()
     }
 }
@@ -103,6 +116,11 @@ impl Config {
                 control_plane: get("CONTROL_PLANE_URL")
                     .map(|v| base_url(&v).ok_or(ConfigError::InvalidVar("CONTROL_PLANE_URL")))
                     .transpose()?,
+            },
+            ingest_mode: match get("INGEST_MODE").as_deref() {
+                None | Some("direct") => IngestMode::Direct,
+                Some("queue") => IngestMode::Queue,
+                Some(_) => return Err(ConfigError::InvalidVar("INGEST_MODE")),
             },
         })
     }
@@ -242,6 +260,24 @@ mod tests {
             Config::from_lookup(lookup(&pairs)).unwrap_err(),
             ConfigError::InvalidVar("RETENTION_DAYS")
         );
+    }
+
+    #[test]
+    fn ingest_mode_is_direct_unless_queue_is_named_and_anything_else_is_refused() {
+        let with = |v: &'static str| {
+            let mut pairs = BASE.to_vec();
+            pairs.push(("INGEST_MODE", v));
+            Config::from_lookup(lookup(&pairs))
+        };
+        assert_eq!(
+            Config::from_lookup(lookup(BASE)).unwrap().ingest_mode,
+            IngestMode::Direct
+        );
+        assert_eq!(with("direct").unwrap().ingest_mode, IngestMode::Direct);
+        assert_eq!(with(" queue ").unwrap().ingest_mode, IngestMode::Queue);
+        for bad in ["Queue", "async", "1"] {
+            assert_eq!(with(bad).unwrap_err(), ConfigError::InvalidVar("INGEST_MODE"), "{bad}");
+        }
     }
 
     #[test]

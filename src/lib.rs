@@ -27,6 +27,7 @@ pub mod query;
 pub mod report;
 pub mod security;
 pub mod sketch;
+pub mod spool;
 pub mod storage;
 pub mod store;
 pub mod time;

@@ -97,6 +97,38 @@ macro_rules! event_record {
             }
         }
 
+        /// The same array read back: a queued batch carries its rows in this
+        /// form until the queue's consumer stores them.
+        impl<'de> Deserialize<'de> for EventRow {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct Elements;
+                impl<'de> serde::de::Visitor<'de> for Elements {
+                    type Value = EventRow;
+
+                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                        write!(f, "an array of the {} event columns", EventRow::COLUMNS.len())
+                    }
+
+                    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<EventRow, A::Error> {
+                        let row = EventRow {
+                            $first: seq
+                                .next_element()?
+                                .ok_or_else(|| serde::de::Error::invalid_length($first_index, &self))?,
+                            $( $name: seq
+                                .next_element()?
+                                .ok_or_else(|| serde::de::Error::invalid_length($index, &self))?, )*
+                        };
+                        // A longer array is another format: refuse it rather than drop columns.
+                        if seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+                            return Err(serde::de::Error::invalid_length(EventRow::COLUMNS.len() + 1, &self));
+                        }
+                        Ok(row)
+                    }
+                }
+                deserializer.deserialize_seq(Elements)
+            }
+        }
+
         /// An event as stored (decoded by column name) and as every API
         /// response shows it (serialized by its API name: `success` a
         /// boolean, `properties` an object).

@@ -210,6 +210,17 @@ pub trait EventStore {
     /// which rows were new, which the quota refused, and usage afterwards.
     async fn write_batch(&self, plan: &Plan, month: &Span) -> StoreResult<StoreOutcome>;
 
+    /// Adds a queued message's volume counters unless a message with this id
+    /// was already counted, and prunes receipts older than `prune_before`, in
+    /// one transaction. Whether they were added now.
+    async fn count_queued_volume(
+        &self,
+        message_id: &str,
+        volume: &[crate::ingest::queued::VolumeRow],
+        now: &str,
+        prune_before: &str,
+    ) -> StoreResult<bool>;
+
     /// The benchmark's floor: stores prepared rows (a JSON array of
     /// serialized event rows) with ingest's statement and nothing else.
     async fn write_prepared_rows(&self, rows_json: String) -> StoreResult<usize>;

@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::error::{AppError, AppResult, PROBLEM_CONTENT_TYPE};
 use crate::query::params::Params;
 use crate::security::{self, keys::KeyIdentity};
+use crate::spool::Spool;
 use crate::store::EventStore;
 use crate::usecases::{self, audit, ingest::Sink};
 
@@ -24,6 +25,8 @@ pub struct App<S> {
     /// logged why): routes that need it answer 500 `misconfigured`.
     pub config: Option<Config>,
     pub now: DateTime<Utc>,
+    /// The queue behind ingest (`None`: no queue bound, a D1 outage is a 503).
+    pub spool: Option<Box<dyn Spool>>,
 }
 
 impl<S> App<S> {
@@ -311,6 +314,7 @@ async fn ingest_reply<S: EventStore>(app: &App<S>, req: &ApiRequest, sink: Sink)
     };
     let answer = ingest::ingest(
         &app.store,
+        app.spool.as_deref(),
         app.config()?,
         input,
         app.now,

@@ -228,6 +228,15 @@ fn operation(route: &Route) -> utoipa::openapi::path::Operation {
         }
     };
     if route.endpoint == Endpoint::Ingest {
+        op = op.response(
+            "202",
+            json_ref(
+                &name::<IngestBody>(),
+                "At least one event `queued` and none stored: D1 could not take the batch (or \
+                 INGEST_MODE=queue); the queue's consumer stores them later.",
+                "application/json",
+            ),
+        );
         for status in ["402", "422"] {
             op = op.response(
                 status,

@@ -7,9 +7,10 @@ mod d1;
 mod env;
 mod http;
 mod log;
+mod queue;
 
 use chrono::Utc;
-use worker::{event, Context, Env, Request, Response, Result, ScheduleContext, ScheduledEvent};
+use worker::{event, Context, Env, MessageBatch, Request, Response, Result, ScheduleContext, ScheduledEvent};
 
 use crate::api;
 
@@ -54,4 +55,12 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     {
         worker::console_log!("{line}");
     }
+}
+
+/// The ingest queue's consumer (wrangler.toml `[[queues.consumers]]`): each
+/// message acknowledged once stored, retried otherwise. Always `Ok`.
+#[event(queue)]
+async fn consume_ingest_queue(batch: MessageBatch<String>, env: Env, _ctx: Context) -> Result<()> {
+    queue::consume(batch, &env).await;
+    Ok(())
 }

@@ -50,6 +50,8 @@ pub struct StoreOutcome {
     pub quotas: Vec<QuotaState>,
     /// The batch's subjects that were erased with suppression: their events were stored nowhere.
     pub suppressed: HashSet<Subject>,
+    /// Nothing was stored yet: the rows went to the queue, whose consumer stores them.
+    pub queued: bool,
 }
 
 /// `(kind, value)`: `("email_fingerprint", <64 hex>)` or `("user_id", <id>)`,
@@ -144,6 +146,21 @@ impl Plan {
         all.sort_unstable();
         all.dedup();
         all
+    }
+
+    /// The plan of a queued message: its rows and quarantine copies to write
+    /// as ingest would have (no metered row ever goes through the queue; the
+    /// volume counters are written apart, once per message).
+    pub fn from_queued(rows: Vec<EventRow>, quarantine: Vec<QuarantineRow>) -> Plan {
+        Plan {
+            rows,
+            metered: Vec::new(),
+            quarantine_subjects: quarantine.iter().map(quarantine_subjects_of).collect(),
+            quarantine,
+            volume: BTreeMap::new(),
+            events: Vec::new(),
+            request_warnings: Vec::new(),
+        }
     }
 
     /// `[[day, event_type, received, kept], ...]` for the volume upsert.
@@ -249,6 +266,9 @@ pub enum Status {
     QuotaLimited,
     /// The subject was erased with suppression: stored nowhere, counted as processed.
     Suppressed,
+    /// Valid, and handed to the queue while the database could not take the
+    /// batch: stored later, once per `(source, event_id)`. Counted as processed.
+    Queued,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -267,7 +287,7 @@ pub struct EventResult {
 pub struct IngestBody {
     /// No event was rejected or refused.
     pub success: bool,
-    /// Events accepted, found to be duplicates, or sampled out.
+    /// Events accepted, queued, found to be duplicates, sampled out or suppressed.
     pub processed: usize,
     /// Events rejected or refused for their quota.
     pub failed: usize,
@@ -359,7 +379,9 @@ pub fn respond_with(plan: &Plan, outcome: &StoreOutcome) -> IngestResponse {
             Planned::Insert(i) => {
                 let row = &plan.rows[*i];
                 let key = (row.source.clone(), row.event_id.clone());
-                if inserted.contains(&key) {
+                if outcome.queued {
+                    (Status::Queued, Vec::new())
+                } else if inserted.contains(&key) {
                     (Status::Accepted, Vec::new())
                 } else if is_suppressed(&row_subjects(row)) {
                     (Status::Suppressed, Vec::new())
@@ -409,8 +431,10 @@ pub fn respond_with(plan: &Plan, outcome: &StoreOutcome) -> IngestResponse {
         problem: ProblemMembers::default(),
     };
     if processed > 0 {
+        // Queued and none stored (a queued batch stores nothing at once): 202.
+        let queued = body.results.iter().any(|r| r.status == Status::Queued);
         return IngestResponse {
-            status: 200,
+            status: if queued { 202 } else { 200 },
             is_problem: false,
             body,
         };

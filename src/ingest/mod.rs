@@ -7,6 +7,7 @@ pub mod arrange;
 pub mod batch;
 pub mod body;
 pub mod normalize;
+pub mod queued;
 pub mod sampling;
 pub mod strict_json;
 

@@ -2,7 +2,7 @@
 //! copy for the quarantine. Field aliases senders use (docs/api.md) are resolved here.
 
 use chrono::{DateTime, Duration, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::{MAX_ERROR_CODE_CHARS, MAX_ERROR_MESSAGE_CHARS, MAX_ID_CHARS};
@@ -31,7 +31,7 @@ pub use crate::record::EventRow;
 
 /// A rejected event as kept in `event_quarantine`: the raw address replaced by
 /// its fingerprint and domain, so it can be replayed but never leaks.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QuarantineRow {
     pub received_at: String,
     pub source: String,

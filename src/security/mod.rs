@@ -75,6 +75,7 @@ mod tests {
             audit_retention_days: 730,
             bench_routes: false,
             links: Default::default(),
+            ingest_mode: Default::default(),
         }
     }
 

@@ -278,6 +278,26 @@ impl<B: SqlBackend> EventStore for SqlStore<B> {
         Ok(outcome)
     }
 
+    async fn count_queued_volume(
+        &self,
+        message_id: &str,
+        volume: &[crate::ingest::queued::VolumeRow],
+        now: &str,
+        prune_before: &str,
+    ) -> StoreResult<bool> {
+        let mut batch = Batch::new();
+        batch.push(Statement::with(
+            sql::UPSERT_QUEUED_VOLUME,
+            [Bind::json(volume), Bind::text(message_id)],
+        ));
+        let receipt = batch.push(Statement::with(
+            sql::INSERT_QUEUE_RECEIPT,
+            [Bind::text(message_id), Bind::text(now)],
+        ));
+        batch.push(Statement::with(sql::PRUNE_QUEUE_RECEIPTS, [Bind::text(prune_before)]));
+        Ok(batch.run(&self.backend).await?.take(receipt)?.changes > 0)
+    }
+
     async fn write_prepared_rows(&self, rows_json: String) -> StoreResult<usize> {
         let mut batch = Batch::new();
         mark_new_rows(&mut batch);

@@ -19,6 +19,8 @@ pub struct Sqlite {
     conn: RefCell<Connection>,
     /// How many of the next batches fail as if the database were locked.
     failures: Cell<usize>,
+    /// How many batches succeed before one fails ([`Sqlite::fail_after`]).
+    fail_after: Cell<Option<usize>>,
 }
 
 impl Sqlite {
@@ -44,12 +46,18 @@ impl Sqlite {
         Sqlite {
             conn: RefCell::new(conn),
             failures: Cell::new(0),
+            fail_after: Cell::new(None),
         }
     }
 
     /// The next `n` batches fail with [`StorageError::Unavailable`] and change nothing.
     pub fn fail_next(&self, n: usize) {
         self.failures.set(n);
+    }
+
+    /// The batch after the next `n` fails (a transaction after the first ones of a use case).
+    pub fn fail_after(&self, n: usize) {
+        self.fail_after.set(Some(n));
     }
 
     /// The connection, for tests that look at tables directly.
@@ -130,6 +138,14 @@ fn run(conn: &Connection, s: &Statement) -> rusqlite::Result<QueryResult> {
 
 impl SqlBackend for Sqlite {
     async fn batch(&self, statements: Vec<Statement>) -> Result<Vec<QueryResult>, StorageError> {
+        match self.fail_after.get() {
+            Some(0) => {
+                self.fail_after.set(None);
+                self.failures.set(self.failures.get() + 1);
+            }
+            Some(n) => self.fail_after.set(Some(n - 1)),
+            None => {}
+        }
         if self.failures.get() > 0 {
             self.failures.set(self.failures.get() - 1);
             return Err(StorageError::Unavailable("injected fault: database is locked".into()));

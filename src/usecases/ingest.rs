@@ -3,16 +3,24 @@
 //! Order of checks: size (by the dispatcher, before the body is read) →
 //! credentials → content type → JSON → per-event validation → one
 //! transaction.
+//!
+//! When D1 cannot take a batch that holds no metered event, and the worker
+//! has a queue, the batch goes to the queue instead: its valid events answer
+//! `queued` and the request 202; the queue's consumer stores them later
+//! ([`super::queue`]). A metered event needs D1 at once (its quota is checked
+//! in the same transaction), so a batch holding one keeps the 503. With
+//! `INGEST_MODE=queue` a batch without metered events goes to the queue first.
 
 use chrono::{DateTime, Duration, Utc};
 
 use crate::catalog::quotas;
-use crate::config::Config;
+use crate::config::{Config, IngestMode};
 use crate::error::{AppError, AppResult};
 use crate::ingest::batch::{self, IngestResponse, Plan, StoreOutcome};
-use crate::ingest::{body, normalize::RequestContext};
+use crate::ingest::{body, normalize::RequestContext, queued};
 use crate::security::{self, keys::Role};
-use crate::store::{EventStore, Span};
+use crate::spool::Spool;
+use crate::store::{EventStore, Span, StorageError};
 use crate::time::{parse_rfc3339, to_stored};
 use crate::trace::accept_trace_id;
 
@@ -55,8 +63,51 @@ pub fn quota_month(plan: &Plan) -> Span {
     Span { from, to }
 }
 
+/// Puts a planned batch (no metered row) in the queue: every message, in as
+/// few calls as the limits allow. A failure is a 503: the sender retries
+/// (events with an `event_id` are stored once whatever was already queued).
+async fn enqueue(spool: &dyn Spool, plan: &Plan) -> AppResult<StoreOutcome> {
+    let messages = queued::encode(plan, &super::random_id("q")).map_err(|e| {
+        log::warn!("ingest: batch not queued: {e}");
+        AppError::StorageUnavailable
+    })?;
+    for call in queued::send_calls(messages) {
+        spool.send(call).await.map_err(|e| {
+            log::warn!("ingest: batch not queued: {e}");
+            AppError::StorageUnavailable
+        })?;
+    }
+    Ok(StoreOutcome {
+        queued: true,
+        ..StoreOutcome::default()
+    })
+}
+
+/// Stores a planned batch, through the queue when the mode says so or D1 cannot take it.
+async fn store_plan<S: EventStore>(
+    store: &S,
+    spool: Option<&dyn Spool>,
+    mode: IngestMode,
+    plan: &Plan,
+) -> AppResult<StoreOutcome> {
+    // Metered rows need their quota checked in D1 at once: never queued.
+    let spool = spool.filter(|_| plan.metered.is_empty());
+    if let (Some(spool), IngestMode::Queue) = (spool, mode) {
+        return enqueue(spool, plan).await;
+    }
+    match (store.write_batch(plan, &quota_month(plan)).await, spool) {
+        (Ok(outcome), _) => Ok(outcome),
+        (Err(StorageError::Unavailable(cause)), Some(spool)) => {
+            log::warn!("ingest: D1 could not take the batch ({cause}); queued instead");
+            enqueue(spool, plan).await
+        }
+        (Err(e), _) => Err(e.into()),
+    }
+}
+
 pub async fn ingest<S: EventStore>(
     store: &S,
+    spool: Option<&dyn Spool>,
     config: &Config,
     req: IngestRequest<'_>,
     received_at: DateTime<Utc>,
@@ -93,7 +144,7 @@ pub async fn ingest<S: EventStore>(
     let plan = batch::plan(&envelope.events, &request, request_warnings, new_event_id);
 
     let outcome = match sink {
-        Sink::Store => store.write_batch(&plan, &quota_month(&plan)).await?,
+        Sink::Store => store_plan(store, spool, config.ingest_mode, &plan).await?,
         Sink::Discard => StoreOutcome {
             inserted: plan
                 .rows

@@ -14,6 +14,7 @@ pub mod ingest;
 pub mod maintenance;
 pub mod overview;
 pub mod quarantine;
+pub mod queue;
 pub mod retention;
 pub mod sketches;
 pub mod summary;

@@ -34,12 +34,25 @@ test("health is a 503 problem with Retry-After when D1 cannot be reached", async
   assert.ok(Number(res.headers.get("retry-after")) > 0);
 });
 
-test("ingest answers 503 (retry) rather than losing the batch when D1 fails", async () => {
-  const res = await call("/internal/funnel-events/ingest", {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${SECRETS.INTERNAL_API_KEY}` },
-    body: JSON.stringify({ events: [{ event_type: "app_open", event_id: "d1-down-1" }] }),
-  });
+const ingest = (events) => call("/internal/funnel-events/ingest", {
+  method: "POST",
+  headers: { "content-type": "application/json", authorization: `Bearer ${SECRETS.INTERNAL_API_KEY}` },
+  body: JSON.stringify({ events }),
+});
+
+test("ingest hands a batch D1 cannot take to the queue: 202, every valid event queued", async () => {
+  const res = await ingest([{ event_type: "app_open", event_id: "d1-down-1" }, { event_type: "app_open", event_id: "d1-down-2" }]);
+  assert.equal(res.status, 202, res.text);
+  assert.deepEqual(res.body.results.map((r) => r.status), ["queued", "queued"]);
+  assert.equal(res.body.processed, 2);
+});
+
+test("a batch with a metered event still answers 503 (retry) rather than losing it when D1 fails", async () => {
+  const res = await ingest([
+    { event_type: "app_open", event_id: "d1-down-3" },
+    { event_type: "compile_prompt", event_id: "d1-down-4", user_id: "u1", properties: { prompt_id: "p1", model_type: "gpt-4" } },
+  ]);
   assertProblem(assert, res, 503, "storage_unavailable");
+  assert.ok(Number(res.headers.get("retry-after")) > 0);
   assert.ok(!res.text.includes("D1"), "internal details stay in the log");
 });

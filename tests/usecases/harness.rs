@@ -9,8 +9,11 @@ use funnel::api::{self, ApiRequest, App, Method};
 use funnel::config::Config;
 use funnel::record::EventRow;
 use funnel::security::signature;
+use funnel::spool::MemorySpool;
 use funnel::storage::sqlite::Sqlite;
 use funnel::storage::SqlStore;
+use funnel::usecases::queue::{self, Delivery};
+use std::rc::Rc;
 
 pub const KEY: &str = "internal-key";
 pub const HMAC: &str = "hmac-secret";
@@ -32,6 +35,8 @@ pub fn now() -> DateTime<Utc> {
 
 pub struct Service {
     pub app: App<SqlStore<Sqlite>>,
+    /// The queue behind ingest, when the service has one ([`Service::with_queue`]).
+    pub queue: Option<Rc<MemorySpool>>,
 }
 
 /// A reply with its body parsed.
@@ -59,8 +64,34 @@ impl Service {
                 store: SqlStore::new(Sqlite::migrated()),
                 config: Some(config),
                 now: now(),
+                spool: None,
             },
+            queue: None,
         }
+    }
+
+    /// A service whose ingest has a queue (in memory) behind it.
+    pub fn with_queue(config: Config) -> Service {
+        let queue = Rc::new(MemorySpool::new());
+        let mut s = Service::with_config(config);
+        s.app.spool = Some(Box::new(queue.clone()));
+        s.queue = Some(queue);
+        s
+    }
+
+    pub fn spool(&self) -> &MemorySpool {
+        self.queue.as_deref().expect("a service made with_queue")
+    }
+
+    /// Runs the queue's consumer over every message sent so far, as the
+    /// worker's would: each message once, in order.
+    pub fn drain_queue(&self) -> Vec<Delivery> {
+        self.spool().drain().iter().map(|m| self.deliver(m)).collect()
+    }
+
+    /// Delivers one message to the consumer.
+    pub fn deliver(&self, message: &str) -> Delivery {
+        pollster::block_on(queue::deliver(&self.app.store, message, self.app.now))
     }
 
     pub fn db(&self) -> &Sqlite {

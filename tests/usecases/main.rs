@@ -8,6 +8,7 @@ mod ingest;
 mod numbers;
 mod pii;
 mod privacy;
+mod queue;
 mod reads;
 mod roles;
 mod writes;

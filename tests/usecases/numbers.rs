@@ -194,8 +194,9 @@ fn a_database_holding_out_of_range_numbers_from_before_is_repaired_by_its_migrat
         store: SqlStore::new(old),
         config: s.app.config.clone(),
         now: s.app.now,
+        spool: None,
     };
-    let s = Service { app };
+    let s = Service { app, queue: None };
     let overview = s.get("/api/overview");
     assert_eq!(
         (overview.status, overview.body["revenue"][0].clone()),

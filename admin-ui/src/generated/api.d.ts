@@ -859,7 +859,7 @@ export interface components {
             errors: string[];
             /** @description Events rejected or refused for their quota. */
             failed: number;
-            /** @description Events accepted, found to be duplicates, or sampled out. */
+            /** @description Events accepted, queued, found to be duplicates, sampled out or suppressed. */
             processed: number;
             /** @description Usage after the batch, per metered user and action. */
             quota?: components["schemas"]["QuotaState"][] | null;
@@ -1176,7 +1176,7 @@ export interface components {
             users: number;
         };
         /** @enum {string} */
-        Status: "accepted" | "duplicate" | "sampled_out" | "rejected" | "quota_limited" | "suppressed";
+        Status: "accepted" | "duplicate" | "sampled_out" | "rejected" | "quota_limited" | "suppressed" | "queued";
         Step: components["schemas"]["EventView"] & {
             /**
              * Format: int64
@@ -1452,6 +1452,15 @@ export interface operations {
         responses: {
             /** @description Success. */
             200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IngestBody"];
+                };
+            };
+            /** @description At least one event `queued` and none stored: D1 could not take the batch (or INGEST_MODE=queue); the queue's consumer stores them later. */
+            202: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1940,6 +1949,15 @@ export interface operations {
         responses: {
             /** @description Success. */
             200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IngestBody"];
+                };
+            };
+            /** @description At least one event `queued` and none stored: D1 could not take the batch (or INGEST_MODE=queue); the queue's consumer stores them later. */
+            202: {
                 headers: {
                     [name: string]: unknown;
                 };

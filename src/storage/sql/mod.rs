@@ -31,6 +31,7 @@ mod events;
 #[macro_use]
 mod privacy;
 mod quarantine;
+mod queue;
 mod quotas;
 mod retention;
 mod rollups;
@@ -39,6 +40,7 @@ mod sketches;
 pub use events::*;
 pub use privacy::*;
 pub use quarantine::*;
+pub use queue::*;
 pub use quotas::*;
 pub use retention::*;
 pub use rollups::*;

@@ -53,10 +53,11 @@ export function loadGenerator({ secret, apiKey, fpKey, connections }) {
     ]);
   }
 
-  /** Signed ingest of `batch` unique events per request, to `path`. */
-  async function ingest(url, batch, seconds, path = "/internal/funnel-events/ingest") {
+  /** Signed ingest of `batch` unique events per request, to `path`, over `conns` connections. */
+  async function ingest(url, batch, seconds, path = "/internal/funnel-events/ingest", conns = connections) {
     const r = await cannon({
       url,
+      connections: conns,
       duration: seconds,
       requests: [{
         method: "POST",

@@ -245,7 +245,6 @@ SERVICES = [("pregoi", "zuplo", 0.40, pregoi), ("presstuner", "presstuner-api", 
 def shape_rows(span, users, probes):
     """`count` rows of journeys whose starts are spread evenly over the `span` ending now."""
     t0 = now - span
-    step = span / max(count / 7.5, 1)  # ~7.5 events per journey
     made, seq = 0, start
     while made < count:
         r, acc = rng.random(), 0.0
@@ -253,8 +252,9 @@ def shape_rows(span, users, probes):
             acc += share
             if r < acc:
                 break
-        start_at = t0 + step * (seq - start + rng.random())
-        j = Journey(seq, min(start_at, now - timedelta(minutes=15)), rng.randrange(users), service, source)
+        # Starts follow the rows made so far, so the span fills evenly whatever the journeys' lengths.
+        start_at = t0 + (span - timedelta(minutes=15)) * (made / count)
+        j = Journey(seq, start_at, rng.randrange(users), service, source)
         build(j)
         seq += 1
         rows = j.rows[: count - made]

@@ -241,6 +241,7 @@ async function benchReads() {
   let stored = 0;
   for (const level of LEVELS) {
     const count = Number(sh("python3", [join(ROOT, "bench", "load_rows.py"), d1File(persistDir), fpKey, String(stored + 1_000_000_000), String(level - stored)]));
+    rebuildDerived(d1File(persistDir));
     stored = level;
     const health = await load.read(w.url, "/api/health", SECONDS);
     const q = (p) => `/internal/funnel-events?${new URLSearchParams(p)}`;

@@ -9,7 +9,7 @@
 // bench/last-run.md (docs/benchmarks.md quotes a run and reads it).
 // Knobs (environment):
 //   BENCH_SECONDS (15)   seconds per ingest row, split over BENCH_ROUNDS (5) interleaved rounds
-//   BENCH_READ_SECONDS (5) seconds per read probe
+//   BENCH_READ_SECONDS (5) seconds per read probe; BENCH_READ_TIMEOUT (60) seconds before a read counts as timed out
 //   BENCH_CONNECTIONS (4) connections for batches and reads; 1-event ingest uses twice as many
 //   BENCH_SHAPES (day:2000000,year:5000000) the read shapes and their sizes
 //   BENCH_LEVELS (10000,100000,1000000) the growing read levels (part `reads`)
@@ -27,6 +27,7 @@ const began = Date.now();
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const READ_SECONDS = Number(process.env.BENCH_READ_SECONDS ?? 5);
+const READ_TIMEOUT = Number(process.env.BENCH_READ_TIMEOUT ?? 60);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 4);
 const LEVELS = (process.env.BENCH_LEVELS ?? "10000,100000,1000000").split(",").filter(Boolean).map(Number);
 const SHAPES = (process.env.BENCH_SHAPES ?? "day:2000000,year:5000000").split(",").filter(Boolean).map((s) => {
@@ -155,20 +156,33 @@ const seoulDay = (d = 0) => new Date(Date.now() + 9 * 3_600_000 + d * 86_400_000
  * parameter fails the run instead of timing an error; it also warms the
  * worker), then autocannon for READ_SECONDS. A read whose second request
  * takes over a quarter of that is timed by three sequential tries instead
- * (their median and worst), which gives it fewer samples but no queue. */
+ * (their median and worst), which gives it fewer samples but no queue. A
+ * request that takes over BENCH_READ_TIMEOUT seconds ends the probe: the row
+ * says the read took longer than that. */
 async function probe(url, path) {
   const get = async () => {
     const t = performance.now();
-    const res = await fetch(`${url}${path}`, { headers: { authorization: `Bearer ${secrets.apiKey}` } });
+    let res;
+    try {
+      res = await fetch(`${url}${path}`, { headers: { authorization: `Bearer ${secrets.apiKey}` }, signal: AbortSignal.timeout(READ_TIMEOUT * 1000) });
+    } catch (e) {
+      if (e.name === "TimeoutError") throw Object.assign(new Error("timeout"), { timedOut: true });
+      throw e;
+    }
     const body = await res.text();
     if (res.status !== 200) throw new Error(`GET ${path}: ${res.status} ${body.slice(0, 500)}`);
     return performance.now() - t;
   };
-  await get();
-  const second = await get();
-  if (second > READ_SECONDS * 1000 / 4) {
-    const tries = [second, await get(), await get()].sort((a, b) => a - b);
-    return { rps: 1000 / tries[1], p50: tries[1], p99: tries[2], sequential: true };
+  try {
+    await get();
+    const second = await get();
+    if (second > READ_SECONDS * 1000 / 4) {
+      const tries = [second, await get(), await get()].sort((a, b) => a - b);
+      return { rps: 1000 / tries[1], p50: tries[1], p99: tries[2], sequential: true };
+    }
+  } catch (e) {
+    if (e.timedOut) return { timedOut: true };
+    throw e;
   }
   return load.read(url, path, READ_SECONDS);
 }
@@ -225,6 +239,12 @@ async function benchShape({ name, count }) {
   row(`Floor: GET /api/health, ${label}`, `${fmt(health.rps)} req/s`, `${fmt(health.p50)} / ${fmt(health.p99)}`, "1.00");
   for (const [probeName, path] of probes) {
     const r = await probe(w.url, path);
+    log(`shape ${name}: ${probeName}: ${r.timedOut ? `over ${READ_TIMEOUT} s` : `p50 ${fmt(r.p50)} ms`}`);
+    if (r.timedOut) {
+      row(`${probeName}, ${label} (timed out)`, "", `> ${fmt(READ_TIMEOUT * 1000)}`, `> ${fmt(READ_TIMEOUT * 1000 / Math.max(health.p50, 1), 0)}× p50`, "≤3");
+      rows.at(-1)[5] = "misses";
+      continue;
+    }
     row(`${probeName}, ${label}${r.sequential ? " (3 sequential tries)" : ""}`, `${fmt(r.rps, r.rps < 10 ? 1 : 0)} req/s`,
         `${fmt(r.p50)} / ${fmt(r.p99)}`, `${fmt(r.p50 / Math.max(health.p50, 1), 2)}× p50`, "≤3");
   }

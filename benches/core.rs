@@ -65,5 +65,23 @@ fn core(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, core);
+/// Each ingest batch folds its users into hour parts and encodes them: 1,000 values
+/// (one SHA-256 each) into one sketch, then its (sparse) text form.
+fn sketch(c: &mut Criterion) {
+    let users: Vec<String> = (0..1_000).map(|i| format!("user-{i}")).collect();
+    let mut group = c.benchmark_group("sketch");
+    group.throughput(Throughput::Elements(1_000));
+    group.bench_function("insert 1,000 users + encode", |b| {
+        b.iter(|| {
+            let mut hll = funnel::sketch::Hll::new();
+            for user in &users {
+                hll.insert("user", black_box(user));
+            }
+            black_box(hll.encode())
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, core, sketch);
 criterion_main!(benches);

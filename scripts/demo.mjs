@@ -8,7 +8,8 @@
 // Events are ingested now, so their `ts` (receive time) is now. To spread the
 // month out on the charts, the script then sets each demo row's `ts` to its
 // `occurred_at` in the LOCAL D1 only (rows whose event_id starts with "demo_";
-// a local development convenience, never run against production).
+// a local development convenience, never run against production), and
+// rebuilds the distinct-count sketches from the moved rows.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -158,5 +159,26 @@ const run = spawnSync(wrangler, cmd, { cwd: ROOT, encoding: "utf8", env: { ...pr
 if (run.status !== 0) {
   console.error(`demo: backdating failed:\n${run.stderr.slice(-2000)}`);
   process.exit(1);
+}
+// Distinct users and sessions are sketched per hour at ingest: after moving
+// the rows in time, sketch them again from the rows (the admin rebuild route).
+const KEY = process.env.INTERNAL_API_KEY ?? devVars().INTERNAL_API_KEY;
+if (KEY) {
+  let after = 0;
+  for (;;) {
+    const res = await fetch(`${URL_BASE}/internal/sketches/rebuild?after_id=${after}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${KEY}` },
+    });
+    const step = await res.json();
+    if (res.status !== 200) {
+      console.error(`demo: sketch rebuild failed: ${JSON.stringify(step).slice(0, 300)}`);
+      process.exit(1);
+    }
+    if (step.done) break;
+    after = step.next_after_id;
+  }
+} else {
+  console.log("demo: no INTERNAL_API_KEY: distinct users and sessions stay counted at ingest time");
 }
 console.log("demo: demo rows now carry their occurred_at as ts (local D1 only); open the console");

@@ -7,7 +7,8 @@
 //!   - the rules they use: [`catalog`] (events, KPIs, funnels, quotas),
 //!     [`ingest`] (validation, normalisation, sampling), [`query`] (filters,
 //!     ranges, cursors), [`report`] (response building), [`security`]
-//!     (signatures, keys, fingerprints), [`trace`], [`time`], [`config`], [`error`];
+//!     (signatures, keys, fingerprints), [`sketch`] (distinct-count sketches and
+//!     the stored periods covering a range), [`trace`], [`time`], [`config`], [`error`];
 //!   - [`storage`]: the seam's implementation over SQL (every statement), with a
 //!     SQLite backend natively.
 //! - `edge` (wasm only): the thin worker shell: D1 backend, env, HTTP in and out.
@@ -25,6 +26,7 @@ pub mod privacy;
 pub mod query;
 pub mod report;
 pub mod security;
+pub mod sketch;
 pub mod storage;
 pub mod store;
 pub mod time;

@@ -19,10 +19,11 @@ use crate::report::catalog_stats::{KeyCount, Volume};
 use crate::report::event::StoredEvent;
 use crate::report::funnel::{Breakdown, ErrorRow, StepRow};
 use crate::report::money::MoneyRow;
-use crate::report::overview::{Seen, ServiceRow, ServiceTypeCount, Totals};
+use crate::report::overview::{Seen, ServiceTypeCount};
 use crate::report::quarantine::{QuarantinedEvent, ReplayPlan};
 use crate::report::summary::{DailyCount, DailyRollup};
 use crate::report::usage::{ActionUsage, Override, SubjectKind};
+use crate::sketch::distinct::Distinct;
 
 pub use crate::error::StorageError;
 
@@ -65,9 +66,12 @@ pub struct SummaryRows {
 /// What the overview reads, in one round trip.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct OverviewRows {
-    pub totals: Totals,
-    pub services: Vec<ServiceRow>,
+    /// Events and failures per service and type over the range.
     pub type_counts: Vec<ServiceTypeCount>,
+    /// The same over the range's part that falls today (empty when none does).
+    pub today_counts: Vec<ServiceTypeCount>,
+    /// Distinct users ([`crate::sketch::distinct::USER`]) and sessions ([`crate::sketch::distinct::SESSION`]) per service scope.
+    pub distinct: Vec<(&'static str, Distinct)>,
     pub seen: Vec<Seen>,
     pub daily_by_service: Vec<DailyCount>,
     pub recent: Vec<StoredEvent>,
@@ -330,4 +334,59 @@ pub trait EventStore {
     async fn sweep_quarantine_page(&self, after_id: i64, limit: usize) -> StoreResult<Vec<SweepQuarantineRow>>;
 
     async fn sweep_quarantine_write(&self, rows: &[SweepQuarantineRow]) -> StoreResult<()>;
+
+    /// The oldest sketch parts not yet compacted, `limit` at most.
+    async fn oldest_sketch_parts(&self, limit: usize) -> StoreResult<Vec<SketchPartRow>>;
+
+    /// The stored sketches of these `(kind, scope, period)` keys.
+    async fn sketches_by_key(&self, keys: &[SketchKey]) -> StoreResult<Vec<StoredSketch>>;
+
+    /// In one transaction: writes the merged sketches and deletes the parts
+    /// merged into them; changes nothing (and fails) if any of those parts is
+    /// already gone (another compaction took it).
+    async fn write_compaction(&self, merged: &[StoredSketch], part_ids: &[i64]) -> StoreResult<()>;
+
+    /// Forgets every sketch and part (the first step of a rebuild).
+    async fn clear_sketches(&self) -> StoreResult<()>;
+
+    /// A page of stored events' actors in id order, after `after_id`.
+    async fn actors_after(&self, after_id: i64, limit: usize) -> StoreResult<Vec<ActorRow>>;
+
+    /// Appends sketch parts (`[hour, scope, kind, regs]`).
+    async fn append_sketch_parts(&self, parts: &[crate::sketch::distinct::Part]) -> StoreResult<()>;
+
+    /// Recomputes the rollups from every stored row (rows written without
+    /// the rollup statements: the bulk loader's). Native tools only: on D1 one
+    /// statement over millions of rows would exceed its time limit.
+    async fn rebuild_rollups(&self) -> StoreResult<()>;
+}
+
+/// `(kind, scope, period)`.
+pub type SketchKey = (String, String, String);
+
+/// A part as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct SketchPartRow {
+    pub id: i64,
+    pub hour: String,
+    pub scope: String,
+    pub kind: String,
+    pub regs: String,
+}
+
+/// A compacted sketch as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredSketch {
+    pub kind: String,
+    pub scope: String,
+    pub period: String,
+    pub regs: String,
+}
+
+/// A stored event's id and actors, for a sketch rebuild.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ActorRow {
+    pub id: i64,
+    #[serde(flatten)]
+    pub actor: crate::sketch::distinct::Actor,
 }

@@ -75,12 +75,25 @@ fn rows(n: usize) -> Vec<EventRow> {
 fn seeded(n: usize) -> (Connection, Vec<EventRow>) {
     let conn = migrated();
     let rows = rows(n);
-    for chunk in json_chunks(&rows, 64 * 1024).unwrap() {
+    insert(&conn, &rows);
+    (conn, rows)
+}
+
+/// Stores rows as every write does: mark, insert (skipping stored keys), roll
+/// the new rows up, append their sketch parts.
+fn insert(conn: &Connection, rows: &[EventRow]) {
+    for chunk in json_chunks(rows, 64 * 1024).unwrap() {
+        conn.execute(sql::MARK_NEW_ROWS, []).unwrap();
         let mut stmt = conn.prepare(sql::INSERT_EVENTS).unwrap();
         let mut out = stmt.query([chunk]).unwrap();
         while out.next().unwrap().is_some() {}
+        for s in sql::ROLL_UP_NEW_ROWS {
+            conn.execute(s, []).unwrap();
+        }
     }
-    (conn, rows)
+    let parts = funnel::sketch::distinct::parts(rows.iter().map(Into::into));
+    conn.execute(sql::INSERT_SKETCH_PARTS, [serde_json::to_string(&parts).unwrap()])
+        .unwrap();
 }
 
 fn filter(pairs: &[(&str, &str)]) -> EventFilter {
@@ -445,7 +458,8 @@ fn trace_catalog_funnel_overview_and_quarantine_reads_search_indexes() {
         Bind::text("2026-03-01T00:00:00.000Z"),
         Bind::text("2026-03-10T00:00:00.000Z"),
     ];
-    let today = Bind::text("2026-03-09T00:00:00.000Z");
+    const FROM: &str = "2026-03-01T00:00:00.000Z";
+    const MID_HOUR_TO: &str = "2026-03-10T07:41:00.000Z";
     let quarantine_span = Span {
         from: "2026-03-01T00:00:00.000Z".into(),
         to: "2026-03-10T00:00:00.000Z".into(),
@@ -457,7 +471,10 @@ fn trace_catalog_funnel_overview_and_quarantine_reads_search_indexes() {
             "first/last seen",
             Statement::with(sql::FIRST_LAST_SEEN, [Bind::json(&["app_open", "m_auth_login_fail"])]),
         ),
-        ("counts by type", Statement::with(sql::COUNTS_BY_TYPE, range.clone())),
+        (
+            "counts by type",
+            Statement::with(sql::COUNTS_BY_TYPE, sql::hour_split(FROM, MID_HOUR_TO)),
+        ),
         ("rejections", Statement::with(sql::REJECTIONS_BY_TYPE, range.clone())),
         (
             "funnel steps",
@@ -469,7 +486,16 @@ fn trace_catalog_funnel_overview_and_quarantine_reads_search_indexes() {
                     .chain([Bind::json(&["m_auth_login_start", "m_auth_login_success"])]),
             ),
         ),
-        ("funnel errors", Statement::with(sql::FUNNEL_ERRORS, range.clone())),
+        (
+            "funnel errors",
+            Statement::with(
+                sql::FUNNEL_ERRORS,
+                range
+                    .iter()
+                    .cloned()
+                    .chain([Bind::json(&["m_auth_login_start", "m_auth_login_success"])]),
+            ),
+        ),
         (
             "funnel steps by domain",
             sql::funnel_steps(
@@ -489,16 +515,33 @@ fn trace_catalog_funnel_overview_and_quarantine_reads_search_indexes() {
             ),
         ),
         (
-            "totals",
-            Statement::with(sql::TOTALS, [today.clone()].into_iter().chain(range.clone())),
-        ),
-        (
-            "services",
-            Statement::with(sql::SERVICE_SNAPSHOT, [today].into_iter().chain(range.clone())),
-        ),
-        (
             "service × type",
-            Statement::with(sql::COUNTS_BY_SERVICE_AND_TYPE, range.clone()),
+            Statement::with(
+                sql::COUNTS_BY_SERVICE_AND_TYPE,
+                sql::hour_split(FROM, MID_HOUR_TO)
+                    .into_iter()
+                    .chain([Bind::json(&funnel::catalog::failure_types())]),
+            ),
+        ),
+        (
+            "sketches of a range",
+            Statement::with(
+                sql::SKETCHES_OF_RANGE,
+                [
+                    Bind::text("u"),
+                    Bind::json(&["s:pluid", "s:pregoi"]),
+                    Bind::json(&["2026-03", "2026-04-01", "2026-04-02T03"]),
+                    Bind::text("2026-03-01T00"),
+                    Bind::text("2026-04-02T04"),
+                ],
+            ),
+        ),
+        (
+            "edge actors",
+            Statement::with(
+                sql::EDGE_ACTORS,
+                [Bind::json(&[["2026-03-02T10:37:00.000Z", "2026-03-02T11:00:00.000Z"]])],
+            ),
         ),
         (
             "quarantine page",
@@ -1027,11 +1070,7 @@ fn the_property_rollup_gives_the_same_top_value_as_the_rows_after_changes() {
         r.service = "presstuner".into();
         r.payload_json = Some(format!(r#"{{"scope":"s{}","action":"a{}"}}"#, i % 7, (i * i) % 5));
     }
-    for chunk in json_chunks(&rows, 64 * 1024).unwrap() {
-        let mut stmt = conn.prepare(sql::INSERT_EVENTS).unwrap();
-        let mut out = stmt.query([chunk]).unwrap();
-        while out.next().unwrap().is_some() {}
-    }
+    insert(&conn, &rows);
     conn.execute("DELETE FROM funnel_events WHERE id % 4 = 0", []).unwrap();
     conn.execute(
         "UPDATE funnel_events SET ts = strftime('%Y-%m-%dT%H:%M:%fZ', ts, '+2 days', '+29 minutes') WHERE id % 3 = 0",
@@ -1142,11 +1181,7 @@ fn the_currency_rollup_sums_each_currency_apart_exactly_after_changes() {
             r.sample_rate = 0.5;
         }
     }
-    for chunk in json_chunks(&rows, 64 * 1024).unwrap() {
-        let mut stmt = conn.prepare(sql::INSERT_EVENTS).unwrap();
-        let mut out = stmt.query([chunk]).unwrap();
-        while out.next().unwrap().is_some() {}
-    }
+    insert(&conn, &rows);
     conn.execute("DELETE FROM funnel_events WHERE id % 4 = 0", []).unwrap();
     conn.execute(
         "UPDATE funnel_events SET ts = strftime('%Y-%m-%dT%H:%M:%fZ', ts, '+2 days', '+29 minutes') WHERE id % 3 = 0",
@@ -1184,88 +1219,6 @@ fn the_currency_rollup_sums_each_currency_apart_exactly_after_changes() {
     assert!(!other.sql.contains("currency_rollup"));
     assert_eq!(money_rows(&conn, &other), Vec::<(String, i64)>::new());
     assert_uses_indexes(&conn, "money of another property", &other);
-}
-
-/// `event_type_users` as recounted from the rows.
-fn type_user_pairs(conn: &Connection, table_sql: &str) -> Vec<(String, String, i64)> {
-    conn.prepare(table_sql)
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
-}
-
-#[test]
-fn the_type_users_table_stays_exactly_equal_to_the_rows_through_inserts_deletes_and_updates() {
-    let (conn, _) = seeded(2000);
-    let recount = "SELECT event_type, user_id, COUNT(*) FROM funnel_events WHERE user_id IS NOT NULL \
-                   GROUP BY event_type, user_id ORDER BY 1, 2";
-    let table = "SELECT event_type, user_id, n FROM event_type_users ORDER BY 1, 2";
-    assert!(!type_user_pairs(&conn, table).is_empty());
-    assert_eq!(type_user_pairs(&conn, table), type_user_pairs(&conn, recount));
-    for change in [
-        // Retention-like deletes empty some pairs entirely: they must disappear, not stay at 0.
-        "DELETE FROM funnel_events WHERE user_id = 'u3' OR id % 7 = 0",
-        "UPDATE funnel_events SET user_id = NULL WHERE id % 5 = 0",
-        "UPDATE funnel_events SET user_id = 'u_new' || (id % 3) WHERE id % 11 = 0",
-        "UPDATE funnel_events SET event_type = 'note_upserted' WHERE event_type = 'app_open' AND id % 2 = 0",
-        "UPDATE funnel_events SET ts = strftime('%Y-%m-%dT%H:%M:%fZ', ts, '-1 day') WHERE id % 3 = 0",
-    ] {
-        conn.execute(change, []).unwrap();
-        assert_eq!(
-            type_user_pairs(&conn, table),
-            type_user_pairs(&conn, recount),
-            "after {change}"
-        );
-    }
-    let zero: i64 = conn
-        .query_row("SELECT COUNT(*) FROM event_type_users WHERE n <= 0", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(zero, 0);
-}
-
-#[test]
-fn distinct_users_are_exact_whichever_read_the_statement_picks() {
-    use rusqlite::types::Value as V;
-    let (conn, rows) = seeded(1500);
-    let events: &[&str] = &["app_open", "purchase_completed", "m_auth_login_fail"];
-    let m = Measure::Distinct {
-        events,
-        column: Column::UserId,
-    };
-    for (from, to) in [
-        ("2026-03-01T00:00:00.000Z", "2026-04-01T00:00:00.000Z"),
-        ("2026-03-03T10:37:00.000Z", "2026-03-05T02:11:00.000Z"),
-        ("2026-03-04T00:00:00.000Z", "2026-03-04T01:00:00.000Z"),
-        ("2027-01-01T00:00:00.000Z", "2027-02-01T00:00:00.000Z"),
-    ] {
-        let expected: std::collections::HashSet<&str> = rows
-            .iter()
-            .filter(|r| r.ts.as_str() >= from && r.ts.as_str() < to && events.contains(&r.event_type.as_str()))
-            .filter_map(|r| r.user_id.as_deref())
-            .collect();
-        let mut s = sql::measure(&m, from, to);
-        assert_eq!(s.sql, sql::DISTINCT_USERS);
-        // ?5 weighs a user visit against a range entry: 0 always visits users, a huge weight always scans.
-        for (weight, read) in [(0, "visit each user"), (i64::MAX / 1024, "scan the range")] {
-            *s.binds.last_mut().unwrap() = Bind::Int(weight);
-            assert_eq!(
-                value(&conn, &s),
-                V::Integer(expected.len() as i64),
-                "{read} over [{from}, {to})"
-            );
-        }
-        assert_uses_indexes(&conn, "distinct users", &s);
-    }
-    // The visit reads only the (type, user) pairs and one index seek per pair.
-    let s = sql::measure(&m, "2026-03-01T00:00:00.000Z", "2026-04-01T00:00:00.000Z");
-    let plan = plan(&conn, &s).join("\n");
-    assert!(plan.contains("SEARCH u USING PRIMARY KEY (event_type=?)"), "{plan}");
-    assert!(
-        plan.contains("COVERING INDEX idx_funnel_events_user_type_ts (user_id=? AND event_type=? AND ts>? AND ts<?)"),
-        "{plan}"
-    );
 }
 
 #[test]
@@ -1347,4 +1300,108 @@ fn the_migrated_event_table_has_exactly_the_record_columns_in_order() {
     let mut expected = vec!["id".to_string()];
     expected.extend(EventRow::COLUMNS.iter().map(|c| c.to_string()));
     assert_eq!(columns, expected);
+}
+
+/// Per-service-and-type counts and failures of a range, as the overview reads them.
+fn service_type_counts(conn: &Connection, from: &str, to: &str) -> Vec<(String, String, i64, i64)> {
+    let s = Statement::with(
+        sql::COUNTS_BY_SERVICE_AND_TYPE,
+        sql::hour_split(from, to)
+            .into_iter()
+            .chain([Bind::json(&funnel::catalog::failure_types())]),
+    );
+    let mut out: Vec<(String, String, i64, i64)> = conn
+        .prepare(&s.sql)
+        .unwrap()
+        .query_map(params_from_iter(binds(&s)), |r| {
+            Ok((r.get("service")?, r.get("event_type")?, r.get("n")?, r.get("failed")?))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn rollups_count_each_stored_row_once_however_often_a_write_offers_it_and_failures_equal_a_recount() {
+    let (conn, rows) = seeded(2000);
+    let rolled = |conn: &Connection| -> (f64, f64, f64) {
+        conn.query_row(
+            "SELECT TOTAL(n), TOTAL(amount), TOTAL(errored) FROM event_rollup",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap()
+    };
+    let before = rolled(&conn);
+    // A retried batch: every key already stored, plus one new row.
+    let mut again = rows[..700].to_vec();
+    let mut new = rows[0].clone();
+    new.event_id = "brand-new".into();
+    new.error_code = Some("E9".into());
+    again.push(new);
+    insert(&conn, &again);
+    let after = rolled(&conn);
+    assert_eq!(after.0, before.0 + 1.0, "only the new row counts");
+    assert_eq!(after.2, before.2 + 1.0, "and its error code");
+    assert_eq!(
+        after.1,
+        before.1 + if rows[0].payload_json.is_some() { 1000.0 } else { 0.0 }
+    );
+
+    let recount = |conn: &Connection, from: &str, to: &str| -> Vec<(String, String, i64, i64)> {
+        let failure_types = funnel::catalog::failure_types();
+        let mut stmt = conn
+            .prepare(
+                "SELECT service, event_type, success, error_code, sample_rate FROM funnel_events WHERE ts >= ? AND ts < ?",
+            )
+            .unwrap();
+        let mut by: std::collections::BTreeMap<(String, String), (f64, f64)> = Default::default();
+        let found = stmt
+            .query_map([from, to], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<i64>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, f64>(4)?,
+                ))
+            })
+            .unwrap();
+        for row in found {
+            let (service, t, success, code, rate) = row.unwrap();
+            let failed = success == Some(0) || code.is_some() || failure_types.contains(&t.as_str());
+            let e = by.entry((service, t)).or_default();
+            e.0 += 1.0 / rate;
+            e.1 += if failed { 1.0 / rate } else { 0.0 };
+        }
+        by.into_iter()
+            .filter(|(_, (n, _))| n.round() > 0.0)
+            .map(|((s, t), (n, f))| (s, t, n.round() as i64, f.round() as i64))
+            .collect()
+    };
+    let changes = [
+        "DELETE FROM funnel_events WHERE id % 7 = 0",
+        "UPDATE funnel_events SET error_code = 'E7' WHERE id % 5 = 0 AND error_code IS NULL",
+        "UPDATE funnel_events SET error_code = NULL WHERE id % 11 = 0",
+        "UPDATE funnel_events SET ts = strftime('%Y-%m-%dT%H:%M:%fZ', ts, '-2 days', '+13 minutes') WHERE id % 3 = 0",
+        "UPDATE funnel_events SET sample_rate = 0.25 WHERE event_type = 'app_open' AND id % 2 = 0",
+    ];
+    for change in ["", changes[0], changes[1], changes[2], changes[3], changes[4]] {
+        if !change.is_empty() {
+            conn.execute(change, []).unwrap();
+        }
+        for (from, to) in [
+            ("2026-03-01T00:00:00.000Z", "2026-04-01T00:00:00.000Z"),
+            ("2026-03-03T10:37:00.000Z", "2026-03-09T02:11:00.000Z"),
+            ("2026-03-04T05:10:00.000Z", "2026-03-04T05:50:00.000Z"),
+        ] {
+            assert_eq!(
+                service_type_counts(&conn, from, to),
+                recount(&conn, from, to),
+                "after {change:?} over [{from}, {to})"
+            );
+        }
+    }
 }

@@ -21,6 +21,7 @@ export const PROBLEMS: Record<string, Text> = {
   invalid_tz: t("알 수 없는 시간대입니다.", "That time zone is not known."),
   invalid_bucket: t("묶음 단위는 일 또는 시간만 가능합니다.", "Buckets can only be by day or by hour."),
   invalid_breakdown: t("퍼널은 이메일 도메인, 소스, 테넌트 또는 단계가 선언한 속성으로만 나눌 수 있습니다.", "A funnel can be split only by email domain, source, tenant or a property its steps declare."),
+  invalid_after_id: t("다시 만들기를 이어갈 위치(after_id)가 올바르지 않습니다. 이전 단계의 next_after_id를 쓰세요.", "The point to continue the rebuild from (after_id) is not valid. Use the previous step's next_after_id."),
   invalid_limit: t("한 번에 불러올 개수가 허용 범위를 벗어났습니다.", "The number of rows asked for is out of range."),
   invalid_cursor: t("목록이 바뀌어 이어서 불러올 수 없습니다. 처음부터 다시 불러오세요.", "The list changed, so it cannot continue. Load it again from the start."),
   unknown_event_type: t("카탈로그에 없는 이벤트 유형입니다. 이벤트 카탈로그에서 이름을 확인하세요.", "That event type is not in the catalog. Check its name in the event catalog."),

@@ -290,6 +290,10 @@ async fn run<S: EventStore>(
             let step = sweep::step(store, now).await?;
             (ok(&step), audited("sweep", None, Some(step.changed)))
         }
+        Endpoint::SketchRebuild => {
+            let step = sketches::rebuild_route(store, &p).await?;
+            (ok(&step), audited("sketch_rebuild", None, Some(step.rows as i64)))
+        }
         Endpoint::BenchFloor => (ok(&bench::floor(store, &req.body).await?), None),
     })
 }

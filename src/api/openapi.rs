@@ -80,6 +80,7 @@ fn success(endpoint: Endpoint) -> Success {
         Erasure | ErasureProgress => Success::Json(name::<ErasureReceipt>()),
         WhoAmI => Success::Json(name::<super::access::WhoAmI>()),
         PiiSweep => Success::Json(name::<crate::usecases::sweep::SweepStep>()),
+        SketchRebuild => Success::Json(name::<crate::usecases::sketches::RebuildStep>()),
     }
 }
 
@@ -335,6 +336,7 @@ fn all_schemas() -> Vec<NamedSchema> {
     push_schema::<ErasureReceipt>(&mut all);
     push_schema::<super::access::WhoAmI>(&mut all);
     push_schema::<crate::usecases::sweep::SweepStep>(&mut all);
+    push_schema::<crate::usecases::sketches::RebuildStep>(&mut all);
     all
 }
 

@@ -58,6 +58,7 @@ pub enum Endpoint {
     ErasureProgress,
     WhoAmI,
     PiiSweep,
+    SketchRebuild,
     BenchFloor,
     BenchDiscard,
 }
@@ -164,6 +165,7 @@ pub const ROUTES: &[Route] = &[
     route!(Get "/internal/erasure/{id}", Key(Admin), ErasureProgress, None, 0, "An erasure's receipt and progress."),
     route!(Get "/internal/whoami", AnyKey, WhoAmI, Some(&[]), 0, "The calling key's name, role and the routes it may call."),
     route!(Post "/internal/pii-sweep", Key(Admin), PiiSweep, Some(&[]), 0, "Runs a step of the PII sweep over rows stored before scrubbing (the cron runs one daily)."),
+    route!(Post "/internal/sketches/rebuild", Key(Admin), SketchRebuild, Some(&["after_id"]), 0, "Runs a step of rebuilding the distinct-count sketches from the stored rows (after an upgrade, or rows written around ingest)."),
     // The ingest benchmark's references (see bench/).
     route!(Post "/bench/floor", Bench, BenchFloor, None, 8 * MAX_BODY_BYTES, "Benchmark only: stores prepared rows with no checks."),
     route!(Post "/bench/discard", Bench, BenchDiscard, None, MAX_BODY_BYTES, "Benchmark only: everything ingest does but the database write."),
@@ -279,7 +281,10 @@ mod tests {
     fn only_routes_that_read_a_body_declare_a_body_limit() {
         for r in ROUTES {
             let reads_body = matches!(r.method, Method::Post | Method::Put)
-                && !matches!(r.endpoint, Endpoint::QuarantineReplay | Endpoint::PiiSweep);
+                && !matches!(
+                    r.endpoint,
+                    Endpoint::QuarantineReplay | Endpoint::PiiSweep | Endpoint::SketchRebuild
+                );
             assert_eq!(r.max_body > 0, reads_body, "{} {}", r.method.as_str(), r.path);
         }
     }

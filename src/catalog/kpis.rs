@@ -87,6 +87,19 @@ pub enum Measure {
     },
 }
 
+impl Measure {
+    /// The event types the measure reads (empty: every type).
+    pub fn events(&self) -> &'static [&'static str] {
+        match *self {
+            Measure::Count { events, .. }
+            | Measure::Sum { events, .. }
+            | Measure::Money { events, .. }
+            | Measure::Distinct { events, .. }
+            | Measure::Top { events, .. } => events,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Formula {
@@ -528,13 +541,7 @@ mod tests {
     use std::collections::HashSet;
 
     fn events_of(m: &Measure) -> &'static [&'static str] {
-        match *m {
-            Measure::Count { events, .. }
-            | Measure::Sum { events, .. }
-            | Measure::Money { events, .. }
-            | Measure::Distinct { events, .. }
-            | Measure::Top { events, .. } => events,
-        }
+        m.events()
     }
 
     fn measure(id: &str) -> Measure {

@@ -32,13 +32,22 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     }
 }
 
-/// The cron of wrangler.toml: retention, erasures, the access log's retention.
+/// wrangler.toml's frequent cron: sketch compaction only.
+const COMPACTION_CRON: &str = "*/10 * * * *";
+
+/// The crons of wrangler.toml: the daily maintenance (retention, erasures, the
+/// access log's retention, compaction, the PII sweep) and the frequent compaction.
 #[event(scheduled)]
-async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let (Some(config), Ok(store)) = (env::config(&env), env::store(&env)) else {
         worker::console_error!("maintenance skipped: configuration or D1 binding missing");
         return;
     };
+    if event.cron() == COMPACTION_CRON {
+        let line = crate::usecases::maintenance::compaction(&store).await;
+        worker::console_log!("{line}");
+        return;
+    }
     for line in crate::usecases::maintenance::run(&store, &config, Utc::now())
         .await
         .lines

@@ -9,6 +9,7 @@ use super::event::EventView;
 use super::money::{self, CurrencyAmount};
 use super::summary::DailyBucket;
 use crate::catalog::{self, SERVICES};
+use crate::sketch::distinct::{self, Distinct};
 
 /// Top event types listed per service.
 pub const TOP_EVENTS: usize = 5;
@@ -17,16 +18,21 @@ pub const RECENT_EVENTS: usize = 20;
 /// A service that sent nothing for this long is `quiet`; never is `silent`.
 pub const QUIET_AFTER_HOURS: i64 = 24;
 
-/// A row of [`crate::storage::sql::TOTALS`].
+/// Totals over the range: events exactly (weighted by 1/sample rate), users
+/// and sessions as estimates.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Totals {
     pub events: i64,
+    /// Distinct `user_id`s across every service: an estimate (HyperLogLog
+    /// sketches, standard error 0.8 %); a user of two services counts once.
     pub users: i64,
+    /// Distinct `session_id`s across every service: an estimate, like `users`.
     pub sessions: i64,
+    /// Events of the range's part that falls today.
     pub today: i64,
 }
 
-/// A row of [`crate::storage::sql::SERVICE_SNAPSHOT`].
+/// One service's totals over the range (see [`tally`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct ServiceRow {
     pub service: String,
@@ -76,7 +82,9 @@ pub struct ServiceSnapshot {
     pub health: Health,
     pub last_seen: Option<String>,
     pub events: i64,
+    /// Distinct `user_id`s of the service: an estimate (HyperLogLog sketches, standard error 0.8 %).
     pub users: i64,
+    /// Distinct `session_id`s of the service: an estimate, like `users`.
     pub sessions: i64,
     pub today: i64,
     /// The service's money KPIs over the range, one sum per currency, won first.
@@ -115,6 +123,43 @@ pub struct Inputs {
     pub revenue: HashMap<&'static str, Vec<CurrencyAmount>>,
     pub timeline: Vec<DailyBucket>,
     pub recent: Vec<EventView>,
+}
+
+/// The totals and per-service rows of the snapshot: events from the counts
+/// per service and type (the range's and today's), distinct users and
+/// sessions from the sketches (estimates: a user active in two services counts
+/// once in the totals).
+pub fn tally(
+    counts: &[ServiceTypeCount],
+    today: &[ServiceTypeCount],
+    users: &Distinct,
+    sessions: &Distinct,
+) -> (Totals, Vec<ServiceRow>) {
+    let mut rows: BTreeMap<&str, ServiceRow> = BTreeMap::new();
+    for (c, is_today) in counts.iter().map(|c| (c, false)).chain(today.iter().map(|c| (c, true))) {
+        let row = rows.entry(&c.service).or_insert_with(|| ServiceRow {
+            service: c.service.clone(),
+            ..ServiceRow::default()
+        });
+        if is_today {
+            *row.today.get_or_insert(0) += c.n;
+        } else {
+            row.events += c.n;
+        }
+    }
+    let mut services: Vec<ServiceRow> = rows.into_values().collect();
+    for s in &mut services {
+        let scope = distinct::service_scope(&s.service);
+        s.users = users.count([scope.as_str()]);
+        s.sessions = sessions.count([scope.as_str()]);
+    }
+    let totals = Totals {
+        events: counts.iter().map(|c| c.n).sum(),
+        users: users.count_all_services(),
+        sessions: sessions.count_all_services(),
+        today: today.iter().map(|c| c.n).sum(),
+    };
+    (totals, services)
 }
 
 /// The last time any event type of `service` was stored.

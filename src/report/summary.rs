@@ -24,15 +24,6 @@ pub fn in_event_rollup(m: &Measure) -> bool {
     }
 }
 
-/// A user-pair visit costs about this many range entries: a seek into
-/// `idx_funnel_events_user_type_ts` against one step of a range scan that also
-/// feeds COUNT(DISTINCT)'s temporary b-tree. Measured on the bench's data
-/// (python3 + sqlite3, best of 5): 600 visits 1.05 ms against 2,000 entries
-/// 1.15 ms at 10k events (≈ 3 entries a visit), 600 visits 2.2 ms against
-/// 200,000 entries 57 ms at 1M (≈ 13, on a 600 MB database); 6 sits
-/// between, and either read is at most ~2× off where the two are close.
-pub const USER_VISIT_COST: i64 = 6;
-
 /// A row of `storage::sql::DAILY_ROLLUP_BY_TYPE`: one local day, event type and outcome.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct DailyRollup {

@@ -6,11 +6,12 @@ use std::collections::HashSet;
 
 use serde::Deserialize;
 
-use super::backend::{Batch, SqlBackend, StorageError};
+use super::backend::{Batch, Results, Slot, SqlBackend, StorageError};
 use super::{json_chunks, sql, Bind, Statement, MAX_BOUND_JSON_BYTES};
 use crate::catalog::kpis::Measure;
 use crate::catalog::quotas::QuotaAction;
 use crate::ingest::batch::{Plan, QuotaState, StoreOutcome};
+use crate::ingest::normalize::EventRow;
 use crate::query::cursor::Position;
 use crate::query::filter::EventFilter;
 use crate::query::range::Day;
@@ -20,9 +21,11 @@ use crate::report::money::MoneyRow;
 use crate::report::quarantine::{QuarantinedEvent, ReplayPlan};
 use crate::report::summary;
 use crate::report::usage::{ActionUsage, Override, SubjectKind};
+use crate::sketch::distinct::{self, Distinct};
 use crate::store::{
-    AuditEntry, AuditQuery, AuditRow, CatalogRows, ErasedRows, Erasure, EventStore, JobState, MeasureRow, OverrideRow,
-    OverviewRows, QuarantineQuery, Span, StoreResult, SummaryRows, SweepEventRow, SweepQuarantineRow,
+    ActorRow, AuditEntry, AuditQuery, AuditRow, CatalogRows, ErasedRows, Erasure, EventStore, JobState, MeasureRow,
+    OverrideRow, OverviewRows, QuarantineQuery, SketchKey, SketchPartRow, Span, StoreResult, StoredSketch, SummaryRows,
+    SweepEventRow, SweepQuarantineRow,
 };
 
 /// The event store over a SQL backend.
@@ -82,6 +85,76 @@ struct Count {
     n: i64,
 }
 
+/// Before a write's event inserts: remember where the new rows will start.
+fn mark_new_rows(batch: &mut Batch) {
+    batch.push(Statement::new(sql::MARK_NEW_ROWS));
+}
+
+/// After them, in the same transaction: add the rows really inserted to the
+/// rollups, and the sketch parts of `rows` (every row the write offered: a
+/// duplicate's identifiers are already in a sketch, and adding one twice changes nothing).
+fn roll_up_new_rows<'a>(batch: &mut Batch, rows: impl Iterator<Item = &'a EventRow>) -> StoreResult<()> {
+    for s in sql::ROLL_UP_NEW_ROWS {
+        batch.push(Statement::new(s));
+    }
+    let parts = crate::sketch::distinct::parts(rows.map(Into::into));
+    for chunk in chunks(&parts)? {
+        batch.push(Statement::with(sql::INSERT_SKETCH_PARTS, [Bind::Text(chunk)]));
+    }
+    Ok(())
+}
+
+/// The statements reading distinct counts of a range from the sketches: per
+/// kind, the stored sketches and parts of `scopes` that cover the range's
+/// whole hours, and once, the actors of its sub-hour edges.
+struct SketchReads {
+    kinds: Vec<(&'static str, Slot)>,
+    edges: Slot,
+}
+
+impl SketchReads {
+    fn push(batch: &mut Batch, from: &str, to: &str, scopes: &[String], kinds: &[&'static str]) -> SketchReads {
+        let (cover, hours) = match (crate::time::parse_rfc3339(from), crate::time::parse_rfc3339(to)) {
+            (Some(f), Some(t)) => {
+                let hours = crate::query::range::split_by_hours(f, t).hours.unwrap_or_default();
+                (crate::sketch::cover(f, t), hours)
+            }
+            _ => (Default::default(), Default::default()),
+        };
+        let periods: Vec<&String> = cover.months.iter().chain(&cover.days).chain(&cover.hours).collect();
+        let raw: Vec<[&String; 2]> = cover.raw.iter().map(|(s, e)| [s, e]).collect();
+        let kinds = kinds
+            .iter()
+            .map(|&kind| {
+                let s = Statement::with(
+                    sql::SKETCHES_OF_RANGE,
+                    [
+                        Bind::text(kind),
+                        Bind::json(scopes),
+                        Bind::json(&periods),
+                        Bind::text(&hours.0),
+                        Bind::text(&hours.1),
+                    ],
+                );
+                (kind, batch.push(s))
+            })
+            .collect();
+        let edges = batch.push(Statement::with(sql::EDGE_ACTORS, [Bind::json(&raw)]));
+        SketchReads { kinds, edges }
+    }
+
+    fn read(self, results: &mut Results) -> StoreResult<Vec<(&'static str, Distinct)>> {
+        let edges: Vec<distinct::EdgeActor> = results.rows(self.edges)?;
+        let mut out = Vec::new();
+        for (kind, slot) in self.kinds {
+            let stored: Vec<distinct::ScopedSketch> = results.rows(slot)?;
+            let merged = Distinct::merge(kind, &stored, &edges).map_err(|e| StorageError::Decode(e.0))?;
+            out.push((kind, merged));
+        }
+        Ok(out)
+    }
+}
+
 fn chunks<T: serde::Serialize>(rows: &[T]) -> StoreResult<Vec<String>> {
     json_chunks(rows, MAX_BOUND_JSON_BYTES).map_err(|e| StorageError::Decode(e.to_string()))
 }
@@ -94,6 +167,10 @@ impl<B: SqlBackend> EventStore for SqlStore<B> {
     async fn write_batch(&self, plan: &Plan, month: &Span) -> StoreResult<StoreOutcome> {
         let mut batch = Batch::new();
         let mut inserts = Vec::new();
+        let storing = !plan.rows.is_empty();
+        if storing {
+            mark_new_rows(&mut batch);
+        }
         for chunk in chunks(&plan.unmetered_rows())? {
             inserts.push(batch.push(Statement::with(
                 sql::INSERT_EVENTS_UNLESS_SUPPRESSED,
@@ -110,6 +187,9 @@ impl<B: SqlBackend> EventStore for SqlStore<B> {
                 tenant_id: m.tenant_id.as_deref(),
             };
             inserts.push(batch.push(Statement::with(sql::INSERT_METERED_EVENT, binds.binds())));
+        }
+        if storing {
+            roll_up_new_rows(&mut batch, plan.rows.iter())?;
         }
         for chunk in chunks(&plan.quarantine)? {
             batch.push(Statement::with(sql::INSERT_QUARANTINE, [Bind::Text(chunk)]));
@@ -199,10 +279,13 @@ impl<B: SqlBackend> EventStore for SqlStore<B> {
     }
 
     async fn write_prepared_rows(&self, rows_json: String) -> StoreResult<usize> {
-        let keys = self
-            .all::<InsertedKey>(Statement::with(sql::INSERT_EVENTS, [Bind::Text(rows_json)]))
-            .await?;
-        Ok(keys.len())
+        let mut batch = Batch::new();
+        mark_new_rows(&mut batch);
+        let slot = batch.push(Statement::with(sql::INSERT_EVENTS, [Bind::Text(rows_json)]));
+        for s in sql::ROLL_UP_NEW_ROWS {
+            batch.push(Statement::new(s));
+        }
+        Ok(batch.run(&self.backend).await?.rows::<InsertedKey>(slot)?.len())
     }
 
     async fn list_events(
@@ -230,10 +313,20 @@ impl<B: SqlBackend> EventStore for SqlStore<B> {
             sql::DAILY_ROLLUP_BY_TYPE,
             [Bind::Text(rollup_days), Bind::Text(raw_days)],
         ));
+        // Distinct users of named types come from the sketches (estimates).
+        let sketched: Vec<_> = measures
+            .iter()
+            .filter(|(_, m)| sql::from_sketches(m))
+            .map(|(id, m)| {
+                let scopes: Vec<String> = m.events().iter().map(|t| distinct::type_scope(t)).collect();
+                let reads = SketchReads::push(&mut batch, &span.from, &span.to, &scopes, &[distinct::USER]);
+                (*id, scopes, reads)
+            })
+            .collect();
         // The day rollup answers counts and amounts of named types; the rest get a statement each.
         let (money, single): (Vec<_>, Vec<_>) = measures
             .iter()
-            .filter(|(_, m)| !sql::in_event_rollup(m))
+            .filter(|(_, m)| !sql::in_event_rollup(m) && !sql::from_sketches(m))
             .map(|(id, m)| {
                 (
                     *id,
@@ -255,6 +348,18 @@ impl<B: SqlBackend> EventStore for SqlStore<B> {
         for (id, _, slot) in money {
             rows.money.push((id, results.rows::<MoneyRow>(slot)?));
         }
+        for (id, scopes, reads) in sketched {
+            let users = reads.read(&mut results)?.pop().map(|(_, d)| d).unwrap_or_default();
+            let value = users.count(scopes.iter().map(String::as_str));
+            rows.measured.push((
+                id,
+                MeasureRow {
+                    value: value.into(),
+                    min_rate: None,
+                    estimated: Some(1),
+                },
+            ));
+        }
         Ok(rows)
     }
 
@@ -266,16 +371,26 @@ impl<B: SqlBackend> EventStore for SqlStore<B> {
         revenue: &[(&'static str, &'static Measure)],
     ) -> StoreResult<OverviewRows> {
         let (from, to) = (filter.range.from_stored(), filter.range.to_stored());
-        let today_and_span = || [Bind::text(today), Bind::text(&from), Bind::text(&to)];
         let names: Vec<&str> = crate::catalog::EVENTS.iter().map(|e| e.name).collect();
+        let failure_types = Bind::json(&crate::catalog::failure_types());
         let (rollup_days, raw_days) = summary::days_json(&filter.range.days());
         let mut batch = Batch::new();
-        let totals = batch.push(Statement::with(sql::TOTALS, today_and_span()));
-        let services = batch.push(Statement::with(sql::SERVICE_SNAPSHOT, today_and_span()));
-        let type_counts = batch.push(Statement::with(
-            sql::COUNTS_BY_SERVICE_AND_TYPE,
-            [Bind::text(&from), Bind::text(&to)],
-        ));
+        let counts = |from: &str, to: &str| {
+            let [first, end, raw] = sql::hour_split(from, to);
+            Statement::with(
+                sql::COUNTS_BY_SERVICE_AND_TYPE,
+                [first, end, raw, failure_types.clone()],
+            )
+        };
+        let type_counts = batch.push(counts(&from, &to));
+        // Today's part of the range, when the range reaches today.
+        let today_from = today.max(from.as_str());
+        let today_counts = (today_from < to.as_str()).then(|| batch.push(counts(today_from, &to)));
+        let scopes: Vec<String> = crate::catalog::SERVICES
+            .iter()
+            .map(|s| distinct::service_scope(s))
+            .collect();
+        let sketches = SketchReads::push(&mut batch, &from, &to, &scopes, &[distinct::USER, distinct::SESSION]);
         let seen = batch.push(Statement::with(sql::FIRST_LAST_SEEN, [Bind::json(&names)]));
         let daily = batch.push(Statement::with(
             sql::DAILY_COUNTS_BY_SERVICE,
@@ -288,9 +403,12 @@ impl<B: SqlBackend> EventStore for SqlStore<B> {
             .collect();
         let mut results = batch.run(&self.backend).await?;
         let mut rows = OverviewRows {
-            totals: results.first(totals)?.unwrap_or_default(),
-            services: results.rows(services)?,
             type_counts: results.rows(type_counts)?,
+            today_counts: match today_counts {
+                Some(slot) => results.rows(slot)?,
+                None => Vec::new(),
+            },
+            distinct: sketches.read(&mut results)?,
             seen: results.rows(seen)?,
             daily_by_service: results.rows(daily)?,
             recent: results.rows(recent_slot)?,
@@ -311,7 +429,7 @@ impl<B: SqlBackend> EventStore for SqlStore<B> {
         let (from, to) = (Bind::text(&span.from), Bind::text(&span.to));
         let mut batch = Batch::new();
         let step_slot = batch.push(sql::funnel_steps(&span.from, &span.to, steps, by));
-        let error_slot = batch.push(Statement::with(sql::FUNNEL_ERRORS, [from, to]));
+        let error_slot = batch.push(Statement::with(sql::FUNNEL_ERRORS, [from, to, Bind::json(steps)]));
         let mut results = batch.run(&self.backend).await?;
         Ok((results.rows(step_slot)?, results.rows(error_slot)?))
     }
@@ -322,7 +440,10 @@ impl<B: SqlBackend> EventStore for SqlStore<B> {
         let days = [Bind::text(&span.from[..10]), Bind::text(&span.to[..10])];
         let mut batch = Batch::new();
         let seen = batch.push(Statement::with(sql::FIRST_LAST_SEEN, [Bind::json(types)]));
-        let counts = batch.push(Statement::with(sql::COUNTS_BY_TYPE, range()));
+        let counts = batch.push(Statement::with(
+            sql::COUNTS_BY_TYPE,
+            sql::hour_split(&span.from, &span.to),
+        ));
         let rejections = batch.push(Statement::with(sql::REJECTIONS_BY_TYPE, range()));
         let volume = batch.push(Statement::with(sql::VOLUME_BY_TYPE, days));
         let mut results = batch.run(&self.backend).await?;
@@ -346,8 +467,14 @@ impl<B: SqlBackend> EventStore for SqlStore<B> {
     async fn apply_replay(&self, plan: &ReplayPlan, replayed_at: &str) -> StoreResult<usize> {
         let mut batch = Batch::new();
         let mut inserts = Vec::new();
+        if !plan.rows.is_empty() {
+            mark_new_rows(&mut batch);
+        }
         for chunk in chunks(&plan.rows)? {
             inserts.push(batch.push(Statement::with(sql::INSERT_EVENTS, [Bind::Text(chunk)])));
+        }
+        if !plan.rows.is_empty() {
+            roll_up_new_rows(&mut batch, plan.rows.iter())?;
         }
         if !plan.passed_ids.is_empty() {
             batch.push(Statement::with(
@@ -631,5 +758,68 @@ impl<B: SqlBackend> EventStore for SqlStore<B> {
         let tuples: Vec<(i64, &String)> = rows.iter().map(|r| (r.id, &r.event_json)).collect();
         self.exec(Statement::with(sql::SWEEP_QUARANTINE_WRITE, [Bind::json(&tuples)]))
             .await
+    }
+
+    async fn oldest_sketch_parts(&self, limit: usize) -> StoreResult<Vec<SketchPartRow>> {
+        self.all(Statement::with(sql::OLDEST_SKETCH_PARTS, [Bind::Int(limit as i64)]))
+            .await
+    }
+
+    async fn sketches_by_key(&self, keys: &[SketchKey]) -> StoreResult<Vec<StoredSketch>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.all(Statement::with(sql::SKETCHES_BY_KEY, [Bind::json(keys)]))
+            .await
+    }
+
+    async fn write_compaction(&self, merged: &[StoredSketch], part_ids: &[i64]) -> StoreResult<()> {
+        let mut batch = Batch::new();
+        batch.push(Statement::with(
+            sql::GUARD_SKETCH_PARTS,
+            [Bind::json(part_ids), Bind::Int(part_ids.len() as i64)],
+        ));
+        batch.push(Statement::new(sql::CLEAR_SKETCH_GUARD));
+        let rows: Vec<[&str; 4]> = merged
+            .iter()
+            .map(|s| [s.kind.as_str(), s.scope.as_str(), s.period.as_str(), s.regs.as_str()])
+            .collect();
+        for chunk in chunks(&rows)? {
+            batch.push(Statement::with(sql::UPSERT_SKETCHES, [Bind::Text(chunk)]));
+        }
+        batch.push(Statement::with(sql::DELETE_SKETCH_PARTS, [Bind::json(part_ids)]));
+        batch.run(&self.backend).await.map(drop)
+    }
+
+    async fn clear_sketches(&self) -> StoreResult<()> {
+        let mut batch = Batch::new();
+        for s in sql::CLEAR_SKETCHES {
+            batch.push(Statement::new(s));
+        }
+        batch.run(&self.backend).await.map(drop)
+    }
+
+    async fn actors_after(&self, after_id: i64, limit: usize) -> StoreResult<Vec<ActorRow>> {
+        self.all(Statement::with(
+            sql::ACTORS_AFTER,
+            [Bind::Int(after_id), Bind::Int(limit as i64)],
+        ))
+        .await
+    }
+
+    async fn append_sketch_parts(&self, parts: &[distinct::Part]) -> StoreResult<()> {
+        let mut batch = Batch::new();
+        for chunk in chunks(parts)? {
+            batch.push(Statement::with(sql::INSERT_SKETCH_PARTS, [Bind::Text(chunk)]));
+        }
+        batch.run(&self.backend).await.map(drop)
+    }
+
+    async fn rebuild_rollups(&self) -> StoreResult<()> {
+        let mut batch = Batch::new();
+        for s in sql::CLEAR_ROLLUPS.into_iter().chain(sql::ROLL_UP_NEW_ROWS) {
+            batch.push(Statement::new(s));
+        }
+        batch.run(&self.backend).await.map(drop)
     }
 }

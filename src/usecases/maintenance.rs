@@ -1,5 +1,5 @@
 //! What the cron runs: retention, unfinished erasures, the access log's own
-//! retention, and a step of the PII sweep. Each part runs even when an
+//! retention, sketch compaction, and a step of the PII sweep. Each part runs even when an
 //! earlier one failed; failures are reported, and the next run retries.
 
 use chrono::{DateTime, Duration, Utc};
@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use crate::config::Config;
 use crate::store::EventStore;
 use crate::time::to_stored;
-use crate::usecases::{erasure, retention, sweep};
+use crate::usecases::{erasure, retention, sketches, sweep};
 
 /// What one cron run did, for the log.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -35,6 +35,7 @@ pub async fn run<S: EventStore>(store: &S, config: &Config, now: DateTime<Utc>) 
         Ok(n) => format!("audit: dropped {n} entries before {cutoff}"),
         Err(e) => format!("audit pruning stopped (the next run retries): {e}"),
     });
+    out.lines.push(compaction(store).await);
     out.lines.push(match sweep::step(store, now).await {
         Ok(s) if s.done => format!(
             "pii sweep: {} rows examined, {} rewritten; every row swept",
@@ -47,4 +48,17 @@ pub async fn run<S: EventStore>(store: &S, config: &Config, now: DateTime<Utc>) 
         Err(e) => format!("pii sweep stopped (the next run retries): {e}"),
     });
     out
+}
+
+/// Steps of sketch compaction per cron run (each merges up to
+/// [`sketches::PARTS_PER_STEP`] parts: a day of 500-event batches at 20
+/// events a second is about 90,000 parts).
+pub const COMPACTION_STEPS: usize = 50;
+
+/// The frequent cron's only work: merge the parts writes appended since the last run.
+pub async fn compaction<S: EventStore>(store: &S) -> String {
+    match sketches::compact(store, COMPACTION_STEPS).await {
+        Ok(n) => format!("sketches: merged {n} parts"),
+        Err(e) => format!("sketch compaction stopped (the next run retries): {e:?}"),
+    }
 }

@@ -15,6 +15,7 @@ pub mod maintenance;
 pub mod overview;
 pub mod quarantine;
 pub mod retention;
+pub mod sketches;
 pub mod summary;
 pub mod sweep;
 pub mod trace;

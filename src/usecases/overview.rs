@@ -13,6 +13,7 @@ use crate::report::links::LinkBases;
 use crate::report::money::{self, MoneyRow};
 use crate::report::overview::{self, Inputs, Overview, QUIET_AFTER_HOURS, RECENT_EVENTS};
 use crate::report::summary;
+use crate::sketch::distinct;
 use crate::store::EventStore;
 use crate::time::to_stored;
 
@@ -50,9 +51,22 @@ pub async fn overview<S: EventStore>(
         .collect();
     let mut recent = rows.recent;
     recent.truncate(RECENT_EVENTS);
+    let kind = |k: &str| {
+        rows.distinct
+            .iter()
+            .find(|(kind, _)| *kind == k)
+            .map(|(_, d)| d.clone())
+            .unwrap_or_default()
+    };
+    let (totals, services) = overview::tally(
+        &rows.type_counts,
+        &rows.today_counts,
+        &kind(distinct::USER),
+        &kind(distinct::SESSION),
+    );
     let inputs = Inputs {
-        totals: rows.totals,
-        services: rows.services,
+        totals,
+        services,
         type_counts: rows.type_counts,
         seen: rows.seen,
         revenue,

@@ -117,7 +117,8 @@ async function open(hash, ready, timeout = 20_000) {
 before(async () => {
   mkdirSync(SHOTS, { recursive: true });
   const demo = spawnSync(process.execPath, [join(ROOT, "scripts", "demo.mjs"), "--persist-to", process.env.FUNNEL_D1_DIR], {
-    encoding: "utf8", env: { ...process.env, INGEST_HMAC_SECRET: SECRETS.INGEST_HMAC_SECRET },
+    encoding: "utf8",
+    env: { ...process.env, INGEST_HMAC_SECRET: SECRETS.INGEST_HMAC_SECRET, INTERNAL_API_KEY: SECRETS.INTERNAL_API_KEY },
   });
   assert.equal(demo.status, 0, demo.stderr);
   profile = mkdtempSync(join(tmpdir(), "funnel-chromium-"));

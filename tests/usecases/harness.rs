@@ -240,11 +240,26 @@ pub fn old_row(id: &str, ts: &str, event_type: &str, error_message: Option<&str>
     }
 }
 
-/// Writes rows with ingest's insert statement and nothing else (the old path).
+/// Writes rows with ingest's insert and rollup statements and no checks at all
+/// (no scrubbing: rows as an older release stored them).
 pub fn store_unchecked(db: &Sqlite, rows: &[EventRow]) {
+    use funnel::storage::sql;
     let conn = db.connection();
+    // Before migration 0015, triggers rolled every inserted row up.
+    let batch_rollups: bool = conn
+        .query_row(
+            "SELECT COUNT(*) > 0 FROM sqlite_master WHERE name = 'rollup_mark'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
     for chunk in funnel::storage::json_chunks(rows, funnel::storage::MAX_BOUND_JSON_BYTES).unwrap() {
-        conn.query_row(funnel::storage::sql::INSERT_EVENTS, [chunk], |_| Ok(()))
-            .unwrap();
+        if batch_rollups {
+            conn.execute(sql::MARK_NEW_ROWS, []).unwrap();
+        }
+        conn.query_row(sql::INSERT_EVENTS, [chunk], |_| Ok(())).unwrap();
+        for s in sql::ROLL_UP_NEW_ROWS.iter().filter(|_| batch_rollups) {
+            conn.execute(s, []).unwrap();
+        }
     }
 }

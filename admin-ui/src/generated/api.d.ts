@@ -431,6 +431,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/internal/sketches/rebuild": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Runs a step of rebuilding the distinct-count sketches from the stored rows (after an upgrade, or rows written around ingest).
+         * @description Needs a bearer key of the `admin` role (an `admin` key may call every route).
+         */
+        post: operations["post_internal_sketches_rebuild"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/internal/trace/{trace_id}": {
         parameters: {
             query?: never;
@@ -1087,6 +1107,18 @@ export interface components {
             /** @description Months start at midnight on the 1st in this zone. */
             time_zone: string;
         };
+        /** @description One step of a rebuild from the rows. */
+        RebuildStep: {
+            /** @description Every stored row has been sketched again. */
+            done: boolean;
+            /**
+             * Format: int64
+             * @description Pass it as `after_id` to the next step (unless `done`).
+             */
+            next_after_id: number;
+            /** @description Rows read by this step. */
+            rows: number;
+        };
         ReplayOutcome: {
             /** @description Now valid but already stored (an earlier replay or a resend); not stored twice. */
             already_stored: number;
@@ -1129,12 +1161,18 @@ export interface components {
             /** @description The service's money KPIs over the range, one sum per currency, won first. */
             revenue: components["schemas"]["CurrencyAmount"][];
             service: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Distinct `session_id`s of the service: an estimate, like `users`.
+             */
             sessions: number;
             /** Format: int64 */
             today: number;
             top_events: components["schemas"]["TypeCount"][];
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Distinct `user_id`s of the service: an estimate (HyperLogLog sketches, standard error 0.8 %).
+             */
             users: number;
         };
         /** @enum {string} */
@@ -1288,15 +1326,28 @@ export interface components {
             /** @description True when the trace has more events than one timeline returns. */
             truncated: boolean;
         };
-        /** @description A row of [`crate::storage::sql::TOTALS`]. */
+        /**
+         * @description Totals over the range: events exactly (weighted by 1/sample rate), users
+         *     and sessions as estimates.
+         */
         Totals: {
             /** Format: int64 */
             events: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Distinct `session_id`s across every service: an estimate, like `users`.
+             */
             sessions: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Events of the range's part that falls today.
+             */
             today: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Distinct `user_id`s across every service: an estimate (HyperLogLog
+             *     sketches, standard error 0.8 %); a user of two services counts once.
+             */
             users: number;
         };
         TypeCount: {
@@ -2229,6 +2280,37 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["OverrideDeleted"];
+                };
+            };
+            /** @description An RFC 9457 problem with a stable `code` (docs/api.md lists them). A 503 carries Retry-After. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    post_internal_sketches_rebuild: {
+        parameters: {
+            query?: {
+                after_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RebuildStep"];
                 };
             };
             /** @description An RFC 9457 problem with a stable `code` (docs/api.md lists them). A 503 carries Retry-After. */

@@ -137,12 +137,20 @@ pub fn funnel_steps(from: &str, to: &str, steps: &[&str], by: Option<Breakdown>)
     Statement::with(sql, range)
 }
 
-/// Every failure with an error code in the range, per subject: its latest time.
+/// The failures with an error code in the range of the funnel's subjects
+/// (a trace or user seen at one of its steps), per subject: its latest time.
+/// Each step subject's errors are sought by trace and by user (indexes on
+/// both), so the read grows with the funnel's own events, never with other
+/// failures. Binds: ?1 from, ?2 to, ?3 JSON array of the step event types.
 pub const FUNNEL_ERRORS: &str = "\
-SELECT trace_id, user_id, error_code, MAX(ts) AS last_ts
-FROM funnel_events
-WHERE error_code IS NOT NULL AND ts >= ? AND ts < ?
-  AND (trace_id IS NOT NULL OR user_id IS NOT NULL)
+WITH steps AS (
+  SELECT trace_id, user_id FROM funnel_events
+  WHERE ts >= ?1 AND ts < ?2 AND event_type IN (SELECT value FROM json_each(?3))
+    AND (trace_id IS NOT NULL OR user_id IS NOT NULL)
+)
+SELECT trace_id, user_id, error_code, MAX(ts) AS last_ts FROM funnel_events
+WHERE (trace_id IN (SELECT trace_id FROM steps) OR user_id IN (SELECT user_id FROM steps))
+  AND error_code IS NOT NULL AND ts >= ?1 AND ts < ?2
 GROUP BY trace_id, user_id, error_code";
 
 /// First and last time each listed event type was ever stored (one index seek each).
@@ -153,28 +161,32 @@ SELECT t.value AS event_type,
   (SELECT MAX(ts) FROM funnel_events WHERE event_type = t.value) AS last_seen
 FROM json_each(?) AS t";
 
-/// Events per type in `[from, to)`.
+/// Events per type over a range: whole hours from the rollup, the partial
+/// edges from the rows (binds as [`super::hour_split`]: ?1, ?2 the rollup's
+/// hours `[first, end)`, ?3 JSON `[[start, end], ...]` raw edges).
 pub const COUNTS_BY_TYPE: &str = "\
-SELECT event_type AS key, CAST(ROUND(SUM(1.0 / sample_rate)) AS INTEGER) AS n, MIN(sample_rate) < 1 AS estimated
-FROM funnel_events WHERE ts >= ? AND ts < ? GROUP BY event_type";
+SELECT event_type AS key, CAST(ROUND(SUM(n)) AS INTEGER) AS n, SUM(sampled) > 0 AS estimated FROM (
+  SELECT event_type, n, sampled FROM event_rollup WHERE hour >= ?1 AND hour < ?2
+  UNION ALL
+  SELECT e.event_type, 1.0 / e.sample_rate, e.sample_rate < 1 FROM json_each(?3) AS seg
+  CROSS JOIN funnel_events AS e ON e.ts >= json_extract(seg.value, '$[0]') AND e.ts < json_extract(seg.value, '$[1]')
+) GROUP BY event_type HAVING ROUND(SUM(n)) > 0";
 
-/// The overview's per-service snapshot over `[from, to)`; the last bind is the start of today.
-pub const SERVICE_SNAPSHOT: &str = "\
-SELECT service, CAST(ROUND(SUM(1.0 / sample_rate)) AS INTEGER) AS events, COUNT(DISTINCT user_id) AS users,
-  COUNT(DISTINCT session_id) AS sessions, CAST(ROUND(SUM((ts >= ?) / sample_rate)) AS INTEGER) AS today
-FROM funnel_events WHERE ts >= ? AND ts < ? GROUP BY service";
-
-/// Totals over `[from, to)`; the first bind is the start of today.
-pub const TOTALS: &str = "\
-SELECT CAST(ROUND(COALESCE(SUM(1.0 / sample_rate), 0)) AS INTEGER) AS events, COUNT(DISTINCT user_id) AS users,
-  COUNT(DISTINCT session_id) AS sessions, CAST(ROUND(COALESCE(SUM((ts >= ?) / sample_rate), 0)) AS INTEGER) AS today
-FROM funnel_events WHERE ts >= ? AND ts < ?";
-
-/// Events per service and type over `[from, to)` (the snapshot's top events),
-/// with how many of them failed: `success = false`, an `error_code`, or a type
-/// named `*_fail`/`*_failed` (the trace's rule, `catalog::is_failure_type`).
+/// Events per service and type over a range (the overview's snapshot, its
+/// totals and its top events), with how many of them failed: `success =
+/// false`, an `error_code`, or a type named `*_fail`/`*_failed` (the trace's
+/// rule, `catalog::is_failure_type`; ?4 is their JSON list). Whole hours read
+/// the rollup (`errored` counts the rows with an error code, migration 0015),
+/// the partial edges the rows. Binds ?1–?3 as [`COUNTS_BY_TYPE`].
 pub const COUNTS_BY_SERVICE_AND_TYPE: &str = "\
-SELECT service, event_type, CAST(ROUND(SUM(1.0 / sample_rate)) AS INTEGER) AS n,
-  CAST(ROUND(SUM((COALESCE(success, 1) = 0 OR error_code IS NOT NULL OR event_type LIKE '%\\_fail' ESCAPE '\\'
-    OR event_type LIKE '%\\_failed' ESCAPE '\\') / sample_rate)) AS INTEGER) AS failed
-FROM funnel_events WHERE ts >= ? AND ts < ? GROUP BY service, event_type";
+SELECT service, event_type, CAST(ROUND(SUM(n)) AS INTEGER) AS n, CAST(ROUND(SUM(failed)) AS INTEGER) AS failed FROM (
+  SELECT service, event_type, n,
+    CASE WHEN outcome = 0 OR event_type IN (SELECT value FROM json_each(?4)) THEN n ELSE errored END AS failed
+  FROM event_rollup WHERE hour >= ?1 AND hour < ?2
+  UNION ALL
+  SELECT e.service, e.event_type, 1.0 / e.sample_rate,
+    (COALESCE(e.success, 1) = 0 OR e.error_code IS NOT NULL OR e.event_type IN (SELECT value FROM json_each(?4)))
+      / e.sample_rate
+  FROM json_each(?3) AS seg
+  CROSS JOIN funnel_events AS e ON e.ts >= json_extract(seg.value, '$[0]') AND e.ts < json_extract(seg.value, '$[1]')
+) GROUP BY service, event_type HAVING ROUND(SUM(n)) > 0";

@@ -5,7 +5,7 @@
 //! limit, and one round trip.
 //!
 //! One module per concern: [`events`], [`rollups`] (and KPI measures),
-//! [`quarantine`], [`quotas`], [`retention`]. Everything is re-exported here,
+//! [`quarantine`], [`quotas`], [`retention`], [`sketches`]. Everything is re-exported here,
 //! so a statement is named `sql::NAME` wherever it is used.
 
 /// `INSERT ... SELECT` of the rows in the bound JSON array `$rows`, each an array in
@@ -34,6 +34,7 @@ mod quarantine;
 mod quotas;
 mod retention;
 mod rollups;
+mod sketches;
 
 pub use events::*;
 pub use privacy::*;
@@ -41,6 +42,7 @@ pub use quarantine::*;
 pub use quotas::*;
 pub use retention::*;
 pub use rollups::*;
+pub use sketches::*;
 
 use super::{Bind, Statement};
 

@@ -5,11 +5,14 @@ pub const DELETE_EXPIRED_EVENTS: &str = "\
 DELETE FROM funnel_events WHERE id IN (SELECT id FROM funnel_events WHERE ts < ?1 ORDER BY ts LIMIT ?2)";
 
 /// Once no expired event is left: drops emptied rollup hours, old quarantine
-/// entries and old volume counters. Binds: ?1 the cutoff.
+/// entries, old volume counters and old sketches. Binds: ?1 the cutoff.
 pub const PRUNE_EXPIRED: &[&str] = &[
     "DELETE FROM event_rollup WHERE hour < substr(?1, 1, 13)",
     "DELETE FROM property_rollup WHERE hour < substr(?1, 1, 13)",
     "DELETE FROM currency_rollup WHERE hour < substr(?1, 1, 13)",
     "DELETE FROM event_quarantine WHERE received_at < ?1",
     "DELETE FROM event_volume WHERE day < substr(?1, 1, 10)",
+    // Sketches of hours, days and months wholly before the cutoff, and parts of such hours.
+    "DELETE FROM sketches WHERE period < substr(?1, 1, length(period))",
+    "DELETE FROM sketch_parts WHERE hour < substr(?1, 1, 13)",
 ];

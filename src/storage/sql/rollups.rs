@@ -151,56 +151,30 @@ fn is_rolled_up(events: &[&str], property: &str) -> bool {
     !events.is_empty() && events.iter().all(|e| ROLLUP_PROPERTIES.contains(&(*e, property)))
 }
 
-fn rollup_measure(sql: &'static str, events: &[&str], fourth: Option<Bind>, from: &str, to: &str) -> Statement {
+/// The binds of a read split into whole hours (from a rollup) and partial
+/// edges (from the rows): the rollup's hours `[first, end)` ('' when none)
+/// and the JSON `[[start, end], ...]` of the raw edges. An unparsable bound
+/// reads everything from the rows.
+pub fn hour_split(from: &str, to: &str) -> [Bind; 3] {
     let (Some(from_t), Some(to_t)) = (crate::time::parse_rfc3339(from), crate::time::parse_rfc3339(to)) else {
-        return Statement::with(
-            sql,
-            [
-                Bind::text(""),
-                Bind::text(""),
-                Bind::json(events),
-                Bind::Null,
-                Bind::json(&[[from, to]]),
-            ],
-        );
+        return [Bind::text(""), Bind::text(""), Bind::json(&[[from, to]])];
     };
     let split = crate::query::range::split_by_hours(from_t, to_t);
     let (first, last) = split.hours.unwrap_or_default();
     let raw: Vec<[String; 2]> = split.raw.into_iter().map(|(s, e)| [s, e]).collect();
-    Statement::with(
-        sql,
-        [
-            Bind::Text(first),
-            Bind::Text(last),
-            Bind::json(events),
-            fourth.unwrap_or(Bind::Null),
-            Bind::json(&raw),
-        ],
-    )
+    [Bind::Text(first), Bind::Text(last), Bind::json(&raw)]
 }
 
-/// Distinct users of the types `?3` over `[?1, ?2)`, exactly, by the cheaper of
-/// two reads, chosen inside the statement from two cheap counts:
-/// - the range's events of those types (from the hourly rollup, an estimate)
-///   → read them through `idx_funnel_events_type_ts_user` (one entry each);
-/// - the `(type, user)` pairs ever stored (`event_type_users`), times
-///   [`crate::report::summary::USER_VISIT_COST`] → visit each pair and seek its events in the range.
-///
-/// The first grows with the range's events, the second with users: at a
-/// million events the second keeps the summary flat. `?4` is bound as
-/// `min_rate`, `?5` is [`crate::report::summary::USER_VISIT_COST`]. One row: `value`, `min_rate`.
-pub const DISTINCT_USERS: &str = concat!(
-    "SELECT CASE WHEN ",
-    "(SELECT COUNT(*) FROM event_type_users WHERE event_type IN (SELECT value FROM json_each(?3))) * ?5",
-    " < (SELECT COALESCE(SUM(n), 0) FROM event_rollup WHERE event_type IN (SELECT value FROM json_each(?3))",
-    " AND hour >= substr(?1, 1, 13) AND hour <= substr(?2, 1, 13))",
-    " THEN (SELECT COUNT(DISTINCT u.user_id) FROM event_type_users AS u",
-    " WHERE u.event_type IN (SELECT value FROM json_each(?3)) AND EXISTS (SELECT 1 FROM funnel_events AS e",
-    " WHERE e.user_id = u.user_id AND e.event_type = u.event_type AND e.ts >= ?1 AND e.ts < ?2))",
-    " ELSE (SELECT COUNT(DISTINCT user_id) FROM funnel_events",
-    " WHERE ts >= ?1 AND ts < ?2 AND event_type IN (SELECT value FROM json_each(?3)))",
-    " END AS value, ?4 AS min_rate"
-);
+fn rollup_measure(sql: &'static str, events: &[&str], fourth: Option<Bind>, from: &str, to: &str) -> Statement {
+    let [first, end, raw] = hour_split(from, to);
+    Statement::with(sql, [first, end, Bind::json(events), fourth.unwrap_or(Bind::Null), raw])
+}
+
+/// Whether distinct users of these types come from the sketches (every
+/// Distinct-users measure of named types: `storage::SqlStore::summary_rows`).
+pub fn from_sketches(m: &Measure) -> bool {
+    matches!(m, Measure::Distinct { events, column: Column::UserId } if !events.is_empty())
+}
 
 /// The statement computing one KPI measure over `[from, to)`: one row with
 /// `value` (counts and sums weighted by 1/sample_rate) and `min_rate` (< 1
@@ -245,19 +219,6 @@ pub fn measure(m: &Measure, from: &str, to: &str) -> Statement {
             types(&mut s, events);
             s
         }
-        Measure::Distinct {
-            events,
-            column: Column::UserId,
-        } if !events.is_empty() => Statement::with(
-            DISTINCT_USERS,
-            [
-                Bind::text(from),
-                Bind::text(to),
-                Bind::json(events),
-                Bind::Real(crate::catalog::lowest_sample_rate(events)),
-                Bind::Int(crate::report::summary::USER_VISIT_COST),
-            ],
-        ),
         Measure::Distinct { events, column } => {
             // Column names cannot be bound; each is a constant chosen by the enum.
             let select = match column {
@@ -291,3 +252,51 @@ pub fn measure(m: &Measure, from: &str, to: &str) -> Statement {
         }
     }
 }
+
+/// Before a write's inserts: remember the highest row id, so
+/// [`ROLL_UP_NEW_ROWS`] after them reads exactly the rows this write inserted
+/// (row ids only grow: SQLite gives a new row `MAX(id) + 1`). Every statement
+/// of a write runs in one transaction, so no other write comes between.
+pub const MARK_NEW_ROWS: &str =
+    "UPDATE rollup_mark SET last_id = (SELECT COALESCE(MAX(id), 0) FROM funnel_events) WHERE k = 1";
+
+/// After a write's inserts: add the rows above the mark to each rollup, one
+/// grouped upsert per rollup instead of a trigger per row (migration 0015).
+/// A duplicate was never inserted, so it never counts. The rows are read by
+/// rowid range; their `payload_json` is parsed once per statement that needs it.
+pub const ROLL_UP_NEW_ROWS: [&str; 3] = [
+    "INSERT INTO event_rollup (hour, event_type, outcome, service, n, amount, sampled, errored)
+SELECT substr(ts, 1, 13), event_type, COALESCE(success, -1), MIN(service), SUM(1.0 / sample_rate),
+  TOTAL(COALESCE(json_extract(payload_json, '$.amount'), 0) / sample_rate), SUM(sample_rate < 1),
+  TOTAL((error_code IS NOT NULL) / sample_rate)
+FROM funnel_events WHERE id > (SELECT last_id FROM rollup_mark WHERE k = 1)
+GROUP BY 1, 2, 3
+ON CONFLICT (hour, event_type, outcome) DO UPDATE SET
+  n = n + excluded.n, amount = amount + excluded.amount, sampled = sampled + excluded.sampled,
+  errored = errored + excluded.errored",
+    "INSERT INTO property_rollup (hour, event_type, property, value, n)
+SELECT substr(e.ts, 1, 13), e.event_type, p.property, json_extract(e.payload_json, '$.' || p.property),
+  SUM(1.0 / e.sample_rate)
+FROM funnel_events AS e CROSS JOIN rollup_properties AS p ON p.event_type = e.event_type
+WHERE e.id > (SELECT last_id FROM rollup_mark WHERE k = 1)
+  AND json_extract(e.payload_json, '$.' || p.property) IS NOT NULL
+GROUP BY 1, 2, 3, 4
+ON CONFLICT (hour, event_type, property, value) DO UPDATE SET n = n + excluded.n",
+    "INSERT INTO currency_rollup (hour, event_type, currency, amount, sampled)
+SELECT substr(ts, 1, 13), event_type, COALESCE(json_extract(payload_json, '$.currency'), 'KRW'),
+  TOTAL(json_extract(payload_json, '$.amount') / sample_rate), SUM(sample_rate < 1)
+FROM funnel_events WHERE id > (SELECT last_id FROM rollup_mark WHERE k = 1)
+  AND json_extract(payload_json, '$.amount') IS NOT NULL
+GROUP BY 1, 2, 3
+ON CONFLICT (event_type, hour, currency) DO UPDATE SET
+  amount = amount + excluded.amount, sampled = sampled + excluded.sampled",
+];
+
+/// Empties the rollups, so [`ROLL_UP_NEW_ROWS`] after a mark of 0 rebuilds them
+/// from every row (the bulk loader's rows, which no write rolled up).
+pub const CLEAR_ROLLUPS: [&str; 4] = [
+    "DELETE FROM event_rollup",
+    "DELETE FROM property_rollup",
+    "DELETE FROM currency_rollup",
+    "UPDATE rollup_mark SET last_id = 0 WHERE k = 1",
+];

@@ -39,10 +39,25 @@ export function loadGenerator({ secret, apiKey, fpKey, connections }) {
     ]);
   }
 
-  /** Signed ingest of `batch` unique events per request, to `path`. */
-  async function ingest(url, batch, seconds, path = "/internal/funnel-events/ingest") {
+  /** The peer's rows for `events(n)`, prepared (bench/peer/schema.sql's columns, in the
+   * order its `POST /floor` reads them): what its ingest would store. */
+  function peerRows(n) {
+    const ts = new Date().toISOString();
+    return events(n).map((e) => [
+      ts, e.event_type, e.trace_id ?? null, null, null,
+      e.email ? createHmac("sha256", fpKey).update(e.email.toLowerCase()).digest("hex") : null,
+      null, null, null, "zuplo",
+      JSON.stringify({ service: e.event_type === "purchase_completed" ? "presstuner" : "pregoi", email_domain: e.email ? "example.com" : null,
+                       occurred_at: null, ...(e.user_id ? { user_id: e.user_id } : {}), properties: e.properties }),
+      e.event_id,
+    ]);
+  }
+
+  /** Signed ingest of `batch` unique events per request, to `path`, over `conns` connections. */
+  async function ingest(url, batch, seconds, path = "/internal/funnel-events/ingest", conns = connections) {
     const r = await cannon({
       url,
+      connections: conns,
       duration: seconds,
       requests: [{
         method: "POST",
@@ -58,15 +73,16 @@ export function loadGenerator({ secret, apiKey, fpKey, connections }) {
     return summarize(r, batch);
   }
 
-  /** `batch` prepared rows per request to `POST /bench/floor`. */
-  async function floor(url, batch, seconds) {
+  /** `batch` prepared rows per request: to the funnel worker's `POST /bench/floor`
+   * (its own rows, its own statement), or with `peer` to the peer's `POST /floor`. */
+  async function floor(url, batch, seconds, { peer = false } = {}) {
     const r = await cannon({
       url,
       duration: seconds,
       requests: [{
         method: "POST",
-        path: "/bench/floor",
-        setupRequest: (req) => ({ ...req, body: JSON.stringify(preparedRows(batch)), headers: { "content-type": "application/json" } }),
+        path: peer ? "/floor" : "/bench/floor",
+        setupRequest: (req) => ({ ...req, body: JSON.stringify(peer ? peerRows(batch) : preparedRows(batch)), headers: { "content-type": "application/json" } }),
       }],
     });
     return summarize(r, batch);

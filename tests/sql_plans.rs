@@ -425,24 +425,37 @@ fn kpi_measures_count_sum_distinct_and_top_agree_with_the_rows() {
 fn daily_counts_follow_the_given_day_boundaries_and_use_the_time_index() {
     let (conn, rows) = seeded(500);
     // Seoul days: whole hours from the rollup; one raw edge to exercise the second path.
+    // The third day is read whole from the day rollup of Seoul (+540 minutes).
     let rollup = serde_json::json!([
         ["2026-03-02", "2026-03-01T15", "2026-03-02T15"],
-        ["2026-03-03", "2026-03-02T15", "2026-03-03T14"]
+        ["2026-03-03", "2026-03-02T15", "2026-03-03T14"],
+        ["2026-03-04", "", ""]
     ]);
-    // Raw edges name their day by its index in the first array.
+    // Raw edges and zone days name their day by its index in the first array.
     let raw = serde_json::json!([[1, "2026-03-03T14:00:00.000Z", "2026-03-03T15:00:00.000Z"]]);
+    let zone_days = serde_json::json!([[2, 540, "2026-03-04"]]);
     let s = Statement::with(
         sql::DAILY_ROLLUP_BY_TYPE,
-        [Bind::Text(rollup.to_string()), Bind::Text(raw.to_string())],
+        [
+            Bind::Text(rollup.to_string()),
+            Bind::Text(raw.to_string()),
+            Bind::Text(zone_days.to_string()),
+        ],
     );
     let (_, got) = day_rollup(&conn, &s);
+    let count = |from: &str, to: &str| {
+        rows.iter()
+            .filter(|r| r.ts.as_str() >= from && r.ts.as_str() < to)
+            .count() as i64
+    };
     let total: i64 = got.iter().map(|g| g.n).sum();
-    let expected = rows
+    assert_eq!(total, count("2026-03-01T15:00:00.000Z", "2026-03-04T15:00:00.000Z"));
+    let third: i64 = got.iter().filter(|g| g.day == "2026-03-04").map(|g| g.n).sum();
+    assert_eq!(third, count("2026-03-03T15:00:00.000Z", "2026-03-04T15:00:00.000Z"));
+    assert!(third > 0);
+    assert!(got
         .iter()
-        .filter(|r| r.ts.as_str() >= "2026-03-01T15:00:00.000Z" && r.ts.as_str() < "2026-03-03T15:00:00.000Z")
-        .count() as i64;
-    assert_eq!(total, expected);
-    assert!(got.iter().all(|g| g.day == "2026-03-02" || g.day == "2026-03-03"));
+        .all(|g| ["2026-03-02", "2026-03-03", "2026-03-04"].contains(&g.day.as_str())));
     assert_uses_indexes(&conn, "daily", &s);
     assert_uses_indexes(
         &conn,
@@ -586,8 +599,13 @@ fn summary_daily_counts_equal_the_list_count_for_every_type_and_zone() {
     for tz in ["UTC", "Asia/Seoul", "America/New_York", "Asia/Kathmandu"] {
         let params = Params::parse([("from", "2026-03-03"), ("to", "2026-03-17"), ("tz", tz)], LIST_PARAMS).unwrap();
         let range = TimeRange::parse(&params, Utc::now()).unwrap();
-        let (rollup, raw) = days_json(&range.days());
-        let s = Statement::with(sql::DAILY_ROLLUP_BY_TYPE, [Bind::Text(rollup), Bind::Text(raw)]);
+        let b = days_json(&range.days());
+        // Whole local days of UTC and Seoul read the day rollup; other zones read hours.
+        assert_eq!(b.zone_days != "[]", ["UTC", "Asia/Seoul"].contains(&tz), "{tz}");
+        let s = Statement::with(
+            sql::DAILY_ROLLUP_BY_TYPE,
+            [Bind::Text(b.hours), Bind::Text(b.raw), Bind::Text(b.zone_days)],
+        );
         let (day_rows, daily) = day_rollup(&conn, &s);
         // Every KPI the day rows answer equals its own statement over the whole range.
         let (from, to) = (range.from_stored(), range.to_stored());
@@ -966,8 +984,13 @@ fn the_hourly_rollup_stays_exactly_equal_to_the_rows_through_inserts_deletes_and
     for tz in ["UTC", "Asia/Seoul", "Asia/Kathmandu", "America/New_York"] {
         let params = Params::parse([("from", "2026-03-02"), ("to", "2026-03-20"), ("tz", tz)], LIST_PARAMS).unwrap();
         let range = TimeRange::parse(&params, Utc::now()).unwrap();
-        let (rollup, raw) = days_json(&range.days());
-        let s = Statement::with(sql::DAILY_ROLLUP_BY_TYPE, [Bind::Text(rollup), Bind::Text(raw)]);
+        let b = days_json(&range.days());
+        // Whole local days of UTC and Seoul read the day rollup; other zones read hours.
+        assert_eq!(b.zone_days != "[]", ["UTC", "Asia/Seoul"].contains(&tz), "{tz}");
+        let s = Statement::with(
+            sql::DAILY_ROLLUP_BY_TYPE,
+            [Bind::Text(b.hours), Bind::Text(b.raw), Bind::Text(b.zone_days)],
+        );
         let (_, got) = day_rollup(&conn, &s);
         for day in range.days() {
             let (from, to) = (funnel::time::to_stored(day.start), funnel::time::to_stored(day.end));
@@ -1404,4 +1427,17 @@ fn rollups_count_each_stored_row_once_however_often_a_write_offers_it_and_failur
             );
         }
     }
+}
+
+#[test]
+fn the_day_rollup_zones_of_the_migration_are_the_ones_reads_use() {
+    let conn = migrated();
+    let zones: Vec<i64> = conn
+        .prepare("SELECT minutes FROM rollup_zones ORDER BY minutes")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(zones, sql::DAY_ROLLUP_ZONES);
 }

@@ -68,24 +68,55 @@ pub struct DailyBucket {
     pub counts: BTreeMap<String, i64>,
 }
 
-/// The days of a range as the two JSON arrays the daily statements bind:
-/// whole hours read from the rollup, one element per day in order,
-/// `[[date, first hour, end hour], ...]` (`["", ""]` hours when no whole hour
-/// fits, which matches nothing), and partial-hour edges read from the rows,
-/// `[[day index, start, end], ...]`.
-pub fn days_json(days: &[Day]) -> (String, String) {
-    let mut rollup: Vec<(String, String, String)> = Vec::new();
+/// UTC offsets (minutes) whose local days have a rollup of their own
+/// (`event_day_rollup`, migration 0017, which lists the same offsets): UTC and
+/// Korea (whole hours, no daylight saving).
+pub const DAY_ROLLUP_ZONES: &[i64] = &[0, 540];
+
+/// The three JSON arrays the daily statements bind
+/// (`storage::sql::DAILY_ROLLUP_BY_TYPE`), one entry per day in order:
+/// - `hours`: `[[date, first hour, end hour], ...]`, the whole hours read from
+///   the hourly rollup (`["", ""]` when none fits or the day reads the day rollup);
+/// - `raw`: `[[day index, start, end], ...]`, partial-hour edges read from the rows;
+/// - `zone_days`: `[[day index, minutes, date], ...]`, whole local days of a
+///   [`DAY_ROLLUP_ZONES`] zone, read from the day rollup (one row per type and outcome).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayBinds {
+    pub hours: String,
+    pub raw: String,
+    pub zone_days: String,
+}
+
+/// The day rollup's zone of a whole local day, if it has one.
+fn rollup_zone(d: &Day) -> Option<i64> {
+    if d.end - d.start != chrono::Duration::hours(24) {
+        return None;
+    }
+    let offset = (d.date.and_hms_opt(0, 0, 0)? - d.start.naive_utc()).num_minutes();
+    DAY_ROLLUP_ZONES.contains(&offset).then_some(offset)
+}
+
+pub fn days_json(days: &[Day]) -> DayBinds {
+    let mut hours: Vec<(String, String, String)> = Vec::new();
     let mut raw: Vec<(usize, String, String)> = Vec::new();
+    let mut zone_days: Vec<(usize, i64, String)> = Vec::new();
     for (i, d) in days.iter().enumerate() {
+        if let Some(minutes) = rollup_zone(d) {
+            hours.push((d.key.clone(), String::new(), String::new()));
+            zone_days.push((i, minutes, d.date.to_string()));
+            continue;
+        }
         let split = split_by_hours(d.start, d.end);
         let (first, last) = split.hours.unwrap_or_default();
-        rollup.push((d.key.clone(), first, last));
+        hours.push((d.key.clone(), first, last));
         raw.extend(split.raw.into_iter().map(|(s, e)| (i, s, e)));
     }
-    (
-        serde_json::to_string(&rollup).expect("strings always serialize"),
-        serde_json::to_string(&raw).expect("strings always serialize"),
-    )
+    let json = "strings and numbers always serialize";
+    DayBinds {
+        hours: serde_json::to_string(&hours).expect(json),
+        raw: serde_json::to_string(&raw).expect(json),
+        zone_days: serde_json::to_string(&zone_days).expect(json),
+    }
 }
 
 /// The chart's counts: per day and type over every outcome, rounded; types
@@ -453,10 +484,38 @@ mod tests {
     }
 
     #[test]
-    fn whole_hour_days_read_the_rollup_and_nothing_raw() {
-        let (rollup, raw) = days_json(&[day(1)]);
-        assert_eq!(rollup, r#"[["2026-03-01","2026-03-01T00","2026-03-02T00"]]"#);
-        assert_eq!(raw, "[]");
+    fn whole_local_days_of_a_rollup_zone_read_the_day_rollup_and_nothing_else() {
+        // 2026-03-01 in UTC, and in Seoul (+09:00: it starts at 15:00 UTC the day before).
+        let seoul = Day {
+            start: day(1).start - chrono::Duration::hours(9),
+            end: day(1).end - chrono::Duration::hours(9),
+            ..day(1)
+        };
+        for (d, minutes) in [(day(1), 0), (seoul, 540)] {
+            let b = days_json(&[d]);
+            assert_eq!(b.hours, r#"[["2026-03-01","",""]]"#);
+            assert_eq!(b.raw, "[]");
+            assert_eq!(b.zone_days, format!(r#"[[0,{minutes},"2026-03-01"]]"#));
+        }
+    }
+
+    #[test]
+    fn whole_hour_days_of_other_zones_read_the_hourly_rollup_and_nothing_raw() {
+        // New York in March (-05:00): a whole day of whole hours, no day rollup.
+        let new_york = Day {
+            start: day(1).start + chrono::Duration::hours(5),
+            end: day(1).end + chrono::Duration::hours(5),
+            ..day(1)
+        };
+        let b = days_json(&[new_york]);
+        assert_eq!(b.hours, r#"[["2026-03-01","2026-03-01T05","2026-03-02T05"]]"#);
+        assert_eq!((b.raw.as_str(), b.zone_days.as_str()), ("[]", "[]"));
+        // A clipped day (today, up to now) reads hours even in a rollup zone.
+        let clipped = Day {
+            end: day(1).start + chrono::Duration::hours(10),
+            ..day(1)
+        };
+        assert_eq!(days_json(&[clipped]).zone_days, "[]");
     }
 
     #[test]

@@ -133,8 +133,12 @@ impl Distinct {
     pub fn merge(kind: &'static str, stored: &[ScopedSketch], edges: &[EdgeActor]) -> Result<Distinct, CorruptSketch> {
         let mut by_scope: HashMap<String, Hll> = HashMap::new();
         for s in stored {
-            let hll = Hll::decode(&s.regs).map_err(|e| CorruptSketch(format!("{}: {e:?}", s.scope)))?;
-            by_scope.entry(s.scope.clone()).or_default().merge(&hll);
+            let into = match by_scope.get_mut(&s.scope) {
+                Some(h) => h,
+                None => by_scope.entry(s.scope.clone()).or_default(),
+            };
+            into.merge_encoded(&s.regs)
+                .map_err(|e| CorruptSketch(format!("{}: {e:?}", s.scope)))?;
         }
         for e in edges {
             let (value, scopes) = match kind {

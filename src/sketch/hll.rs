@@ -215,11 +215,36 @@ impl Hll {
         }
     }
 
+    /// Merges what [`Hll::encode`] wrote into this sketch without building a
+    /// second one (a read merges a few hundred stored sketches, most of them
+    /// sparse). The text is checked like [`Hll::decode`]; on an error the read
+    /// fails, so a half-merged sketch is never used.
+    pub fn merge_encoded(&mut self, text: &str) -> Result<(), SketchError> {
+        if text.len() > MAX_ENCODED_CHARS {
+            return Err(SketchError::UnknownFormat);
+        }
+        if let Some(body) = text.strip_prefix(SPARSE_TAG) {
+            self.merge_sparse(&unbase64(body)?)
+        } else if let Some(body) = text.strip_prefix(DENSE_TAG) {
+            let other = Hll::from_dense(unbase64(body)?)?;
+            self.merge(&other);
+            Ok(())
+        } else {
+            Err(SketchError::UnknownFormat)
+        }
+    }
+
     fn from_sparse(body: &[u8]) -> Result<Hll, SketchError> {
+        let mut hll = Hll::new();
+        hll.merge_sparse(body)?;
+        Ok(hll)
+    }
+
+    /// Raises each register the sparse body names to its value (a fresh sketch's are all 0).
+    fn merge_sparse(&mut self, body: &[u8]) -> Result<(), SketchError> {
         if !body.len().is_multiple_of(SPARSE_PAIR_BYTES) || body.len() / SPARSE_PAIR_BYTES > M {
             return Err(SketchError::Length { bytes: body.len() });
         }
-        let mut hll = Hll::new();
         let mut previous: Option<usize> = None;
         for pair in body.chunks_exact(SPARSE_PAIR_BYTES) {
             let index = usize::from(u16::from_be_bytes([pair[0], pair[1]]));
@@ -231,9 +256,9 @@ impl Hll {
                 return Err(SketchError::Unsorted { index });
             }
             previous = Some(index);
-            hll.registers[index] = value;
+            self.registers[index] = self.registers[index].max(value);
         }
-        Ok(hll)
+        Ok(())
     }
 
     fn from_dense(body: Vec<u8>) -> Result<Hll, SketchError> {
@@ -325,6 +350,19 @@ mod tests {
         }
         assert_eq!(hll.registers_set(), set);
         hll
+    }
+
+    #[test]
+    fn merging_encoded_text_equals_merging_the_decoded_sketch() {
+        let mut base = numbered("u", 0..300);
+        for other in [numbered("u", 200..260), numbered("u", 0..40_000), Hll::new()] {
+            let mut expected = base.clone();
+            expected.merge(&other);
+            base.merge_encoded(&other.encode()).unwrap();
+            assert_eq!(base, expected);
+        }
+        assert!(base.merge_encoded("S1@@").is_err());
+        assert!(base.merge_encoded("X1").is_err());
     }
 
     #[test]

@@ -85,6 +85,12 @@ struct Count {
     n: i64,
 }
 
+/// The binds of the daily statements over `days`.
+fn day_binds(days: &[Day]) -> [Bind; 3] {
+    let b = summary::days_json(days);
+    [Bind::Text(b.hours), Bind::Text(b.raw), Bind::Text(b.zone_days)]
+}
+
 /// Before a write's event inserts: remember where the new rows will start.
 fn mark_new_rows(batch: &mut Batch) {
     batch.push(Statement::new(sql::MARK_NEW_ROWS));
@@ -328,11 +334,7 @@ impl<B: SqlBackend> EventStore for SqlStore<B> {
         measures: &[(&'static str, &'static Measure)],
     ) -> StoreResult<SummaryRows> {
         let mut batch = Batch::new();
-        let (rollup_days, raw_days) = summary::days_json(days);
-        let day_slot = batch.push(Statement::with(
-            sql::DAILY_ROLLUP_BY_TYPE,
-            [Bind::Text(rollup_days), Bind::Text(raw_days)],
-        ));
+        let day_slot = batch.push(Statement::with(sql::DAILY_ROLLUP_BY_TYPE, day_binds(days)));
         // Distinct users of named types come from the sketches (estimates).
         let sketched: Vec<_> = measures
             .iter()
@@ -393,7 +395,7 @@ impl<B: SqlBackend> EventStore for SqlStore<B> {
         let (from, to) = (filter.range.from_stored(), filter.range.to_stored());
         let names: Vec<&str> = crate::catalog::EVENTS.iter().map(|e| e.name).collect();
         let failure_types = Bind::json(&crate::catalog::failure_types());
-        let (rollup_days, raw_days) = summary::days_json(&filter.range.days());
+
         let mut batch = Batch::new();
         let counts = |from: &str, to: &str| {
             let [first, end, raw] = sql::hour_split(from, to);
@@ -414,7 +416,7 @@ impl<B: SqlBackend> EventStore for SqlStore<B> {
         let seen = batch.push(Statement::with(sql::FIRST_LAST_SEEN, [Bind::json(&names)]));
         let daily = batch.push(Statement::with(
             sql::DAILY_COUNTS_BY_SERVICE,
-            [Bind::Text(rollup_days), Bind::Text(raw_days)],
+            day_binds(&filter.range.days()),
         ));
         let recent_slot = batch.push(sql::list_events(filter, None, recent));
         let revenue_slots: Vec<_> = revenue

@@ -119,6 +119,28 @@ fn to_json(v: ValueRef<'_>) -> Value {
 }
 
 fn run(conn: &Connection, s: &Statement) -> rusqlite::Result<QueryResult> {
+    // FUNNEL_SQL_TIMING=1: each statement's time and rows on stderr (examples/read_profile.rs).
+    let started = std::env::var_os("FUNNEL_SQL_TIMING").map(|_| std::time::Instant::now());
+    let out = run_statement(conn, s)?;
+    if let Some(t) = started {
+        let head: String = s
+            .sql
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .chars()
+            .take(90)
+            .collect();
+        eprintln!(
+            "  {:>8.1} ms {:>7} rows  {head}",
+            t.elapsed().as_secs_f64() * 1e3,
+            out.rows.len()
+        );
+    }
+    Ok(out)
+}
+
+fn run_statement(conn: &Connection, s: &Statement) -> rusqlite::Result<QueryResult> {
     let mut stmt = conn.prepare(&s.sql)?;
     let names: Vec<String> = stmt.column_names().into_iter().map(String::from).collect();
     let mut out = QueryResult::default();

@@ -36,19 +36,19 @@ pub async fn compact_step<S: EventStore>(store: &S, max_parts: usize) -> AppResu
     }
     let mut merged: BTreeMap<SketchKey, Hll> = BTreeMap::new();
     for part in &parts {
-        let hll = Hll::decode(&part.regs).map_err(|e| corrupt(&part.hour, e))?;
         for period in containing(&part.hour) {
             merged
                 .entry((part.kind.clone(), part.scope.clone(), period))
                 .or_default()
-                .merge(&hll);
+                .merge_encoded(&part.regs)
+                .map_err(|e| corrupt(&part.hour, e))?;
         }
     }
     let keys: Vec<SketchKey> = merged.keys().cloned().collect();
     for stored in store.sketches_by_key(&keys).await? {
-        let hll = Hll::decode(&stored.regs).map_err(|e| corrupt(&stored.period, e))?;
-        if let Some(m) = merged.get_mut(&(stored.kind, stored.scope, stored.period)) {
-            m.merge(&hll);
+        let key = (stored.kind, stored.scope, stored.period);
+        if let Some(m) = merged.get_mut(&key) {
+            m.merge_encoded(&stored.regs).map_err(|e| corrupt(&key.2, e))?;
         }
     }
     let sketches: Vec<StoredSketch> = merged

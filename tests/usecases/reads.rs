@@ -383,13 +383,15 @@ fn a_row_that_cannot_be_decoded_is_a_500_not_an_outage() {
     let s = Service::new();
     seed(&s);
     // An overflowed sum: SQLite hands back infinity, which JSON (and so D1) carries as null.
-    s.db()
-        .connection()
-        .execute(
-            "UPDATE event_rollup SET amount = 1e308 * 10 WHERE event_type = 'purchase_completed'",
-            [],
-        )
-        .unwrap();
+    for rollup in ["event_rollup", "event_day_rollup"] {
+        s.db()
+            .connection()
+            .execute(
+                &format!("UPDATE {rollup} SET amount = 1e308 * 10 WHERE event_type = 'purchase_completed'"),
+                [],
+            )
+            .unwrap();
+    }
     let answer = s.get("/internal/funnel-events/summary");
     assert_eq!((answer.status, answer.code()), (500, "internal_error"));
     assert!(

@@ -8,6 +8,7 @@ DELETE FROM funnel_events WHERE id IN (SELECT id FROM funnel_events WHERE ts < ?
 /// entries, old volume counters and old sketches. Binds: ?1 the cutoff.
 pub const PRUNE_EXPIRED: &[&str] = &[
     "DELETE FROM event_rollup WHERE hour < substr(?1, 1, 13)",
+    "DELETE FROM event_day_rollup WHERE day < date(?1, minutes || ' minutes')",
     "DELETE FROM property_rollup WHERE hour < substr(?1, 1, 13)",
     "DELETE FROM currency_rollup WHERE hour < substr(?1, 1, 13)",
     "DELETE FROM event_quarantine WHERE received_at < ?1",

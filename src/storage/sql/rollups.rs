@@ -7,22 +7,25 @@ use super::{Bind, Statement, RANGE, SUCCESS, TYPE_LIST};
 use crate::catalog::kpis::{Column, Measure};
 
 /// Weighted events, weighted `amount` and sampled rows per local day, event
-/// type and outcome (1, 0, -1 when not given): whole hours from the rollup,
-/// the partial hours at the edges from the rows; each row weighs
-/// 1/sample_rate (1 for unsampled types, so those counts are exact). The
-/// summary's daily chart and every count and `amount` KPI of named types come
-/// from this one read (`report::summary::daily_counts`, `from_daily`).
-/// `?1`: JSON `[[date, first hour, end hour], ...]`, one per day in order;
-/// `?2`: JSON `[[day index, start, end], ...]` (see `report::summary::days_json`).
-/// Rows group by the day's index (json_each's `key`) and take its date only
-/// once per group: reading the date out of the JSON for every rollup row
-/// cost ~40 % of the statement.
+/// type and outcome (1, 0, -1 when not given): whole local days of the day
+/// rollup's zones from `event_day_rollup`, other days' whole hours from the
+/// hourly rollup, the partial hours at the edges from the rows; each row
+/// weighs 1/sample_rate (1 for unsampled types, so those counts are exact).
+/// The summary's daily chart and every count and `amount` KPI of named types
+/// come from this one read (`report::summary::daily_counts`, `from_daily`).
+/// Binds ?1, ?2, ?3: `report::summary::DayBinds` (`hours`, `raw`, `zone_days`).
+/// Rows group by the day's index and take its date only once per group:
+/// reading the date out of the JSON for every rollup row cost ~40 % of the statement.
 pub const DAILY_ROLLUP_BY_TYPE: &str = "\
 SELECT json_extract(?1, '$[' || i || '][0]') AS day, key, outcome, SUM(n) AS n, TOTAL(amount) AS amount,
   SUM(sampled) AS sampled FROM (
   SELECT d.key AS i, r.event_type AS key, r.outcome AS outcome, r.n AS n, r.amount AS amount, r.sampled AS sampled
   FROM json_each(?1) AS d
   CROSS JOIN event_rollup AS r ON r.hour >= json_extract(d.value, '$[1]') AND r.hour < json_extract(d.value, '$[2]')
+  UNION ALL
+  SELECT json_extract(d.value, '$[0]'), r.event_type, r.outcome, r.n, r.amount, r.sampled
+  FROM json_each(?3) AS d
+  CROSS JOIN event_day_rollup AS r ON r.minutes = json_extract(d.value, '$[1]') AND r.day = json_extract(d.value, '$[2]')
   UNION ALL
   SELECT json_extract(d.value, '$[0]'), e.event_type, COALESCE(e.success, -1), 1.0 / e.sample_rate,
     COALESCE(json_extract(e.payload_json, '$.amount'), 0) / e.sample_rate, e.sample_rate < 1
@@ -38,12 +41,16 @@ SELECT json_extract(?1, '$[' || i || '][0]') AS day, key, CAST(ROUND(SUM(n)) AS 
   FROM json_each(?1) AS d
   CROSS JOIN event_rollup AS r ON r.hour >= json_extract(d.value, '$[1]') AND r.hour < json_extract(d.value, '$[2]')
   UNION ALL
+  SELECT json_extract(d.value, '$[0]'), r.service, r.n, r.sampled
+  FROM json_each(?3) AS d
+  CROSS JOIN event_day_rollup AS r ON r.minutes = json_extract(d.value, '$[1]') AND r.day = json_extract(d.value, '$[2]')
+  UNION ALL
   SELECT json_extract(d.value, '$[0]'), e.service, 1.0 / e.sample_rate, e.sample_rate < 1
   FROM json_each(?2) AS d
   CROSS JOIN funnel_events AS e ON e.ts >= json_extract(d.value, '$[1]') AND e.ts < json_extract(d.value, '$[2]')
 ) GROUP BY i, key HAVING ROUND(SUM(n)) > 0";
 
-pub use crate::report::summary::{in_event_rollup, ROLLUP_SUM_PROPERTY};
+pub use crate::report::summary::{in_event_rollup, DayBinds, DAY_ROLLUP_ZONES, ROLLUP_SUM_PROPERTY};
 
 // `CROSS JOIN` keeps SQLite's join order: the few edge segments (or days)
 // drive index range reads on `ts`; otherwise the planner may walk every row
@@ -264,7 +271,7 @@ pub const MARK_NEW_ROWS: &str =
 /// grouped upsert per rollup instead of a trigger per row (migration 0015).
 /// A duplicate was never inserted, so it never counts. The rows are read by
 /// rowid range; their `payload_json` is parsed once per statement that needs it.
-pub const ROLL_UP_NEW_ROWS: [&str; 3] = [
+pub const ROLL_UP_NEW_ROWS: [&str; 4] = [
     "INSERT INTO event_rollup (hour, event_type, outcome, service, n, amount, sampled, errored)
 SELECT substr(ts, 1, 13), event_type, COALESCE(success, -1), MIN(service), SUM(1.0 / sample_rate),
   TOTAL(COALESCE(json_extract(payload_json, '$.amount'), 0) / sample_rate), SUM(sample_rate < 1),
@@ -290,12 +297,23 @@ FROM funnel_events WHERE id > (SELECT last_id FROM rollup_mark WHERE k = 1)
 GROUP BY 1, 2, 3
 ON CONFLICT (event_type, hour, currency) DO UPDATE SET
   amount = amount + excluded.amount, sampled = sampled + excluded.sampled",
+    "INSERT INTO event_day_rollup (minutes, day, event_type, outcome, service, n, amount, sampled, errored)
+SELECT z.minutes, date(e.ts, z.minutes || ' minutes'), e.event_type, COALESCE(e.success, -1), MIN(e.service),
+  SUM(1.0 / e.sample_rate), TOTAL(COALESCE(json_extract(e.payload_json, '$.amount'), 0) / e.sample_rate),
+  SUM(e.sample_rate < 1), TOTAL((e.error_code IS NOT NULL) / e.sample_rate)
+FROM funnel_events AS e CROSS JOIN rollup_zones AS z
+WHERE e.id > (SELECT last_id FROM rollup_mark WHERE k = 1)
+GROUP BY 1, 2, 3, 4
+ON CONFLICT (minutes, day, event_type, outcome) DO UPDATE SET
+  n = n + excluded.n, amount = amount + excluded.amount, sampled = sampled + excluded.sampled,
+  errored = errored + excluded.errored",
 ];
 
 /// Empties the rollups, so [`ROLL_UP_NEW_ROWS`] after a mark of 0 rebuilds them
 /// from every row (the bulk loader's rows, which no write rolled up).
-pub const CLEAR_ROLLUPS: [&str; 4] = [
+pub const CLEAR_ROLLUPS: [&str; 5] = [
     "DELETE FROM event_rollup",
+    "DELETE FROM event_day_rollup",
     "DELETE FROM property_rollup",
     "DELETE FROM currency_rollup",
     "UPDATE rollup_mark SET last_id = 0 WHERE k = 1",

@@ -1441,3 +1441,73 @@ fn the_day_rollup_zones_of_the_migration_are_the_ones_reads_use() {
         .collect();
     assert_eq!(zones, sql::DAY_ROLLUP_ZONES);
 }
+
+#[test]
+fn a_funnels_failures_are_exactly_those_of_its_step_traces_and_traceless_step_users() {
+    let conn = migrated();
+    let mut rows = rows(1500);
+    // Some failures come without a trace: they belong to their user's funnel subject.
+    for (i, r) in rows.iter_mut().enumerate() {
+        if i % 13 == 0 {
+            r.trace_id = None;
+            r.error_code = Some(format!("E_nt{}", i % 3));
+        }
+        // Failures on traces no step is on (not step types themselves).
+        if i % 17 == 0 && !r.event_type.starts_with("m_auth_login_s") {
+            r.trace_id = Some(format!("other_{i}"));
+            r.error_code = Some("E_other".into());
+        }
+    }
+    insert(&conn, &rows);
+    let steps = ["m_auth_login_start", "m_auth_login_success"];
+    let (from, to) = ("2026-03-03T10:00:00.000Z", "2026-03-15T00:00:00.000Z");
+    let in_range = |r: &&EventRow| r.ts.as_str() >= from && r.ts.as_str() < to;
+    let step_rows: Vec<&EventRow> = rows
+        .iter()
+        .filter(in_range)
+        .filter(|r| steps.contains(&r.event_type.as_str()))
+        .collect();
+    let traces: std::collections::HashSet<&str> = step_rows.iter().filter_map(|r| r.trace_id.as_deref()).collect();
+    let users: std::collections::HashSet<&str> = step_rows.iter().filter_map(|r| r.user_id.as_deref()).collect();
+    let mut expected: std::collections::BTreeMap<(Option<String>, Option<String>, String), String> = Default::default();
+    for r in rows.iter().filter(in_range).filter(|r| r.error_code.is_some()) {
+        let belongs = match (&r.trace_id, &r.user_id) {
+            (Some(t), _) => traces.contains(t.as_str()),
+            (None, Some(u)) => users.contains(u.as_str()),
+            (None, None) => false,
+        };
+        if belongs {
+            let e = expected
+                .entry((r.trace_id.clone(), r.user_id.clone(), r.error_code.clone().unwrap()))
+                .or_default();
+            if r.ts > *e {
+                *e = r.ts.clone();
+            }
+        }
+    }
+    let s = Statement::with(
+        sql::FUNNEL_ERRORS,
+        [Bind::text(from), Bind::text(to), Bind::json(&steps)],
+    );
+    let got: std::collections::BTreeMap<(Option<String>, Option<String>, String), String> = conn
+        .prepare(&s.sql)
+        .unwrap()
+        .query_map(params_from_iter(binds(&s)), |r| {
+            Ok((
+                (r.get("trace_id")?, r.get("user_id")?, r.get("error_code")?),
+                r.get("last_ts")?,
+            ))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(expected.keys().any(|k| k.0.is_none()), "traceless failures take part");
+    assert!(
+        !expected.keys().any(|k| k.2 == "E_other"),
+        "failures of other traces do not"
+    );
+    assert_eq!(got, expected);
+    let plan = plan(&conn, &s).join("\n");
+    assert!(plan.contains("idx_funnel_events_trace_failures"), "{plan}");
+    assert!(plan.contains("idx_funnel_events_user_failures"), "{plan}");
+}

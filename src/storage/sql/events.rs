@@ -137,21 +137,28 @@ pub fn funnel_steps(from: &str, to: &str, steps: &[&str], by: Option<Breakdown>)
     Statement::with(sql, range)
 }
 
-/// The failures with an error code in the range of the funnel's subjects
-/// (a trace or user seen at one of its steps), per subject: its latest time.
-/// Each step subject's errors are sought by trace and by user (indexes on
-/// both), so the read grows with the funnel's own events, never with other
-/// failures. Binds: ?1 from, ?2 to, ?3 JSON array of the step event types.
+/// The failures with an error code in the range of the funnel's subjects,
+/// per subject: its latest time. A failure belongs to a subject when its trace
+/// is a step trace, or, sent without a trace, when its user is a step user
+/// (`report::funnel` maps it to that user's trace); any other failure could
+/// not be counted. Each step subject costs a seek into an index of failures
+/// only (migration 0017), so the read grows with the funnel's own events,
+/// never with other events. Binds: ?1 from, ?2 to, ?3 JSON array of the step types.
 pub const FUNNEL_ERRORS: &str = "\
 WITH steps AS (
   SELECT trace_id, user_id FROM funnel_events
   WHERE ts >= ?1 AND ts < ?2 AND event_type IN (SELECT value FROM json_each(?3))
     AND (trace_id IS NOT NULL OR user_id IS NOT NULL)
 )
-SELECT trace_id, user_id, error_code, MAX(ts) AS last_ts FROM funnel_events
-WHERE (trace_id IN (SELECT trace_id FROM steps) OR user_id IN (SELECT user_id FROM steps))
-  AND error_code IS NOT NULL AND ts >= ?1 AND ts < ?2
-GROUP BY trace_id, user_id, error_code";
+SELECT trace_id, user_id, error_code, MAX(ts) AS last_ts FROM (
+  SELECT trace_id, user_id, error_code, ts FROM funnel_events
+  WHERE trace_id IN (SELECT trace_id FROM steps WHERE trace_id IS NOT NULL)
+    AND error_code IS NOT NULL AND trace_id IS NOT NULL AND ts >= ?1 AND ts < ?2
+  UNION ALL
+  SELECT trace_id, user_id, error_code, ts FROM funnel_events
+  WHERE user_id IN (SELECT user_id FROM steps WHERE user_id IS NOT NULL)
+    AND error_code IS NOT NULL AND trace_id IS NULL AND user_id IS NOT NULL AND ts >= ?1 AND ts < ?2
+) GROUP BY trace_id, user_id, error_code";
 
 /// First and last time each listed event type was ever stored (one index seek each).
 /// Binds: JSON array of event types.

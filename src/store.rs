@@ -22,7 +22,7 @@ use crate::report::money::MoneyRow;
 use crate::report::overview::{Seen, ServiceTypeCount};
 use crate::report::quarantine::{QuarantinedEvent, ReplayPlan};
 use crate::report::summary::{DailyCount, DailyRollup};
-use crate::report::usage::{ActionUsage, Override, SubjectKind};
+use crate::report::usage::{ActionMonth, ActionUsage, Override, SubjectKind};
 use crate::sketch::distinct::Distinct;
 
 pub use crate::error::StorageError;
@@ -284,12 +284,14 @@ pub trait EventStore {
         actions: &'static [QuotaAction],
     ) -> StoreResult<Vec<ActionUsage>>;
 
-    /// Every user of each action in the month, with usage and limit.
-    async fn usage_by_action(
+    /// Each action's use in each of `months` (consecutive whole quota months,
+    /// oldest first): users, summed use and the users at their limit; one list
+    /// (one entry per action) per month, in order.
+    async fn usage_by_months(
         &self,
-        month: &Span,
+        months: &[Span],
         actions: &'static [QuotaAction],
-    ) -> StoreResult<Vec<(&'static QuotaAction, Vec<ActionUsage>)>>;
+    ) -> StoreResult<Vec<Vec<ActionMonth>>>;
 
     async fn list_overrides(&self) -> StoreResult<Vec<OverrideRow>>;
 

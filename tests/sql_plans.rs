@@ -90,6 +90,7 @@ fn insert(conn: &Connection, rows: &[EventRow]) {
         for s in sql::ROLL_UP_NEW_ROWS {
             conn.execute(s, []).unwrap();
         }
+        conn.execute(sql::ROLL_UP_USAGE, []).unwrap();
     }
     let parts = funnel::sketch::distinct::parts(rows.iter().map(Into::into));
     conn.execute(sql::INSERT_SKETCH_PARTS, [serde_json::to_string(&parts).unwrap()])
@@ -735,6 +736,8 @@ mod quotas {
             _ => (a.events[0], r#"{"prompt_id":"p","model_type":"gpt-4"}"#),
         };
         let row = metered_row(i, user, tenant, event_type, payload);
+        // As a write does: mark, insert, then roll the new row up.
+        conn.execute(sql::MARK_NEW_ROWS, []).unwrap();
         let s = Statement::with(
             sql::INSERT_METERED_EVENT,
             sql::QuotaBinds {
@@ -746,9 +749,13 @@ mod quotas {
             }
             .binds(),
         );
-        let mut stmt = conn.prepare(&s.sql).unwrap();
-        let mut rows = stmt.query(params_from_iter(binds(&s))).unwrap();
-        rows.next().unwrap().is_some()
+        let stored = {
+            let mut stmt = conn.prepare(&s.sql).unwrap();
+            let mut rows = stmt.query(params_from_iter(binds(&s))).unwrap();
+            rows.next().unwrap().is_some()
+        };
+        conn.execute(sql::ROLL_UP_USAGE, []).unwrap();
+        stored
     }
 
     fn state(conn: &Connection, user: &str, action_name: &str) -> (i64, i64) {
@@ -869,7 +876,7 @@ mod quotas {
         .unwrap();
         assert_eq!(state(&conn, "u1", "ai_tool_access"), (a.limits.free, a.limits.free));
         let users = Statement::with(
-            sql::QUOTA_USERS,
+            sql::QUOTA_USERS_AT_LIMIT,
             sql::QuotaBinds {
                 row: None,
                 month: MONTH,
@@ -926,9 +933,9 @@ mod quotas {
                 ),
             ),
             (
-                "quota users",
+                "quota users at limit",
                 Statement::with(
-                    sql::QUOTA_USERS,
+                    sql::QUOTA_USERS_AT_LIMIT,
                     sql::QuotaBinds {
                         row: None,
                         month: MONTH,
@@ -939,6 +946,18 @@ mod quotas {
                     .binds(),
                 ),
             ),
+            (
+                "usage totals",
+                Statement::with(
+                    sql::USAGE_TOTALS,
+                    [
+                        Bind::json(&["compile", "workflow_run"]),
+                        Bind::text(MONTH.0),
+                        Bind::text(MONTH.1),
+                    ],
+                ),
+            ),
+            ("usage roll-up", Statement::new(sql::ROLL_UP_USAGE)),
             (
                 "existing keys",
                 Statement::with(sql::EXISTING_KEYS, [Bind::json(&[["cp", "e1"]])]),
@@ -1510,4 +1529,350 @@ fn a_funnels_failures_are_exactly_those_of_its_step_traces_and_traceless_step_us
     let plan = plan(&conn, &s).join("\n");
     assert!(plan.contains("idx_funnel_events_trace_failures"), "{plan}");
     assert!(plan.contains("idx_funnel_events_user_failures"), "{plan}");
+}
+
+/// Monthly usage per quota action (migration 0018): the rollup the aggregate
+/// usage reads use must always say what the ingest guard counts.
+mod usage_rollup {
+    use super::*;
+    use funnel::catalog::quotas::{month_bounds, QuotaAction, ACTIONS};
+
+    /// The quota months the generated rows (and their moves) fall in.
+    const MONTHS: [(i32, u32); 6] = [(2026, 1), (2026, 2), (2026, 3), (2026, 4), (2026, 5), (2026, 6)];
+
+    /// From the first month's start to the last month's end.
+    fn all_months() -> (String, String) {
+        (bounds(2026, 1).0, bounds(2026, 6).1)
+    }
+
+    fn bounds(y: i32, m: u32) -> (String, String) {
+        let (from, to) = month_bounds(chrono::NaiveDate::from_ymd_opt(y, m, 1).unwrap());
+        (to_stored(from), to_stored(to))
+    }
+
+    /// Metered and unmetered rows of 8 users over Feb–June 2026, some exactly on
+    /// a quota month's first and last millisecond, tools used and only viewed.
+    fn metered_rows(n: usize) -> Vec<EventRow> {
+        let start = Utc.with_ymd_and_hms(2026, 2, 26, 0, 0, 0).unwrap();
+        let template = rows(1).pop().unwrap();
+        let types = [
+            "compile_prompt",
+            "start_workflow",
+            "complete_step",
+            "tool_interaction",
+            "app_open",
+        ];
+        (0..n)
+            .map(|i| {
+                let event_type = types[i % types.len()];
+                let ts = match i % 50 {
+                    0 => "2026-02-28T15:00:00.000Z".to_string(), // March 1st, 00:00 in Seoul
+                    1 => "2026-03-31T14:59:59.999Z".to_string(), // March 31st, 23:59:59.999 in Seoul
+                    _ => to_stored(start + Duration::minutes(i as i64 * 157)),
+                };
+                let payload = match event_type {
+                    "tool_interaction" => format!(
+                        r#"{{"tool_id":"t","action_type":"{}"}}"#,
+                        if i % 3 == 0 { "view" } else { "use" }
+                    ),
+                    _ => r#"{"prompt_id":"p"}"#.to_string(),
+                };
+                EventRow {
+                    ts,
+                    event_type: event_type.into(),
+                    service: "easypick".into(),
+                    event_id: format!("u{i}"),
+                    user_id: (i % 13 != 0).then(|| format!("u{}", i % 8)),
+                    tenant_id: Some(format!("t{}", i % 3)),
+                    payload_json: Some(payload),
+                    ..template.clone()
+                }
+            })
+            .collect()
+    }
+
+    fn query<T>(conn: &Connection, s: &Statement, f: impl FnMut(&rusqlite::Row) -> rusqlite::Result<T>) -> Vec<T> {
+        conn.prepare(&s.sql)
+            .unwrap()
+            .query_map(params_from_iter(binds(s)), f)
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    fn quota_binds<'a>(month: &'a (String, String), action: &'a QuotaAction, user: Option<&'a str>) -> Vec<Bind> {
+        sql::QuotaBinds {
+            row: None,
+            month: (&month.0, &month.1),
+            action,
+            user_id: user,
+            tenant_id: None,
+        }
+        .binds()
+    }
+
+    /// `(action, month, user, used)`.
+    type Usage = (String, String, String, i64);
+    /// `(action, month, user, used, limit)`.
+    type UsageState = (String, String, String, i64, i64);
+
+    /// Per (action, month, user): the rollup's count.
+    fn rolled(conn: &Connection) -> Vec<Usage> {
+        let s = Statement::new("SELECT action, month, user_id, used FROM usage_rollup ORDER BY 1, 2, 3");
+        query(conn, &s, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+    }
+
+    /// Per (action, month, user): what the guard counts, over the rows (users
+    /// with no counted event left out), and each user's limit.
+    fn recount(conn: &Connection) -> (Vec<Usage>, Vec<UsageState>) {
+        let users: Vec<String> = query(
+            conn,
+            &Statement::new("SELECT DISTINCT user_id FROM funnel_events WHERE user_id IS NOT NULL ORDER BY 1"),
+            |r| r.get(0),
+        );
+        let (mut counts, mut states) = (Vec::new(), Vec::new());
+        for a in ACTIONS {
+            for (y, m) in MONTHS {
+                let month = bounds(y, m);
+                let label = format!("{y}-{m:02}");
+                for u in &users {
+                    let s = Statement::with(sql::QUOTA_STATE, quota_binds(&month, a, Some(u)));
+                    let (used, limit): (i64, i64) = query(conn, &s, |r| Ok((r.get("used")?, r.get("limit")?)))[0];
+                    if used > 0 {
+                        counts.push((a.name.to_string(), label.clone(), u.clone(), used));
+                        states.push((a.name.to_string(), label.clone(), u.clone(), used, limit));
+                    }
+                }
+            }
+        }
+        counts.sort();
+        (counts, states)
+    }
+
+    fn totals(conn: &Connection) -> Vec<(String, String, i64, i64)> {
+        let (first, last) = all_months();
+        let names: Vec<&str> = ACTIONS.iter().map(|a| a.name).collect();
+        let s = Statement::with(
+            sql::USAGE_TOTALS,
+            [Bind::json(&names), Bind::text(first), Bind::text(last)],
+        );
+        let mut out = query(conn, &s, |r| {
+            Ok((r.get("action")?, r.get("month")?, r.get("users")?, r.get("used")?))
+        });
+        out.sort();
+        out
+    }
+
+    /// The users at their limit of each action over all the months, as the read returns them.
+    fn at_limit(conn: &Connection) -> Vec<UsageState> {
+        let range = all_months();
+        ACTIONS
+            .iter()
+            .flat_map(|a| {
+                let s = Statement::with(sql::QUOTA_USERS_AT_LIMIT, quota_binds(&range, a, None));
+                query(conn, &s, |r| {
+                    Ok((
+                        r.get::<_, String>("action")?,
+                        r.get("month")?,
+                        r.get("user_id")?,
+                        r.get("used")?,
+                        r.get("limit")?,
+                    ))
+                })
+            })
+            .collect()
+    }
+
+    fn assert_exact(conn: &Connection, after: &str) {
+        let (counts, states) = recount(conn);
+        assert_eq!(
+            rolled(conn),
+            counts,
+            "the rollup equals the guard's count after {after}"
+        );
+        let mut expected_totals: std::collections::BTreeMap<(String, String), (i64, i64)> = Default::default();
+        for (a, m, _, used) in &counts {
+            let t = expected_totals.entry((a.clone(), m.clone())).or_default();
+            t.0 += 1;
+            t.1 += used;
+        }
+        let expected_totals: Vec<_> = expected_totals
+            .into_iter()
+            .map(|((a, m), (users, used))| (a, m, users, used))
+            .collect();
+        assert_eq!(totals(conn), expected_totals, "totals after {after}");
+        // Every user at their limit, by action, month and use (most first), as a full listing would filter them.
+        let mut expected: Vec<_> = states.into_iter().filter(|s| s.3 >= s.4).collect();
+        let order = |a: &str| ACTIONS.iter().position(|x| x.name == a).unwrap();
+        expected.sort_by(|x, y| {
+            (order(&x.0), &x.1, std::cmp::Reverse(x.3), &x.2).cmp(&(order(&y.0), &y.1, std::cmp::Reverse(y.3), &y.2))
+        });
+        assert_eq!(at_limit(conn), expected, "users at their limit after {after}");
+    }
+
+    #[test]
+    fn the_usage_rollup_equals_the_guards_count_through_inserts_duplicates_deletes_moves_and_rewrites() {
+        let conn = migrated();
+        let rows = metered_rows(900);
+        insert(&conn, &rows[..400]);
+        assert_exact(&conn, "the first write");
+        // A retried write: 300 stored keys again and 500 new rows.
+        insert(&conn, &rows[100..]);
+        assert_exact(&conn, "a write with duplicates");
+        let set = |kind: &str, id: &str, action: &str, limit: i64| {
+            conn.execute(
+                sql::UPSERT_QUOTA_OVERRIDE,
+                rusqlite::params![kind, id, action, limit, "2026-03-01T00:00:00.000Z"],
+            )
+            .unwrap();
+        };
+        // Limits low enough that some users reach them: a user's, a tenant's, and 0 (blocked).
+        set("user", "u1", "compile", 3);
+        set("user", "u2", "workflow_run", 0);
+        set("tenant", "t2", "ai_tool_access", 2);
+        assert_exact(&conn, "overrides");
+        assert!(!at_limit(&conn).is_empty(), "the data puts someone at their limit");
+        for change in [
+            "DELETE FROM funnel_events WHERE id % 7 = 0",
+            // The demo's backdating: rows move across quota months.
+            "UPDATE funnel_events SET ts = strftime('%Y-%m-%dT%H:%M:%fZ', ts, '-2 days', '+13 minutes') WHERE id % 3 = 0",
+            // A payload rewrite decides whether a tool event counts.
+            "UPDATE funnel_events SET payload_json = json_set(payload_json, '$.action_type', \
+             CASE json_extract(payload_json, '$.action_type') WHEN 'use' THEN 'view' ELSE 'use' END) \
+             WHERE event_type = 'tool_interaction' AND id % 4 = 0",
+            "UPDATE funnel_events SET payload_json = NULL WHERE id % 17 = 0",
+            "UPDATE funnel_events SET event_type = 'compile_prompt' WHERE event_type = 'app_open' AND id % 2 = 0",
+            "UPDATE funnel_events SET event_type = 'app_open' WHERE event_type = 'start_workflow' AND id % 5 = 0",
+            "UPDATE funnel_events SET user_id = NULL WHERE id % 11 = 0",
+            "UPDATE funnel_events SET user_id = 'u9' WHERE user_id IS NULL AND id % 2 = 1",
+            // Erasure of a user, then retention of everything before April.
+            "DELETE FROM funnel_events WHERE user_id = 'u3'",
+            "DELETE FROM funnel_events WHERE ts < '2026-03-31T15:00:00.000Z'",
+        ] {
+            conn.execute(change, []).unwrap();
+            assert_exact(&conn, change);
+        }
+        let months: Vec<String> = query(&conn, &Statement::new("SELECT DISTINCT month FROM usage_rollup"), |r| {
+            r.get(0)
+        });
+        assert!(
+            months.iter().all(|m| m.as_str() >= "2026-04"),
+            "months emptied by retention leave no rows: {months:?}"
+        );
+        let empty_totals: i64 = conn
+            .query_row("SELECT COUNT(*) FROM usage_totals WHERE month < '2026-04'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(empty_totals, 0);
+    }
+
+    #[test]
+    fn a_rebuild_of_the_usage_rollup_equals_what_the_writes_kept() {
+        let conn = migrated();
+        insert(&conn, &metered_rows(600));
+        conn.execute(
+            "UPDATE funnel_events SET ts = strftime('%Y-%m-%dT%H:%M:%fZ', ts, '+5 days') WHERE id % 4 = 0",
+            [],
+        )
+        .unwrap();
+        let kept = (rolled(&conn), totals(&conn));
+        for s in sql::CLEAR_ROLLUPS
+            .into_iter()
+            .chain(sql::CLEAR_USAGE_ROLLUP)
+            .chain([sql::ROLL_UP_USAGE])
+        {
+            conn.execute(s, []).unwrap();
+        }
+        assert!(!kept.0.is_empty());
+        assert_eq!((rolled(&conn), totals(&conn)), kept);
+    }
+
+    /// Rows the bulk loader or an older release stored before migration 0018
+    /// are counted by its backfill.
+    #[test]
+    fn the_migration_backfills_the_rows_stored_before_it() {
+        let conn = Connection::open_in_memory().unwrap();
+        sqlite::apply_migrations(&conn, &sqlite::migrations_dir(), "", "0017");
+        insert_rows_only(&conn, &metered_rows(500));
+        sqlite::apply_migrations(&conn, &sqlite::migrations_dir(), "0017", "9999");
+        assert_exact(&conn, "the migration");
+    }
+
+    fn insert_rows_only(conn: &Connection, rows: &[EventRow]) {
+        for chunk in json_chunks(rows, 64 * 1024).unwrap() {
+            let mut stmt = conn.prepare(sql::INSERT_EVENTS).unwrap();
+            let mut out = stmt.query([chunk]).unwrap();
+            while out.next().unwrap().is_some() {}
+        }
+    }
+
+    #[test]
+    fn the_counted_types_in_the_migration_are_the_catalogs() {
+        let conn = migrated();
+        let listed: Vec<(String, String, Option<String>, Option<String>)> =
+            query(&conn, &Statement::new(sql::QUOTA_ACTION_TYPES), |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            });
+        let mut declared: Vec<_> = ACTIONS
+            .iter()
+            .flat_map(|a| {
+                a.events.iter().map(|e| {
+                    (
+                        a.name.to_string(),
+                        e.to_string(),
+                        a.only_when.map(|(p, _)| format!("$.{p}")),
+                        a.only_when.map(|(_, v)| v.to_string()),
+                    )
+                })
+            })
+            .collect();
+        declared.sort();
+        assert_eq!(
+            listed, declared,
+            "migration 0018's quota_action_types and catalog::quotas::ACTIONS agree"
+        );
+    }
+
+    /// The month SQL gives a stored timestamp is the quota month `month_bounds` puts it in.
+    #[test]
+    fn the_sql_quota_month_of_a_timestamp_is_the_catalogs_month() {
+        let conn = migrated();
+        for (y, m) in [(2026, 1), (2026, 2), (2026, 12), (2027, 3), (2030, 10)] {
+            let (from, to) = bounds(y, m);
+            let last = to_stored(funnel::time::parse_rfc3339(&to).unwrap() - Duration::milliseconds(1));
+            for ts in [&from, &last] {
+                let label: String = conn
+                    .query_row("SELECT substr(datetime(?1, '+9 hours'), 1, 7)", [ts], |r| r.get(0))
+                    .unwrap();
+                assert_eq!(label, format!("{y}-{m:02}"), "{ts}");
+            }
+        }
+    }
+
+    #[test]
+    fn usage_reads_search_indexes() {
+        let conn = migrated();
+        insert(&conn, &metered_rows(300));
+        conn.execute(
+            sql::UPSERT_QUOTA_OVERRIDE,
+            rusqlite::params!["user", "u1", "compile", 1, "2026-03-01T00:00:00.000Z"],
+        )
+        .unwrap();
+        let range = all_months();
+        let s = Statement::with(sql::QUOTA_USERS_AT_LIMIT, quota_binds(&range, &ACTIONS[0], None));
+        assert_uses_indexes(&conn, "users at limit", &s);
+        // Each month is one seek of the users who may be at their limit, never a walk of the month's users.
+        let plan = plan(&conn, &s);
+        assert!(
+            plan.iter()
+                .any(|l| l.contains("idx_usage_rollup_used (action=? AND month=? AND used>?)")),
+            "{plan:#?}"
+        );
+        assert!(
+            plan.iter()
+                .all(|l| !l.starts_with("SCAN t") && !l.starts_with("SCAN g")),
+            "{plan:#?}"
+        );
+    }
 }

@@ -146,14 +146,23 @@ pub struct SystemLine {
     pub average_per_user: Option<f64>,
 }
 
-pub fn system_summary(action: &'static QuotaAction, users: &[ActionUsage]) -> SystemLine {
-    let total: i64 = users.iter().map(|u| u.used).sum();
+/// One action's use in one month, as the store reads it: how many users used
+/// it, their summed use, and the users at or over their limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionMonth {
+    pub action: &'static QuotaAction,
+    pub users: usize,
+    pub used: i64,
+    pub at_limit: Vec<ActionUsage>,
+}
+
+pub fn system_summary(m: &ActionMonth) -> SystemLine {
     SystemLine {
-        action: action.name,
-        total_used: total,
-        users: users.len(),
-        users_at_limit: users.iter().filter(|u| u.used >= u.limit).count(),
-        average_per_user: (!users.is_empty()).then(|| (total as f64 / users.len() as f64 * 100.0).round() / 100.0),
+        action: m.action.name,
+        total_used: m.used,
+        users: m.users,
+        users_at_limit: m.at_limit.len(),
+        average_per_user: (m.users > 0).then(|| (m.used as f64 / m.users as f64 * 100.0).round() / 100.0),
     }
 }
 
@@ -317,10 +326,17 @@ mod tests {
             used,
             limit: 20,
         };
-        let line = system_summary(quotas::action("compile").unwrap(), &[u("a", 20), u("b", 5)]);
-        assert_eq!((line.total_used, line.users, line.users_at_limit), (25, 2, 1));
-        assert_eq!(line.average_per_user, Some(12.5));
-        let empty = system_summary(quotas::action("compile").unwrap(), &[]);
+        let compile = quotas::action("compile").unwrap();
+        let month = |users, used, at_limit| ActionMonth {
+            action: compile,
+            users,
+            used,
+            at_limit,
+        };
+        let line = system_summary(&month(3, 28, vec![u("a", 20)]));
+        assert_eq!((line.total_used, line.users, line.users_at_limit), (28, 3, 1));
+        assert_eq!(line.average_per_user, Some(9.33));
+        let empty = system_summary(&month(0, 0, vec![]));
         assert_eq!(empty.average_per_user, None);
     }
 

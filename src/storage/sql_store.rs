@@ -20,7 +20,7 @@ use crate::report::funnel::{Breakdown, ErrorRow, StepRow};
 use crate::report::money::MoneyRow;
 use crate::report::quarantine::{QuarantinedEvent, ReplayPlan};
 use crate::report::summary;
-use crate::report::usage::{ActionUsage, Override, SubjectKind};
+use crate::report::usage::{ActionMonth, ActionUsage, Override, SubjectKind};
 use crate::sketch::distinct::{self, Distinct};
 use crate::store::{
     ActorRow, AuditEntry, AuditQuery, AuditRow, CatalogRows, ErasedRows, Erasure, EventStore, JobState, MeasureRow,
@@ -80,6 +80,34 @@ struct Suppressed {
     subject: String,
 }
 
+/// A row of [`sql::USAGE_TOTALS`].
+#[derive(Deserialize)]
+struct UsageTotalsRow {
+    action: String,
+    month: String,
+    users: i64,
+    used: i64,
+}
+
+/// A row of [`sql::QUOTA_USERS_AT_LIMIT`]: one user's usage of one action in one month.
+#[derive(Deserialize)]
+struct MonthUserRow {
+    month: String,
+    #[serde(flatten)]
+    usage: ActionUsage,
+}
+
+/// The quota month (`YYYY-MM`) that starts at the stored timestamp `start`.
+fn quota_month_label(start: &str) -> String {
+    crate::time::parse_rfc3339(start)
+        .map(|t| {
+            t.with_timezone(&crate::catalog::quotas::MONTH_TIME_ZONE)
+                .format("%Y-%m")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
 #[derive(Deserialize)]
 struct Count {
     n: i64,
@@ -103,6 +131,7 @@ fn roll_up_new_rows<'a>(batch: &mut Batch, rows: impl Iterator<Item = &'a EventR
     for s in sql::ROLL_UP_NEW_ROWS {
         batch.push(Statement::new(s));
     }
+    batch.push(Statement::new(sql::ROLL_UP_USAGE));
     let parts = crate::sketch::distinct::parts(rows.map(Into::into));
     for chunk in chunks(&parts)? {
         batch.push(Statement::with(sql::INSERT_SKETCH_PARTS, [Bind::Text(chunk)]));
@@ -311,6 +340,7 @@ impl<B: SqlBackend> EventStore for SqlStore<B> {
         for s in sql::ROLL_UP_NEW_ROWS {
             batch.push(Statement::new(s));
         }
+        batch.push(Statement::new(sql::ROLL_UP_USAGE));
         Ok(batch.run(&self.backend).await?.rows::<InsertedKey>(slot)?.len())
     }
 
@@ -551,31 +581,69 @@ impl<B: SqlBackend> EventStore for SqlStore<B> {
         Ok(lines)
     }
 
-    async fn usage_by_action(
+    async fn usage_by_months(
         &self,
-        month: &Span,
+        months: &[Span],
         actions: &'static [QuotaAction],
-    ) -> StoreResult<Vec<(&'static QuotaAction, Vec<ActionUsage>)>> {
+    ) -> StoreResult<Vec<Vec<ActionMonth>>> {
+        let (Some(first), Some(last)) = (months.first(), months.last()) else {
+            return Ok(Vec::new());
+        };
+        // One batch covers every month: the totals, and per action the users at their limit.
         let mut batch = Batch::new();
-        let slots: Vec<_> = actions
+        let names: Vec<&str> = actions.iter().map(|a| a.name).collect();
+        let totals = batch.push(Statement::with(
+            sql::USAGE_TOTALS,
+            [Bind::json(&names), Bind::text(&first.from), Bind::text(&last.to)],
+        ));
+        let at_limit: Vec<_> = actions
             .iter()
             .map(|action| {
                 let binds = sql::QuotaBinds {
                     row: None,
-                    month: (&month.from, &month.to),
+                    month: (&first.from, &last.to),
                     action,
                     user_id: None,
                     tenant_id: None,
                 };
-                (action, batch.push(Statement::with(sql::QUOTA_USERS, binds.binds())))
+                batch.push(Statement::with(sql::QUOTA_USERS_AT_LIMIT, binds.binds()))
             })
             .collect();
         let mut results = batch.run(&self.backend).await?;
-        let mut per_action = Vec::new();
-        for (action, slot) in slots {
-            per_action.push((action, results.rows(slot)?));
+        let labels: Vec<String> = months.iter().map(|m| quota_month_label(&m.from)).collect();
+        let mut per_month: Vec<Vec<ActionMonth>> = labels
+            .iter()
+            .map(|_| {
+                actions
+                    .iter()
+                    .map(|action| ActionMonth {
+                        action,
+                        users: 0,
+                        used: 0,
+                        at_limit: Vec::new(),
+                    })
+                    .collect()
+            })
+            .collect();
+        let entry = |month: &str, action: &str| {
+            let m = labels.iter().position(|l| l == month)?;
+            let a = actions.iter().position(|a| a.name == action)?;
+            Some((m, a))
+        };
+        for t in results.rows::<UsageTotalsRow>(totals)? {
+            if let Some((m, a)) = entry(&t.month, &t.action) {
+                per_month[m][a].users = usize::try_from(t.users).unwrap_or(0);
+                per_month[m][a].used = t.used;
+            }
         }
-        Ok(per_action)
+        for slot in at_limit {
+            for row in results.rows::<MonthUserRow>(slot)? {
+                if let Some((m, a)) = entry(&row.month, &row.usage.action) {
+                    per_month[m][a].at_limit.push(row.usage);
+                }
+            }
+        }
+        Ok(per_month)
     }
 
     async fn list_overrides(&self) -> StoreResult<Vec<OverrideRow>> {
@@ -839,7 +907,8 @@ impl<B: SqlBackend> EventStore for SqlStore<B> {
 
     async fn rebuild_rollups(&self) -> StoreResult<()> {
         let mut batch = Batch::new();
-        for s in sql::CLEAR_ROLLUPS.into_iter().chain(sql::ROLL_UP_NEW_ROWS) {
+        let usage = sql::CLEAR_USAGE_ROLLUP.into_iter().chain([sql::ROLL_UP_USAGE]);
+        for s in sql::CLEAR_ROLLUPS.into_iter().chain(sql::ROLL_UP_NEW_ROWS).chain(usage) {
             batch.push(Statement::new(s));
         }
         batch.run(&self.backend).await.map(drop)

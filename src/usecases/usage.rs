@@ -1,6 +1,8 @@
-//! Monthly usage per action and quota overrides. Usage and limits come from
-//! the same statements the ingest guard uses, so these answers can never
-//! disagree with what ingest enforces.
+//! Monthly usage per action and quota overrides. One user's usage and every
+//! limit come from the same statements the ingest guard uses; the monthly
+//! totals read the usage rollup (migration 0018), which counts exactly what
+//! the guard counts (tests/sql_plans.rs checks it through every change), so
+//! these answers never disagree with what ingest enforces.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -88,6 +90,12 @@ fn month_span(month: &Month) -> Span {
     }
 }
 
+/// Each action's use in one month.
+async fn one_month<S: EventStore>(store: &S, month: &Month) -> AppResult<Vec<usage::ActionMonth>> {
+    let mut per_month = store.usage_by_months(&[month_span(month)], ACTIONS).await?;
+    Ok(per_month.pop().unwrap_or_default())
+}
+
 pub async fn of_user<S: EventStore>(store: &S, params: &Params, now: DateTime<Utc>) -> AppResult<UserUsage> {
     let user_id = usage::subject_id(params.get("user_id"), "user_id")?;
     let month = usage::month(params, now)?;
@@ -101,10 +109,10 @@ pub async fn of_user<S: EventStore>(store: &S, params: &Params, now: DateTime<Ut
 
 pub async fn over_quota<S: EventStore>(store: &S, params: &Params, now: DateTime<Utc>) -> AppResult<OverQuota> {
     let month = usage::month(params, now)?;
-    let per_action = store.usage_by_action(&month_span(&month), ACTIONS).await?;
+    let per_action = one_month(store, &month).await?;
     let users = per_action
         .iter()
-        .flat_map(|(_, users)| users.iter().filter(|u| u.used >= u.limit))
+        .flat_map(|m| &m.at_limit)
         .map(|u| OverQuotaUser {
             user_id: u.user_id.clone(),
             line: UsageLine::from(u),
@@ -115,11 +123,8 @@ pub async fn over_quota<S: EventStore>(store: &S, params: &Params, now: DateTime
 
 pub async fn summary<S: EventStore>(store: &S, params: &Params, now: DateTime<Utc>) -> AppResult<UsageSummary> {
     let month = usage::month(params, now)?;
-    let per_action = store.usage_by_action(&month_span(&month), ACTIONS).await?;
-    let actions = per_action
-        .iter()
-        .map(|(a, users)| usage::system_summary(a, users))
-        .collect();
+    let per_action = one_month(store, &month).await?;
+    let actions = per_action.iter().map(usage::system_summary).collect();
     Ok(UsageSummary { month, actions })
 }
 
@@ -129,34 +134,35 @@ pub async fn history<S: EventStore>(store: &S, params: &Params, now: DateTime<Ut
         .get("user_id")
         .map(|raw| usage::subject_id(Some(raw), "user_id"))
         .transpose()?;
-    let mut months = Vec::new();
-    for month in usage::month_range(params, now)? {
-        let span = month_span(&month);
-        let line = match &user_id {
-            Some(user) => {
-                let rows = store.usage_of_user(user, &span, ACTIONS).await?;
-                MonthUsage {
+    let range = usage::month_range(params, now)?;
+    let months = match &user_id {
+        Some(user) => {
+            let mut months = Vec::with_capacity(range.len());
+            for month in range {
+                let rows = store.usage_of_user(user, &month_span(&month), ACTIONS).await?;
+                months.push(MonthUsage {
                     month,
                     actions: None,
                     user: Some(rows.iter().map(UsageLine::from).collect()),
-                }
+                });
             }
-            None => {
-                let per_action = store.usage_by_action(&span, ACTIONS).await?;
-                MonthUsage {
+            months
+        }
+        None => {
+            // Every month in one read.
+            let spans: Vec<Span> = range.iter().map(month_span).collect();
+            let per_month = store.usage_by_months(&spans, ACTIONS).await?;
+            range
+                .into_iter()
+                .zip(per_month)
+                .map(|(month, per_action)| MonthUsage {
                     month,
-                    actions: Some(
-                        per_action
-                            .iter()
-                            .map(|(a, users)| usage::system_summary(a, users))
-                            .collect(),
-                    ),
+                    actions: Some(per_action.iter().map(usage::system_summary).collect()),
                     user: None,
-                }
-            }
-        };
-        months.push(line);
-    }
+                })
+                .collect()
+        }
+    };
     Ok(UsageHistory {
         time_zone: quotas::MONTH_TIME_ZONE.name(),
         user_id,

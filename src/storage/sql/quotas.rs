@@ -186,18 +186,112 @@ pub const QUOTA_STATE: &str = concat!(
     " AS \"limit\""
 );
 
-/// Every user who used the action in the month, with usage and limit (`row`,
-/// `user` and `tenant` bound NULL: SQLite numbers parameters up to the highest).
-pub const QUOTA_USERS: &str = concat!(
-    "SELECT g.user_id AS user_id, ",
+/// The quota month (`YYYY-MM`) of a stored UTC timestamp. Months start at
+/// midnight on the 1st in Seoul ([`crate::catalog::quotas::MONTH_TIME_ZONE`]),
+/// which has kept UTC+9 without daylight saving time since 1988; migration
+/// 0018's triggers spell the same expression.
+macro_rules! quota_month {
+    ($ts:expr) => {
+        concat!("substr(datetime(", $ts, ", '+9 hours'), 1, 7)")
+    };
+}
+
+/// The lowest limit any user of the action can have unless a user override
+/// names them: the plans' limits and every tenant override of the action.
+macro_rules! limit_floor {
+    () => {
+        concat!(
+            "MIN(",
+            qp!(free_limit),
+            ", ",
+            qp!(pro_limit),
+            ", ",
+            qp!(team_limit),
+            ", COALESCE((SELECT MIN(monthly_limit) FROM quota_overrides WHERE subject_kind = 'tenant' AND action = ",
+            qp!(action),
+            "), ",
+            qp!(free_limit),
+            "))"
+        )
+    };
+}
+
+/// The quota months of `[month_start, month_end)` (whole quota months) among `usage_totals`.
+macro_rules! totals_in_months {
+    () => {
+        concat!(
+            "t.action = ",
+            qp!(action),
+            " AND t.month >= ",
+            quota_month!(qp!(month_start)),
+            " AND t.month < ",
+            quota_month!(qp!(month_end))
+        )
+    };
+}
+
+/// The users at or over their limit of the action in each quota month of
+/// `[month_start, month_end)` (whole quota months: one, or a history's range):
+/// rows `month, user_id, action, used, limit` by month, most used first.
+/// Usage comes from `usage_rollup` (migration 0018), which counts what
+/// `counted_events!` counts; the limit is the guard's. Only users who may be
+/// at their limit are looked at: those whose use reaches [`limit_floor!`], and
+/// those a user override names (`CROSS JOIN` keeps the months outermost and
+/// `+t.month` stops SQLite from turning the months' range into a range over
+/// the users: each month is one index seek). `row`, `user`, `tenant`, `action_types` and
+/// `only_when_*` are unused here (SQLite numbers parameters up to the highest).
+pub const QUOTA_USERS_AT_LIMIT: &str = concat!(
+    "SELECT c.month AS month, c.user_id AS user_id, ",
     qp!(action),
-    " AS action, g.used AS used, ",
-    quota_limit!("g.user_id"),
-    " AS \"limit\" FROM (SELECT user_id, COUNT(*) AS used FROM funnel_events WHERE ",
-    counted_events!(),
-    " AND user_id IS NOT NULL",
-    " GROUP BY user_id) AS g ORDER BY g.used DESC, g.user_id"
+    " AS action, c.used AS used, c.\"limit\" AS \"limit\" FROM (SELECT m.month AS month, m.user_id AS user_id, m.used AS used, ",
+    quota_limit!("m.user_id"),
+    " AS \"limit\" FROM (",
+    "SELECT g.month AS month, g.user_id AS user_id, g.used AS used ",
+    "FROM usage_totals AS t CROSS JOIN usage_rollup AS g ON g.action = t.action AND g.month = +t.month WHERE ",
+    totals_in_months!(),
+    " AND g.used >= ",
+    limit_floor!(),
+    " UNION SELECT g.month, g.user_id, g.used ",
+    "FROM usage_totals AS t CROSS JOIN quota_overrides AS o ON o.subject_kind = 'user' AND o.action = t.action ",
+    "CROSS JOIN usage_rollup AS g ON g.action = t.action AND g.month = +t.month AND g.user_id = o.subject_id WHERE ",
+    totals_in_months!(),
+    " AND g.used >= o.monthly_limit) AS m) AS c",
+    " WHERE c.used >= c.\"limit\" ORDER BY c.month, c.used DESC, c.user_id"
 );
+
+/// Per action and quota month of `[?2, ?3)` (whole quota months): the users
+/// with usage and their summed use. Binds: JSON action names, start, end.
+pub const USAGE_TOTALS: &str = concat!(
+    "SELECT action, month, users, used FROM usage_totals
+WHERE action IN (SELECT value FROM json_each(?1)) AND month >= ",
+    quota_month!("?2"),
+    " AND month < ",
+    quota_month!("?3")
+);
+
+/// After a write's inserts (with [`super::ROLL_UP_NEW_ROWS`], reading the same
+/// rows above `rollup_mark`): adds each new counted event to its user's month
+/// of each action that counts it, one grouped upsert. `CROSS JOIN` keeps the
+/// new rows' rowid range as the outer loop.
+pub const ROLL_UP_USAGE: &str = concat!(
+    "INSERT INTO usage_rollup (action, month, user_id, used)
+SELECT q.action, ",
+    quota_month!("e.ts"),
+    ", e.user_id, COUNT(*)
+FROM funnel_events AS e CROSS JOIN quota_action_types AS q ON q.event_type = e.event_type
+WHERE e.id > (SELECT last_id FROM rollup_mark WHERE k = 1) AND e.user_id IS NOT NULL
+  AND (q.only_when_path IS NULL OR json_extract(e.payload_json, q.only_when_path) = q.only_when_value)
+GROUP BY 1, 2, 3
+ON CONFLICT (action, month, user_id) DO UPDATE SET used = used + excluded.used"
+);
+
+/// Empties the usage rollup before a rebuild ([`ROLL_UP_USAGE`] after a mark of 0).
+pub const CLEAR_USAGE_ROLLUP: [&str; 2] = ["DELETE FROM usage_rollup", "DELETE FROM usage_totals"];
+
+/// The counted types of each action as migration 0018 stored them: rows
+/// `action, event_type, only_when_path, only_when_value`.
+pub const QUOTA_ACTION_TYPES: &str = "\
+SELECT action, event_type, only_when_path, only_when_value FROM quota_action_types ORDER BY action, event_type";
 
 /// Which of the given keys are stored. Binds: JSON `[[source, event_id], ...]`.
 pub const EXISTING_KEYS: &str = "\
@@ -219,7 +313,7 @@ pub const LIST_QUOTA_OVERRIDES: &str = "\
 SELECT subject_kind, subject_id, action, monthly_limit, updated_at FROM quota_overrides
 ORDER BY subject_kind, subject_id, action";
 
-/// The binding of [`INSERT_METERED_EVENT`], [`QUOTA_STATE`] and [`QUOTA_USERS`]:
+/// The binding of [`INSERT_METERED_EVENT`], [`QUOTA_STATE`] and [`QUOTA_USERS_AT_LIMIT`]:
 /// the values behind each `qp!` name.
 pub struct QuotaBinds<'a> {
     /// The metered row (a JSON array of one event row); inserts only.
@@ -301,11 +395,26 @@ mod tests {
         for (i, name) in names.iter().enumerate() {
             assert_eq!(*name, format!("?{}", i + 1));
         }
-        for sql in [INSERT_METERED_EVENT, QUOTA_STATE, QUOTA_USERS] {
+        for sql in [INSERT_METERED_EVENT, QUOTA_STATE, QUOTA_USERS_AT_LIMIT] {
             let highest = (1..=40).filter(|n| sql.contains(&format!("?{n}"))).max().unwrap();
             assert!(highest <= binds.len(), "{sql}");
         }
         assert_eq!(binds[6], Bind::text("u"));
         assert_eq!(binds[12], Bind::text(PLAN_SOURCE.event_type));
+    }
+
+    /// `quota_month!` adds a fixed 9 hours: true only while Seoul keeps UTC+9
+    /// all year (no daylight saving time since 1988). Checked daily to 2100.
+    #[test]
+    fn the_quota_month_time_zone_has_a_fixed_nine_hour_offset() {
+        use chrono::{Datelike, Duration, Offset, TimeZone};
+        let zone = crate::catalog::quotas::MONTH_TIME_ZONE;
+        let mut t = chrono::Utc.with_ymd_and_hms(1989, 1, 1, 0, 0, 0).unwrap();
+        while t.year() <= 2100 {
+            let offset = zone.offset_from_utc_datetime(&t.naive_utc()).fix().local_minus_utc();
+            assert_eq!(offset, 9 * 3600, "{t}");
+            t += Duration::hours(23);
+        }
+        assert!(quota_month!("ts").contains("'+9 hours'"));
     }
 }

@@ -250,7 +250,20 @@ async function benchShape({ name, count }) {
   }
   log(`shape ${name}: ${probes.length} reads probed`);
   stop(w);
+  distinctError(file, label);
   rmSync(persistDir, { recursive: true, force: true });
+}
+
+/** The overview's distinct users and sessions (sketches) against exact counts over the same rows. */
+const details = [];
+function distinctError(file, label) {
+  if (!existsSync(join(ROOT, "examples", "distinct_error.rs"))) return;
+  sh("cargo", ["build", "--release", "--example", "distinct_error"]);
+  const out = sh(join(ROOT, "target", "release", "examples", "distinct_error"), [file, "Asia/Seoul"]);
+  const worst = Number(out.match(/^max_error (\S+)$/m)[1]);
+  row(`Distinct users and sessions (sketches) against exact counts, ${label}: largest error of 4 ranges × 5 scopes × 2`,
+      "", "", `${fmt(worst, 2)} %`, "≤2");
+  details.push(`### Distinct counts, ${label}\n\n${out.replace(/\nmax_error .*$/m, "")}\n`);
 }
 
 /** Reads at growing stored volumes (rows over 90 days), each against the health floor measured at the same level. */
@@ -319,6 +332,8 @@ const table = [
 console.log(`\n${table}\n`);
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${fmt(totalmem() / 2 ** 30)} GiB; node ${process.version}`;
 const settings = `parts ${PARTS.join(",")}; ingest ${SECONDS} s per row in ${ROUNDS} rounds, reads ${READ_SECONDS} s per probe, ${CONNECTIONS} connections`;
+const detail = details.join("\n");
+if (detail) console.log(detail);
 writeFileSync(join(ROOT, "bench", "last-run.md"),
-  `Measured ${new Date().toISOString()} on ${machine}; ${settings}; ${fmt(wall / 60, 1)} minutes wall.\n\n${table}\n`);
+  `Measured ${new Date().toISOString()} on ${machine}; ${settings}; ${fmt(wall / 60, 1)} minutes wall.\n\n${table}\n\n${detail}`);
 console.log(`bench: table written to bench/last-run.md; total wall time ${fmt(wall / 60, 1)} minutes (${fmt(wall)} s)`);

@@ -11,4 +11,5 @@ mod privacy;
 mod queue;
 mod reads;
 mod roles;
+mod rollups;
 mod writes;

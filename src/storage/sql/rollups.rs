@@ -309,6 +309,15 @@ ON CONFLICT (minutes, day, event_type, outcome) DO UPDATE SET
   errored = errored + excluded.errored",
 ];
 
+/// The hourly event rollup's statement of [`ROLL_UP_NEW_ROWS`]; every write runs it.
+pub const ROLL_UP_EVENTS: &str = ROLL_UP_NEW_ROWS[0];
+/// The property rollup's: only for writes holding a type of [`ROLLUP_PROPERTIES`].
+pub const ROLL_UP_PROPERTIES: &str = ROLL_UP_NEW_ROWS[1];
+/// The currency rollup's: only for writes holding an `amount`.
+pub const ROLL_UP_CURRENCIES: &str = ROLL_UP_NEW_ROWS[2];
+/// The day rollup's; every write runs it.
+pub const ROLL_UP_DAYS: &str = ROLL_UP_NEW_ROWS[3];
+
 /// Empties the rollups, so [`ROLL_UP_NEW_ROWS`] after a mark of 0 rebuilds them
 /// from every row (the bulk loader's rows, which no write rolled up).
 pub const CLEAR_ROLLUPS: [&str; 5] = [

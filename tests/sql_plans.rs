@@ -1876,3 +1876,47 @@ mod usage_rollup {
         );
     }
 }
+
+#[test]
+fn retention_drops_sketches_of_periods_wholly_before_the_cutoff_in_every_zone() {
+    let conn = migrated();
+    let periods = [
+        "2026-03-04T10",
+        "2026-03-04T12",
+        "2026-03-03",
+        "2026-03-04",
+        "2026-02",
+        "2026-03",
+        "2026-03-03@540",
+        "2026-03-04@540",
+        "2026-02@540",
+        "2026-03@540",
+    ];
+    for p in periods {
+        conn.execute(
+            "INSERT INTO sketches (kind, scope, period, regs) VALUES ('u', 's:pluid', ?1, 'S1')",
+            [p],
+        )
+        .unwrap();
+    }
+    for q in sql::PRUNE_EXPIRED {
+        conn.execute(q, ["2026-03-04T12:00:00.000Z"]).unwrap();
+    }
+    let left: Vec<String> = conn
+        .prepare("SELECT period FROM sketches ORDER BY period")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        left,
+        [
+            "2026-03",
+            "2026-03-04",
+            "2026-03-04@540",
+            "2026-03-04T12",
+            "2026-03@540"
+        ]
+    );
+}

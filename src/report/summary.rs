@@ -96,6 +96,22 @@ fn rollup_zone(d: &Day) -> Option<i64> {
     DAY_ROLLUP_ZONES.contains(&offset).then_some(offset)
 }
 
+/// The zone of [`DAY_ROLLUP_ZONES`] whose local days these are (every day
+/// starting at its local midnight at the same offset), or 0: UTC. Reads of
+/// sketches use its local days and months ([`crate::sketch::cover_in`]).
+pub fn zone_of_days(days: &[Day]) -> i64 {
+    let offset = |d: &Day| Some((d.date.and_hms_opt(0, 0, 0)? - d.start.naive_utc()).num_minutes());
+    let Some(first) = days.first().and_then(offset) else {
+        return 0;
+    };
+    let same = days.iter().all(|d| offset(d) == Some(first));
+    if same && DAY_ROLLUP_ZONES.contains(&first) {
+        first
+    } else {
+        0
+    }
+}
+
 pub fn days_json(days: &[Day]) -> DayBinds {
     let mut hours: Vec<(String, String, String)> = Vec::new();
     let mut raw: Vec<(usize, String, String)> = Vec::new();

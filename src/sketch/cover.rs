@@ -83,6 +83,57 @@ pub fn containing(ts_hour: &str) -> [String; 3] {
     [prefix(13), prefix(10), prefix(7)]
 }
 
+/// The suffix of a day or month key in a zone `minutes` east of UTC
+/// (`2026-03-04@540`); UTC's keys have none.
+fn zone_suffix(minutes: i64) -> String {
+    if minutes == 0 {
+        String::new()
+    } else {
+        format!("@{minutes}")
+    }
+}
+
+/// [`cover`] in local time of a zone with a fixed whole-hour offset: whole
+/// local months and days (keys suffixed `@<minutes>`, see [`containing_in`]),
+/// then whole hours (UTC hour keys: with a whole-hour offset a local hour is
+/// a UTC hour) and raw edges. A read in Seoul over local days then reads one
+/// sketch per day instead of two partial UTC days' hours.
+pub fn cover_in(from: DateTime<Utc>, to: DateTime<Utc>, minutes: i64) -> Cover {
+    if minutes == 0 {
+        return cover(from, to);
+    }
+    let shift = chrono::Duration::minutes(minutes);
+    let local = cover(from + shift, to + shift);
+    let suffix = zone_suffix(minutes);
+    let back = |key: &String| hour_key(hour_start(key) - shift);
+    let back_raw = |t: &String| {
+        crate::time::to_stored(crate::time::parse_rfc3339(t).expect("cover writes stored timestamps") - shift)
+    };
+    Cover {
+        months: local.months.iter().map(|m| format!("{m}{suffix}")).collect(),
+        days: local.days.iter().map(|d| format!("{d}{suffix}")).collect(),
+        hours: local.hours.iter().map(back).collect(),
+        raw: local.raw.iter().map(|(s, e)| (back_raw(s), back_raw(e))).collect(),
+    }
+}
+
+/// Every key an hour's part is merged into: the UTC hour, and for each zone
+/// its local day and month (`minutes` 0 gives the UTC day and month).
+pub fn containing_in(ts_hour: &str, zones: &[i64]) -> Vec<String> {
+    let [hour, ..] = containing(ts_hour);
+    let mut keys = vec![hour.clone()];
+    let Some(start) = crate::time::parse_rfc3339(&format!("{hour}:00:00.000Z")) else {
+        return keys;
+    };
+    for &minutes in zones {
+        let local = start + chrono::Duration::minutes(minutes);
+        let suffix = zone_suffix(minutes);
+        keys.push(format!("{}{suffix}", local.format("%Y-%m-%d")));
+        keys.push(format!("{}{suffix}", local.format("%Y-%m")));
+    }
+    keys
+}
+
 /// The start of an hour key `split_by_hours` produced (always well-formed).
 fn hour_start(key: &str) -> DateTime<Utc> {
     let naive = NaiveDateTime::parse_from_str(&format!("{key}:00"), "%Y-%m-%dT%H:%M")
@@ -360,8 +411,72 @@ mod tests {
         ]
     }
 
+    /// The `[start, end)` of any key [`cover_in`] gives, in UTC.
+    fn span_in_zone(key: &str) -> (DateTime<Utc>, DateTime<Utc>) {
+        match key.split_once('@') {
+            None => span_of_key(key),
+            Some((local, minutes)) => {
+                let shift = chrono::Duration::minutes(minutes.parse().unwrap());
+                let (s, e) = span_of_key(local);
+                (s - shift, e - shift)
+            }
+        }
+    }
+
+    fn assert_zone_partition(from: DateTime<Utc>, to: DateTime<Utc>, minutes: i64) -> Result<(), TestCaseError> {
+        let c = cover_in(from, to, minutes);
+        let mut pieces: Vec<(DateTime<Utc>, DateTime<Utc>)> = c
+            .months
+            .iter()
+            .chain(&c.days)
+            .chain(&c.hours)
+            .map(|k| span_in_zone(k))
+            .chain(c.raw.iter().map(|(s, e)| (utc(s), utc(e))))
+            .collect();
+        pieces.sort();
+        let mut at = from;
+        for (s, e) in pieces {
+            prop_assert_eq!(s, at, "gap or overlap in {:?}", c);
+            prop_assert!(e > s);
+            at = e;
+        }
+        prop_assert_eq!(at, to);
+        // Every key the cover reads is one a part is merged into.
+        for k in c.months.iter().chain(&c.days) {
+            let (s, _) = span_in_zone(k);
+            let keys = containing_in(&hour_key(s), &[0, minutes]);
+            prop_assert!(keys.contains(k), "{} not among {:?}", k, keys);
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn a_seoul_day_is_one_sketch_and_a_seoul_fortnight_fourteen() {
+        let day = cover_in(utc("2026-03-03T15:00:00.000Z"), utc("2026-03-04T15:00:00.000Z"), 540);
+        assert_eq!(day.days, ["2026-03-04@540"]);
+        assert!(day.hours.is_empty() && day.raw.is_empty() && day.months.is_empty());
+        let fortnight = cover_in(utc("2026-03-03T15:00:00.000Z"), utc("2026-03-17T15:00:00.000Z"), 540);
+        assert_eq!(fortnight.sketch_count(), 14);
+        assert_eq!(
+            containing_in("2026-03-03T15", &[0, 540]),
+            [
+                "2026-03-03T15",
+                "2026-03-03",
+                "2026-03",
+                "2026-03-04@540",
+                "2026-03@540"
+            ]
+        );
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn a_zone_cover_partitions_any_range_exactly(from in instant(), len in length(), zone in 0usize..3) {
+            let minutes = [0, 540, -300][zone];
+            assert_zone_partition(from, from + len, minutes)?;
+        }
 
         #[test]
         fn the_cover_partitions_any_range_exactly(from in instant(), len in length()) {

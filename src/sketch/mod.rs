@@ -15,5 +15,5 @@ pub mod cover;
 pub mod distinct;
 pub mod hll;
 
-pub use cover::{containing, cover, Cover};
+pub use cover::{containing, containing_in, cover, cover_in, Cover};
 pub use hll::{hash, Hll, SketchError, PRECISION};

@@ -164,11 +164,18 @@ struct SketchReads {
 }
 
 impl SketchReads {
-    fn push(batch: &mut Batch, from: &str, to: &str, scopes: &[String], kinds: &[&'static str]) -> SketchReads {
+    /// `zone`: read local days and months of this zone (`report::summary::zone_of_days`; 0 is UTC).
+    fn push(
+        batch: &mut Batch,
+        (from, to): (&str, &str),
+        zone: i64,
+        scopes: &[String],
+        kinds: &[&'static str],
+    ) -> SketchReads {
         let (cover, hours) = match (crate::time::parse_rfc3339(from), crate::time::parse_rfc3339(to)) {
             (Some(f), Some(t)) => {
                 let hours = crate::query::range::split_by_hours(f, t).hours.unwrap_or_default();
-                (crate::sketch::cover(f, t), hours)
+                (crate::sketch::cover_in(f, t, zone), hours)
             }
             _ => (Default::default(), Default::default()),
         };
@@ -387,7 +394,8 @@ impl<B: SqlBackend> EventStore for SqlStore<B> {
             .filter(|(_, m)| sql::from_sketches(m))
             .map(|(id, m)| {
                 let scopes: Vec<String> = m.events().iter().map(|t| distinct::type_scope(t)).collect();
-                let reads = SketchReads::push(&mut batch, &span.from, &span.to, &scopes, &[distinct::USER]);
+                let zone = summary::zone_of_days(days);
+                let reads = SketchReads::push(&mut batch, (&span.from, &span.to), zone, &scopes, &[distinct::USER]);
                 (*id, scopes, reads)
             })
             .collect();
@@ -458,7 +466,14 @@ impl<B: SqlBackend> EventStore for SqlStore<B> {
             .iter()
             .map(|s| distinct::service_scope(s))
             .collect();
-        let sketches = SketchReads::push(&mut batch, &from, &to, &scopes, &[distinct::USER, distinct::SESSION]);
+        let zone = summary::zone_of_days(&filter.range.days());
+        let sketches = SketchReads::push(
+            &mut batch,
+            (&from, &to),
+            zone,
+            &scopes,
+            &[distinct::USER, distinct::SESSION],
+        );
         let seen = batch.push(Statement::with(sql::FIRST_LAST_SEEN, [Bind::json(&names)]));
         let daily = batch.push(Statement::with(
             sql::DAILY_COUNTS_BY_SERVICE,

@@ -1,7 +1,7 @@
 //! Keeping the distinct-count sketches small to read: the compaction merges
-//! the parts each write appended into one sketch per hour, UTC day and UTC
-//! month, so a read over a year fetches a few dozen sketches, not one part per
-//! batch. And a rebuild from the rows, for rows no write sketched (the bulk
+//! the parts each write appended into one sketch per hour, and per local day
+//! and month of each zone of `DAY_ROLLUP_ZONES` (UTC and Seoul), so a read
+//! over a year fetches a few dozen sketches, not one part per batch. And a rebuild from the rows, for rows no write sketched (the bulk
 //! loader's, the demo's backdated ones).
 
 use std::collections::BTreeMap;
@@ -10,7 +10,8 @@ use serde::Serialize;
 
 use crate::error::{AppError, AppResult};
 use crate::query::params::Params;
-use crate::sketch::{containing, distinct, Hll};
+use crate::report::summary::DAY_ROLLUP_ZONES;
+use crate::sketch::{containing_in, distinct, Hll};
 use crate::store::{EventStore, SketchKey, StoredSketch};
 
 /// Parts merged by one compaction step (each is a few hundred bytes; the
@@ -36,7 +37,7 @@ pub async fn compact_step<S: EventStore>(store: &S, max_parts: usize) -> AppResu
     }
     let mut merged: BTreeMap<SketchKey, Hll> = BTreeMap::new();
     for part in &parts {
-        for period in containing(&part.hour) {
+        for period in containing_in(&part.hour, DAY_ROLLUP_ZONES) {
             merged
                 .entry((part.kind.clone(), part.scope.clone(), period))
                 .or_default()

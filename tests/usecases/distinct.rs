@@ -54,8 +54,13 @@ fn ingest_many(s: &Service) -> Exact {
     exact
 }
 
+/// The overview's distinct counts in UTC and in Seoul (whose reads merge Seoul-day sketches).
 fn distinct_counts(s: &Service) -> Value {
-    let o = s.get("/api/overview").body;
+    json!([distinct_counts_in(s, "UTC"), distinct_counts_in(s, "Asia/Seoul")])
+}
+
+fn distinct_counts_in(s: &Service, tz: &str) -> Value {
+    let o = s.get(&format!("/api/overview?tz={tz}")).body;
     assert!(o["services"].is_array(), "{o}");
     let service = |name: &str| {
         o["services"]
@@ -81,11 +86,13 @@ fn distinct_users_and_sessions_are_within_two_percent_and_compaction_and_rebuild
     let s = Service::new();
     let exact = ingest_many(&s);
     let fresh = distinct_counts(&s);
-    assert_eq!(fresh["events"], 12_000);
-    within_two_percent(&fresh["totals"][0], exact.users.len());
-    within_two_percent(&fresh["totals"][1], exact.sessions.len());
-    within_two_percent(&fresh["pluid"][0], exact.pluid_users.len());
-    within_two_percent(&fresh["pregoi"][0], exact.pregoi_users.len());
+    for zone in [&fresh[0], &fresh[1]] {
+        assert_eq!(zone["events"], 12_000);
+        within_two_percent(&zone["totals"][0], exact.users.len());
+        within_two_percent(&zone["totals"][1], exact.sessions.len());
+        within_two_percent(&zone["pluid"][0], exact.pluid_users.len());
+        within_two_percent(&zone["pregoi"][0], exact.pregoi_users.len());
+    }
     assert!(exact.pluid_users.len() > 1_000 && exact.pregoi_users.len() > 500);
     let parts: i64 = s
         .db()
@@ -102,6 +109,14 @@ fn distinct_users_and_sessions_are_within_two_percent_and_compaction_and_rebuild
         .query_row("SELECT COUNT(*) FROM sketch_parts", [], |r| r.get(0))
         .unwrap();
     assert_eq!(left, 0);
+    let zone_days: i64 = s
+        .db()
+        .connection()
+        .query_row("SELECT COUNT(*) FROM sketches WHERE period LIKE '%@540'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert!(zone_days > 0, "Seoul days and months are compacted too");
     assert_eq!(
         distinct_counts(&s),
         fresh,

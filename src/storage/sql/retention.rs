@@ -14,6 +14,8 @@ pub const PRUNE_EXPIRED: &[&str] = &[
     "DELETE FROM event_quarantine WHERE received_at < ?1",
     "DELETE FROM event_volume WHERE day < substr(?1, 1, 10)",
     // Sketches of hours, days and months wholly before the cutoff, and parts of such hours.
-    "DELETE FROM sketches WHERE period < substr(?1, 1, length(period))",
+    // A zone's day or month key carries `@<minutes>`: its local date is compared (a day early at worst).
+    "DELETE FROM sketches WHERE substr(period, 1, instr(period || '@', '@') - 1)
+       < substr(?1, 1, instr(period || '@', '@') - 1)",
     "DELETE FROM sketch_parts WHERE hour < substr(?1, 1, 13)",
 ];

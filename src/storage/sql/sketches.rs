@@ -1,6 +1,8 @@
 //! Statements over the sketches of distinct users and sessions (migration
 //! 0015, `crate::sketch`): each write appends small parts, a compaction
-//! merges them into hour, UTC-day and UTC-month sketches, and a read fetches
+//! merges them into hour sketches and local day and month sketches of each
+//! zone (`2026-03-04` and `2026-03` in UTC, `2026-03-04@540` and
+//! `2026-03@540` in Seoul: `sketch::containing_in`), and a read fetches
 //! the fewest sketches that cover its range, plus the identifiers of the
 //! sub-hour edges, which no sketch covers.
 

@@ -10,7 +10,7 @@ use std::collections::HashSet;
 
 use serde_json::{json, Value};
 
-use super::harness::Service;
+use super::harness::{count, Service};
 
 const USERS: usize = 3_000;
 const SESSIONS: usize = 4_500;
@@ -94,28 +94,14 @@ fn distinct_users_and_sessions_are_within_two_percent_and_compaction_and_rebuild
         within_two_percent(&zone["pregoi"][0], exact.pregoi_users.len());
     }
     assert!(exact.pluid_users.len() > 1_000 && exact.pregoi_users.len() > 500);
-    let parts: i64 = s
-        .db()
-        .connection()
-        .query_row("SELECT COUNT(*) FROM sketch_parts", [], |r| r.get(0))
-        .unwrap();
+    let parts = count(&s, "SELECT COUNT(*) FROM sketch_parts");
     assert!(parts >= 24, "every write appended its parts: {parts}");
 
     let merged = pollster::block_on(sketches::compact(&s.app.store, 100)).unwrap();
     assert_eq!(merged as i64, parts);
-    let left: i64 = s
-        .db()
-        .connection()
-        .query_row("SELECT COUNT(*) FROM sketch_parts", [], |r| r.get(0))
-        .unwrap();
+    let left = count(&s, "SELECT COUNT(*) FROM sketch_parts");
     assert_eq!(left, 0);
-    let zone_days: i64 = s
-        .db()
-        .connection()
-        .query_row("SELECT COUNT(*) FROM sketches WHERE period LIKE '%@540'", [], |r| {
-            r.get(0)
-        })
-        .unwrap();
+    let zone_days = count(&s, "SELECT COUNT(*) FROM sketches WHERE period LIKE '%@540'");
     assert!(zone_days > 0, "Seoul days and months are compacted too");
     assert_eq!(
         distinct_counts(&s),
@@ -176,11 +162,7 @@ fn the_sketch_compaction_runs_from_the_maintenance_cron() {
         .parse()
         .unwrap();
     assert!(merged >= 24, "{line}");
-    let left: i64 = s
-        .db()
-        .connection()
-        .query_row("SELECT COUNT(*) FROM sketch_parts", [], |r| r.get(0))
-        .unwrap();
+    let left = count(&s, "SELECT COUNT(*) FROM sketch_parts");
     assert_eq!(left, 0);
 }
 

@@ -298,3 +298,36 @@ pub fn store_unchecked(db: &Sqlite, rows: &[EventRow]) {
         }
     }
 }
+
+/// Every row of a table (without its `id`), in a stable order; reals to six decimals
+/// (sums of the same numbers in another order may differ in the last bits).
+pub fn dump(s: &Service, table: &str) -> Vec<Vec<String>> {
+    use rusqlite::types::ValueRef;
+    let conn = s.db().connection();
+    let mut stmt = conn.prepare(&format!("SELECT * FROM {table}")).unwrap();
+    let names: Vec<String> = stmt.column_names().into_iter().map(String::from).collect();
+    let mut rows: Vec<Vec<String>> = stmt
+        .query_map([], |r| {
+            Ok(names
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| n.as_str() != "id")
+                .map(|(i, _)| match r.get_ref(i).unwrap() {
+                    ValueRef::Null => "NULL".to_string(),
+                    ValueRef::Integer(n) => n.to_string(),
+                    ValueRef::Real(f) => format!("{f:.6}"),
+                    ValueRef::Text(t) | ValueRef::Blob(t) => String::from_utf8_lossy(t).into_owned(),
+                })
+                .collect())
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    rows.sort();
+    rows
+}
+
+/// The single integer a query answers.
+pub fn count(s: &Service, sql: &str) -> i64 {
+    s.db().connection().query_row(sql, [], |r| r.get(0)).unwrap()
+}

@@ -3,10 +3,9 @@
 
 use serde_json::{json, Value};
 
-use super::harness::{compile, config, Service};
+use super::harness::{compile, config, dump, Service};
 use funnel::ingest::queued::{decode, MAX_MESSAGES_PER_SEND, MAX_MESSAGE_BYTES, MAX_SEND_BYTES};
 use funnel::usecases::queue::Delivery;
-use rusqlite::types::ValueRef;
 
 fn open(id: &str) -> Value {
     json!({ "event_type": "app_open", "event_id": id, "user_id": "u1", "tenant_id": "t1" })
@@ -24,32 +23,6 @@ fn statuses(body: &Value) -> Vec<String> {
         .iter()
         .map(|r| r["status"].as_str().unwrap().to_string())
         .collect()
-}
-
-/// Every row of a table (without its `id`), in a stable order.
-fn dump(s: &Service, table: &str) -> Vec<Vec<String>> {
-    let conn = s.db().connection();
-    let mut stmt = conn.prepare(&format!("SELECT * FROM {table}")).unwrap();
-    let names: Vec<String> = stmt.column_names().into_iter().map(String::from).collect();
-    let mut rows: Vec<Vec<String>> = stmt
-        .query_map([], |r| {
-            Ok(names
-                .iter()
-                .enumerate()
-                .filter(|(_, n)| n.as_str() != "id")
-                .map(|(i, _)| match r.get_ref(i).unwrap() {
-                    ValueRef::Null => "NULL".to_string(),
-                    ValueRef::Integer(n) => n.to_string(),
-                    ValueRef::Real(f) => f.to_string(),
-                    ValueRef::Text(t) | ValueRef::Blob(t) => String::from_utf8_lossy(t).into_owned(),
-                })
-                .collect())
-        })
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    rows.sort();
-    rows
 }
 
 fn volume(s: &Service) -> Vec<Vec<String>> {

@@ -2,10 +2,9 @@
 //! change) equals a rebuild of every rollup from the stored rows.
 
 use funnel::store::EventStore;
-use rusqlite::types::ValueRef;
 use serde_json::json;
 
-use super::harness::{compile, Service};
+use super::harness::{compile, dump, Service};
 
 const ROLLUPS: [&str; 6] = [
     "event_rollup",
@@ -15,29 +14,6 @@ const ROLLUPS: [&str; 6] = [
     "usage_rollup",
     "usage_totals",
 ];
-
-/// Every row of a table, values rounded where they are sums of reals.
-fn dump(s: &Service, table: &str) -> Vec<Vec<String>> {
-    let conn = s.db().connection();
-    let mut stmt = conn.prepare(&format!("SELECT * FROM {table}")).unwrap();
-    let columns = stmt.column_count();
-    let mut rows: Vec<Vec<String>> = stmt
-        .query_map([], |r| {
-            Ok((0..columns)
-                .map(|i| match r.get_ref(i).unwrap() {
-                    ValueRef::Null => "NULL".to_string(),
-                    ValueRef::Integer(n) => n.to_string(),
-                    ValueRef::Real(f) => format!("{f:.6}"),
-                    ValueRef::Text(t) | ValueRef::Blob(t) => String::from_utf8_lossy(t).into_owned(),
-                })
-                .collect())
-        })
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    rows.sort();
-    rows
-}
 
 #[test]
 fn the_rollups_each_write_adds_equal_a_rebuild_from_the_rows() {

@@ -64,9 +64,6 @@ export function deltaBadge(change: number | null, text: string, upIsGood: boolea
     h("span", { "aria-hidden": "true" }, `${arrow} `), text, h("span", { class: "sr-only" }, ` (${t(good === "good" ? "better" : good === "bad" ? "worse" : "same")})`));
 }
 
-/** Measures where a rise is bad news (failures, errors, drop-off, rejections). */
-export const upIsBad = (id: string): boolean => /fail|error|reject|drop|churn|cancel|refund|over_quota|expired/.test(id);
-
 /** Marks an input as wrong with a message tied to it; returns false so callers can `return mark(...)`. */
 export function invalid(input: HTMLElement, message: string): false {
   const id = `${input.getAttribute("name") ?? "field"}-problem`;

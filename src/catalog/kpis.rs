@@ -138,6 +138,15 @@ pub enum Lens {
     Usage,
 }
 
+/// Which way a KPI's change is good news: a console colours its change by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Better {
+    Higher,
+    /// Failures and failure rates: a rise is bad news.
+    Lower,
+}
+
 #[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
 pub struct Kpi {
     /// Stable snake_case key of the summary's `kpis` object.
@@ -150,6 +159,8 @@ pub struct Kpi {
     /// A measure (count, sum, distinct, top value) or a ratio of two KPIs, as declared.
     #[schema(value_type = Object)]
     pub formula: Formula,
+    /// Which way its change is good news.
+    pub better: Better,
 }
 
 pub fn find(id: &str) -> Option<&'static Kpi> {
@@ -174,6 +185,7 @@ const fn count(
         label,
         unit: Unit::Count,
         formula: Formula::Measure(Measure::Count { events, outcome }),
+        better: Better::Higher,
     }
 }
 const fn ratio(
@@ -191,7 +203,13 @@ const fn ratio(
         label,
         unit: Unit::Ratio,
         formula: Formula::Ratio { numerator, denominator },
+        better: Better::Higher,
     }
+}
+/// Marks a KPI whose rise is bad news (failures, failure rates).
+const fn lower(mut kpi: Kpi) -> Kpi {
+    kpi.better = Better::Lower;
+    kpi
 }
 const fn top(
     id: &'static str,
@@ -211,6 +229,7 @@ const fn top(
             events: event,
             property,
         }),
+        better: Better::Higher,
     }
 }
 
@@ -255,14 +274,14 @@ pub static KPIS: &[Kpi] = &[
         &["m_auth_login_success"],
         Any,
     ),
-    count(
+    lower(count(
         "pregoi_login_failures",
         Funnel,
         "pregoi",
         t("로그인 실패", "Login failures"),
         &["m_auth_login_fail"],
         Any,
-    ),
+    )),
     ratio(
         "pregoi_login_success_rate",
         Funnel,
@@ -295,22 +314,22 @@ pub static KPIS: &[Kpi] = &[
         &["m_otp_send_result"],
         Success,
     ),
-    count(
+    lower(count(
         "pregoi_otp_failed",
         Funnel,
         "pregoi",
         t("OTP 발송 실패", "OTP send failures"),
         &["m_otp_send_result"],
         Failure,
-    ),
-    ratio(
+    )),
+    lower(ratio(
         "pregoi_otp_failure_rate",
         Funnel,
         "pregoi",
         t("OTP 발송 실패율", "OTP send failure rate"),
         "pregoi_otp_failed",
         "pregoi_otp_send_results",
-    ),
+    )),
     count(
         "pregoi_checkout_started",
         Funnel,
@@ -343,22 +362,22 @@ pub static KPIS: &[Kpi] = &[
         &["m_provision_job_created"],
         Any,
     ),
-    count(
+    lower(count(
         "pregoi_provision_failures",
         Funnel,
         "pregoi",
         t("프로비전 실패", "Provisioning failures"),
         &["m_provision_failed"],
         Any,
-    ),
-    ratio(
+    )),
+    lower(ratio(
         "pregoi_provision_failure_rate",
         Funnel,
         "pregoi",
         t("프로비전 실패율", "Provisioning failure rate"),
         "pregoi_provision_failures",
         "pregoi_provision_jobs",
-    ),
+    )),
     // 000, PressTuner: the Revenue panel (가입, 결제, 전환, 매출), the Content lens
     // (기사 생성; the ops console's Revenue panel also shows it) and the Workspace panel.
     count(
@@ -395,6 +414,7 @@ pub static KPIS: &[Kpi] = &[
             events: &["purchase_completed"],
             property: "amount",
         }),
+        better: Better::Higher,
     },
     count(
         "presstuner_articles",
@@ -469,6 +489,7 @@ pub static KPIS: &[Kpi] = &[
             ],
             column: Column::UserId,
         }),
+        better: Better::Higher,
     },
     ratio(
         "pluid_report_rate",
@@ -852,5 +873,26 @@ mod tests {
         }
         let usage = KPIS.iter().filter(|k| k.lens == Lens::Usage).count();
         assert_eq!(usage, quotas::ACTIONS.len(), "one usage KPI per quota action");
+    }
+
+    /// Whether a KPI counts failures: of failed outcomes, of failure-named types, or as a
+    /// ratio whose numerator does.
+    fn counts_failures(k: &Kpi) -> bool {
+        match k.formula {
+            Formula::Measure(Measure::Count { events, outcome }) => {
+                outcome == Outcome::Failure || (!events.is_empty() && events.iter().all(|e| catalog::is_failure_type(e)))
+            }
+            Formula::Ratio { numerator, .. } => counts_failures(find(numerator).unwrap()),
+            Formula::Measure(_) => false,
+        }
+    }
+
+    #[test]
+    fn exactly_the_kpis_that_count_failures_say_lower_is_better() {
+        for k in KPIS {
+            let expected = if counts_failures(k) { Better::Lower } else { Better::Higher };
+            assert_eq!(k.better, expected, "{}", k.id);
+        }
+        assert!(KPIS.iter().filter(|k| k.better == Better::Lower).count() >= 5);
     }
 }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::catalog::kpis::{Formula, Kpi, Lens, Measure, Unit, KPIS};
+use crate::catalog::kpis::{Better, Formula, Kpi, Lens, Measure, Unit, KPIS};
 use crate::catalog::Text;
 use crate::query::range::{split_by_hours, Day};
 
@@ -304,9 +304,12 @@ pub struct KpiValue {
     /// How the value is computed, as declared in the catalog.
     #[schema(value_type = Object)]
     pub formula: Formula,
-    /// True when sampled events took part: counts and sums are scaled by
-    /// 1/sample_rate, distinct counts are a lower bound.
+    /// True when the value is an estimate: sampled events took part (counts
+    /// and sums are scaled by 1/sample_rate), or distinct users come from
+    /// sketches (HyperLogLog, standard error 0.8 %).
     pub estimate: bool,
+    /// Which way a change of the value is good news (`lower` for failures and failure rates).
+    pub better: Better,
 }
 
 /// One measured value and whether sampled rows took part in it.
@@ -342,6 +345,7 @@ pub fn evaluate(measured: &HashMap<&str, Measured>) -> BTreeMap<&'static str, Kp
                     label: k.label,
                     formula: k.formula,
                     estimate,
+                    better: k.better,
                 },
             )
         })

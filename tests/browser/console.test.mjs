@@ -784,8 +784,10 @@ test("the funnel explains its counting, KPI cards follow the declared order, and
   }
   const deltas = await page.$$eval("[data-kpi] .delta", (els) => els.map((d) => [d.closest("[data-kpi]").dataset.kpi, d.dataset.direction, d.dataset.good, getComputedStyle(d).color]));
   assert.ok(deltas.length > 0, "some KPI changed");
+  assert.ok(Object.values(s.kpis).some((k) => k.better === "lower"), "the catalog marks some KPIs lower-is-better");
   for (const [id, dir, good, colour] of deltas) {
-    const upIsBad = /fail|error|reject|drop|churn|cancel|refund|over_quota|expired/.test(id);
+    // The catalog says which way is good (`better`), not the KPI's name.
+    const upIsBad = s.kpis[id].better === "lower";
     if (dir === "flat") continue;
     assert.equal(good, (dir === "up") !== upIsBad ? "good" : "bad", id);
     assert.equal(colour, good === "good" ? "rgb(21, 128, 61)" : "rgb(185, 28, 28)", id);

@@ -623,6 +623,11 @@ export interface components {
             /** Format: int64 */
             id: number;
         };
+        /**
+         * @description Which way a KPI's change is good news: a console colours its change by it.
+         * @enum {string}
+         */
+        Better: "higher" | "lower";
         /** @description One group of a breakdown: the funnel counted over its subjects only. */
         BreakdownGroup: {
             /** @description True for the group that adds up every value beyond the largest [`BREAKDOWN_GROUPS`]. */
@@ -875,6 +880,8 @@ export interface components {
             message: string;
         };
         Kpi: {
+            /** @description Which way its change is good news. */
+            better: components["schemas"]["Better"];
             /** @description A measure (count, sum, distinct, top value) or a ratio of two KPIs, as declared. */
             formula: Record<string, unknown>;
             /** @description Stable snake_case key of the summary's `kpis` object. */
@@ -886,9 +893,12 @@ export interface components {
             unit: components["schemas"]["Unit"];
         };
         KpiValue: {
+            /** @description Which way a change of the value is good news (`lower` for failures and failure rates). */
+            better: components["schemas"]["Better"];
             /**
-             * @description True when sampled events took part: counts and sums are scaled by
-             *     1/sample_rate, distinct counts are a lower bound.
+             * @description True when the value is an estimate: sampled events took part (counts
+             *     and sums are scaled by 1/sample_rate), or distinct users come from
+             *     sketches (HyperLogLog, standard error 0.8 %).
              */
             estimate: boolean;
             /** @description How the value is computed, as declared in the catalog. */

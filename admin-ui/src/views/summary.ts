@@ -2,7 +2,7 @@ import { get, type Schema } from "../api";
 import { h, money, num, pct } from "../format";
 import { t, tx, type Key } from "../i18n";
 import { isRunning, previousRange, rangeParams } from "../state";
-import { card, deltaBadge, upIsBad, withStates } from "../ui";
+import { card, deltaBadge, withStates } from "../ui";
 
 type Kpi = Schema<"KpiValue">;
 
@@ -14,10 +14,10 @@ export function formatKpi(k: Kpi): string {
   return String(k.value);
 }
 
-/** The change against the previous period (the same elapsed time of it while this one runs), coloured by whether up is good. */
-function delta(id: string, now: Kpi, before: Kpi | undefined): HTMLElement | null {
+/** The change against the previous period (the same elapsed time of it while this one runs), coloured by which way the catalog says is good. */
+function delta(now: Kpi, before: Kpi | undefined): HTMLElement | null {
   if (!before || typeof now.value !== "number" || typeof before.value !== "number") return null;
-  const good = !upIsBad(id);
+  const good = now.better === "higher";
   if (now.unit === "ratio") {
     const d = (now.value - before.value) * 100;
     return deltaBadge(d, `${d > 0 ? "+" : ""}${d.toFixed(1)}%p`, good);
@@ -51,7 +51,7 @@ export async function render(root: HTMLElement): Promise<void> {
       ...[...groups].map(([g, kpis]) =>
         h("section", { class: "kpi-group" }, h("h3", {}, g),
           h("div", { class: "cards" }, ...kpis.map(([id, k]) => {
-            const note = h("span", {}, delta(id, k, prev.kpis[id]) ?? "", k.estimate ? ` · ${t("estimate")}` : "");
+            const note = h("span", {}, delta(k, prev.kpis[id]) ?? "", k.estimate ? ` · ${t("estimate")}` : "");
             const el = card(tx(k.label), formatKpi(k), note);
             el.dataset.kpi = id;
             return el;

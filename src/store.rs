@@ -244,13 +244,15 @@ pub trait EventStore {
         measures: &[(&'static str, &'static Measure)],
     ) -> StoreResult<SummaryRows>;
 
-    /// The overview's inputs; `today` is the start of today in stored form.
+    /// The overview's inputs; `today` is the start of today in stored form;
+    /// the timeline counts per `buckets` (the range's days, or hours).
     async fn overview_rows(
         &self,
         filter: &EventFilter,
         today: &str,
         recent: usize,
         revenue: &[(&'static str, &'static Measure)],
+        buckets: &[Day],
     ) -> StoreResult<OverviewRows>;
 
     /// Each subject's first and last time at each step type (with its value of `by`, when

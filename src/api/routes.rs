@@ -148,7 +148,7 @@ pub const ROUTES: &[Route] = &[
     route!(Get "/internal/funnels", Key(Read), FunnelList, None, 0, "The declared funnels."),
     route!(Get "/internal/funnels/{name}", Key(Read), Funnel, Some(&["from", "to", "tz", "by"]), 0, "One funnel counted over a range: steps, conversion, drop-off; split by `by` when given."),
     route!(Get "/internal/catalog", Key(Read), Catalog, Some(RANGE), 0, "Every event type with live stats; the KPIs, funnels and limits."),
-    route!(Get "/api/overview", Key(Read), Overview, Some(RANGE), 0, "The ops console's overview: totals, revenue, services, timeline, recent events."),
+    route!(Get "/api/overview", Key(Read), Overview, Some(&["from", "to", "tz", "bucket"]), 0, "The ops console's overview: totals, revenue, services, timeline (by day, or by hour), recent events."),
     route!(Get "/internal/quarantine", Key(Read), QuarantineList, Some(QUARANTINE_PARAMS), 0, "Rejected events with their reasons, newest first."),
     route!(Post "/internal/quarantine/replay", Key(Admin), QuarantineReplay, Some(&["limit"]), 0, "Re-validates pending quarantined events against today's catalog and stores those that pass."),
     // Monthly usage and quotas.

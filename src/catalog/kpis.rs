@@ -880,7 +880,8 @@ mod tests {
     fn counts_failures(k: &Kpi) -> bool {
         match k.formula {
             Formula::Measure(Measure::Count { events, outcome }) => {
-                outcome == Outcome::Failure || (!events.is_empty() && events.iter().all(|e| catalog::is_failure_type(e)))
+                outcome == Outcome::Failure
+                    || (!events.is_empty() && events.iter().all(|e| catalog::is_failure_type(e)))
             }
             Formula::Ratio { numerator, .. } => counts_failures(find(numerator).unwrap()),
             Formula::Measure(_) => false,
@@ -890,7 +891,11 @@ mod tests {
     #[test]
     fn exactly_the_kpis_that_count_failures_say_lower_is_better() {
         for k in KPIS {
-            let expected = if counts_failures(k) { Better::Lower } else { Better::Higher };
+            let expected = if counts_failures(k) {
+                Better::Lower
+            } else {
+                Better::Higher
+            };
             assert_eq!(k.better, expected, "{}", k.id);
         }
         assert!(KPIS.iter().filter(|k| k.better == Better::Lower).count() >= 5);

@@ -445,6 +445,7 @@ impl<B: SqlBackend> EventStore for SqlStore<B> {
         today: &str,
         recent: usize,
         revenue: &[(&'static str, &'static Measure)],
+        buckets: &[Day],
     ) -> StoreResult<OverviewRows> {
         let (from, to) = (filter.range.from_stored(), filter.range.to_stored());
         let names: Vec<&str> = crate::catalog::EVENTS.iter().map(|e| e.name).collect();
@@ -475,10 +476,7 @@ impl<B: SqlBackend> EventStore for SqlStore<B> {
             &[distinct::USER, distinct::SESSION],
         );
         let seen = batch.push(Statement::with(sql::FIRST_LAST_SEEN, [Bind::json(&names)]));
-        let daily = batch.push(Statement::with(
-            sql::DAILY_COUNTS_BY_SERVICE,
-            day_binds(&filter.range.days()),
-        ));
+        let daily = batch.push(Statement::with(sql::DAILY_COUNTS_BY_SERVICE, day_binds(buckets)));
         let recent_slot = batch.push(sql::list_events(filter, None, recent));
         let revenue_slots: Vec<_> = revenue
             .iter()

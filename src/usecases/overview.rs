@@ -36,9 +36,11 @@ pub async fn overview<S: EventStore>(
 ) -> AppResult<Overview> {
     let range = TimeRange::parse(params, now)?;
     let today = to_stored(start_of_day(range.tz, now.with_timezone(&range.tz).date_naive()));
+    // The timeline's buckets: local days, or hours (`bucket=hour`, a console's one-day view).
+    let buckets = range.buckets(params.get("bucket"))?;
     let everything = EventFilter::everything(range);
     let rows = store
-        .overview_rows(&everything, &today, RECENT_EVENTS, &revenue_measures())
+        .overview_rows(&everything, &today, RECENT_EVENTS, &revenue_measures(), &buckets)
         .await?;
 
     let mut by_service: HashMap<&'static str, Vec<MoneyRow>> = HashMap::new();
@@ -70,7 +72,7 @@ pub async fn overview<S: EventStore>(
         type_counts: rows.type_counts,
         seen: rows.seen,
         revenue,
-        timeline: summary::zero_filled(&range.days(), &rows.daily_by_service),
+        timeline: summary::zero_filled(&buckets, &rows.daily_by_service),
         recent: recent.into_iter().map(|e| e.into_view(links)).collect(),
     };
     let quiet_before = to_stored(now - Duration::hours(QUIET_AFTER_HOURS));

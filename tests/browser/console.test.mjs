@@ -512,8 +512,16 @@ test("Today charts today only, in the chosen zone, and compares with the same el
     const from = Date.parse(prev.get("from"));
     const to = Date.parse(prev.get("to"));
     assert.equal(from / 1000, midnightIn(seoulDate(-1), TZ), "yesterday's midnight in Seoul");
-    const elapsed = Date.now() - midnightIn(today, TZ) * 1000;
+    // Today in Seoul (`today` above is Los Angeles' date, another day for 17 hours of every day).
+    const elapsed = Date.now() - midnightIn(seoulDate(0), TZ) * 1000;
     assert.ok(Math.abs(to - from - elapsed) < 120_000, `same elapsed time: ${to - from} vs ${elapsed}`);
+
+    // Ops charts its services by hour too, over today in the chosen zone.
+    await p.evaluate(() => { location.hash = "ops?range=today&tz=Asia%2FSeoul"; });
+    await p.waitForSelector("#ops-chart .uplot, #ops-chart .state.empty");
+    assert.equal(await p.getAttribute("#ops-chart", "data-bucket"), "hour");
+    const opsX = await p.$eval("#ops-chart", (el) => [Number(el.dataset.xMin), Number(el.dataset.xMax)]);
+    assert.deepEqual(opsX, [midnightIn(seoulDate(0), TZ), midnightIn(seoulDate(1), TZ)], "the x-axis is today in Seoul");
     assert.deepEqual(errors, []);
   } finally {
     await p.close();

@@ -677,3 +677,35 @@ fn feed_and_trace_rows_carry_drill_down_links_to_stripe_and_the_control_plane() 
         json!([{ "kind": "stripe_checkout_session", "url": "https://dashboard.stripe.com/test/checkout/sessions/cs_test_b2", "mode": "test" }])
     );
 }
+
+#[test]
+fn the_overview_timeline_goes_by_hour_for_a_console_day_and_refuses_hours_over_a_week() {
+    let s = Service::new();
+    seed(&s);
+    let day = s.get("/api/overview?from=2026-03-10&to=2026-03-11&tz=Asia/Seoul&bucket=hour");
+    assert_eq!(day.status, 200, "{:?}", day.body);
+    let timeline = day.body["timeline"].as_array().unwrap();
+    assert_eq!(timeline.len(), 24, "one bucket per hour of the Seoul day");
+    assert_eq!(timeline[0]["date"], "2026-03-09T15:00:00.000Z");
+    let hourly: i64 = timeline
+        .iter()
+        .flat_map(|b| b["counts"].as_object().unwrap().values())
+        .map(|n| n.as_i64().unwrap())
+        .sum();
+    let by_day = s.get("/api/overview?from=2026-03-10&to=2026-03-11&tz=Asia/Seoul");
+    assert_eq!(by_day.body["timeline"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        hourly,
+        by_day.body["totals"]["events"].as_i64().unwrap(),
+        "the hours add up to the day"
+    );
+    assert!(hourly > 0);
+    // Seven days by hour are allowed, eight are not.
+    let week = s.get("/api/overview?from=2026-03-04&to=2026-03-11&tz=Asia/Seoul&bucket=hour");
+    assert_eq!(week.status, 200);
+    let eight = s.get("/api/overview?from=2026-03-03&to=2026-03-11&tz=Asia/Seoul&bucket=hour");
+    assert_eq!((eight.status, eight.code()), (400, "range_too_long"));
+    assert_eq!(eight.body["param"], "bucket");
+    let weekly = s.get("/api/overview?bucket=week");
+    assert_eq!((weekly.status, weekly.code()), (400, "invalid_bucket"));
+}

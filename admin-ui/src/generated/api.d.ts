@@ -64,7 +64,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The ops console's overview: totals, revenue, services, timeline, recent events.
+         * The ops console's overview: totals, revenue, services, timeline (by day, or by hour), recent events.
          * @description Needs a bearer key of the `read` role (an `admin` key may call every route).
          */
         get: operations["get_api_overview"];
@@ -1545,6 +1545,8 @@ export interface operations {
                 to?: string;
                 /** @description IANA time zone for day buckets and dates (default UTC). */
                 tz?: string;
+                /** @description day (default) or hour: `daily` holds one bucket per local day, or per hour (ranges of at most 7 days), keyed by the hour's UTC start. */
+                bucket?: string;
             };
             header?: never;
             path?: never;

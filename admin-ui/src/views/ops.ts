@@ -1,7 +1,7 @@
 import { can, get, type Schema } from "../api";
 import { dateTime, h, maskedEmail, money, num, pct } from "../format";
 import { t, tx, type Key } from "../i18n";
-import { isRunning, link, period, previousRange, rangeParams } from "../state";
+import { dayCount, isRunning, link, period, previousRange, rangeParams } from "../state";
 import { card, deltaBadge, table, withStates } from "../ui";
 import { formatKpi } from "./summary";
 import { dailyChart } from "./trends";
@@ -43,8 +43,10 @@ export async function render(root: HTMLElement, _params: URLSearchParams, go: (h
   const body = h("div");
   root.replaceChildren(heading, body);
   await withStates(body, async () => {
+    // A one-day period charts its services by hour, as Trends does.
+    const bucket = dayCount() === 1 ? { bucket: "hour" } : {};
     const [o, prev, s] = await Promise.all([
-      get<Schema<"Overview">>("/api/overview", rangeParams()),
+      get<Schema<"Overview">>("/api/overview", { ...rangeParams(), ...bucket }),
       get<Schema<"Overview">>("/api/overview", previousRange()),
       get<Schema<"Summary">>("/internal/funnel-events/summary", rangeParams()),
     ]);

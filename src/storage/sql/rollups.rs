@@ -1,7 +1,9 @@
-//! Reads of the hourly rollups (`event_rollup`, `property_rollup`,
-//! `event_type_users`, kept exact by the triggers of migrations 0005–0009)
-//! and the KPI measure statements, which read a rollup wherever it holds
-//! the answer and the rows only for the partial hours at a range's edges.
+//! The rollups: what every write adds to them ([`MARK_NEW_ROWS`],
+//! [`ROLL_UP_NEW_ROWS`]; deletes and updates keep them exact by triggers),
+//! their reads (hourly `event_rollup`, `property_rollup`, `currency_rollup`;
+//! `event_day_rollup` for whole local days of UTC and Seoul), and the KPI
+//! measure statements, which read a rollup wherever it holds the answer and
+//! the rows only for the partial hours at a range's edges.
 
 use super::{Bind, Statement, RANGE, SUCCESS, TYPE_LIST};
 use crate::catalog::kpis::{Column, Measure};

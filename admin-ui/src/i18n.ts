@@ -154,6 +154,15 @@ const dict = {
   waterfall: { ko: "타임라인", en: "Waterfall" },
   properties: { ko: "속성", en: "Properties" },
   user: { ko: "사용자", en: "User" },
+  session: { ko: "세션", en: "Session" },
+  sessionId: { ko: "세션 ID", en: "Session ID" },
+  eventDetails: { ko: "이벤트 상세", en: "Event details" },
+  showDetails: { ko: "상세 보기", en: "Show details" },
+  servicesNow: { ko: "수신 중인 서비스", en: "Services sending" },
+  servicesNowHint: {
+    ko: "지금 기준 상태입니다: 정상 = 최근 24시간 내 수신, 조용함 = 그보다 오래됨, 수신 기록 없음 = 보낸 적 없음.",
+    en: "State as of now: Live = sent in the last 24 hours, Quiet = longer ago, Never sent = nothing received yet.",
+  },
   person: { ko: "사람", en: "Person" },
   funnelExplain: {
     ko: "퍼널은 단계를 순서대로 밟은 대상(trace 하나, trace가 없으면 사용자)을 셉니다. 요약 카드는 기간 내 이벤트 수를 셉니다. 그래서 같은 기간이라도 요약의 비율(이벤트 수 대비)과 퍼널의 전환율(이전 단계에 도달한 대상 대비)은 다를 수 있습니다.",

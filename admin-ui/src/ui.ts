@@ -89,3 +89,31 @@ export function drills(links: Schema<"Link">[]): HTMLElement | string {
         l.kind === "tenant_onboarding" ? t("drillTenant") : `${t("drillStripe")}${l.mode === "test" ? " (test)" : ""}`)]))
     : "–";
 }
+
+/** An event's properties as the API returned them (scrubbed as stored), one JSON block. */
+export function propertiesBlock(properties: Record<string, unknown> | undefined): HTMLElement {
+  return h("pre", { class: "props-json" }, JSON.stringify(properties ?? {}, null, 2));
+}
+
+/** How many properties an event carries (0 when none). */
+export const propertyCount = (e: Schema<"EventView">): number => Object.keys(e.properties ?? {}).length;
+
+/**
+ * An event's details (the feed's expanded row): who and where (user, session,
+ * tenant), its error, its properties and its drill-downs; each value is marked
+ * by `data-field` so it can be read back.
+ */
+export function eventDetails(e: Schema<"EventView">): HTMLElement {
+  const field = (name: string, label: string, value: Node | string | null | undefined) =>
+    [h("dt", {}, label), h("dd", { "data-field": name }, value ?? "–")];
+  return h("div", { class: "event-details" },
+    h("dl", {},
+      ...field("user_id", t("userId"), e.user_id),
+      ...field("session_id", t("sessionId"), e.session_id),
+      ...field("tenant_id", t("tenant"), e.tenant_id),
+      ...field("error_code", t("errorCode"), e.error_code),
+      ...field("error_message", t("detail"), e.error_message),
+      ...field("drills", t("drills"), drills(e.links))),
+    h("h4", {}, `${t("properties")} (${propertyCount(e)})`),
+    propertiesBlock(e.properties));
+}

@@ -684,6 +684,107 @@ test("the trace says durations in words, marks failed steps, shows properties, a
   assert.equal(sent, 0);
 });
 
+/**
+ * Opens the feed at `hash` and returns the page of events the console asked
+ * for, read again from the API with the same query.
+ */
+async function feedWithItsPage(hash) {
+  const asked = page.waitForResponse((r) => new URL(r.url()).pathname === "/internal/funnel-events" && r.request().method() === "GET");
+  await open(hash, "table.feed");
+  const url = new URL((await asked).url());
+  return api(url.pathname + url.search);
+}
+
+/** Opens (or closes) a feed row's details with the keyboard and reads what they show. */
+async function toggleDetails(id) {
+  await page.focus(`table.feed tr[data-id="${id}"] button.expand`);
+  await page.keyboard.press("Enter");
+  return page.$eval(`table.feed tr[data-id="${id}"]`, (tr) => {
+    const button = tr.querySelector("button.expand");
+    const detail = document.getElementById(button.getAttribute("aria-controls") ?? "");
+    const field = (f) => detail?.querySelector(`dd[data-field=${f}]`)?.textContent;
+    return {
+      expanded: button.getAttribute("aria-expanded"),
+      below: tr.nextElementSibling === detail,
+      visible: !!detail && !detail.hidden && detail.getBoundingClientRect().height > 0,
+      properties: detail?.querySelector("pre.props-json")?.textContent,
+      fields: Object.fromEntries(["user_id", "session_id", "tenant_id", "error_code", "error_message"].map((f) => [f, field(f)])),
+      drills: [...(detail?.querySelectorAll("a.drill") ?? [])].map((a) => [a.getAttribute("href"), a.target, a.rel]),
+    };
+  });
+}
+
+test("a feed row opens with the keyboard to the event's user, session, tenant, error, properties and drill-downs, as the API returns them", async () => {
+  // An app opening carries a user, a session and properties (scripts/demo.mjs).
+  const feed = await feedWithItsPage(`feed?type=app_open&range=14d&tz=${encodeURIComponent(TZ)}`);
+  const shown = await page.$$eval("table.feed tbody tr[data-id]", (trs) => trs.map((tr) => Number(tr.dataset.id)));
+  assert.deepEqual(shown, feed.events.map((e) => e.id), "the console shows the page the API returns");
+  const e = feed.events.find((x) => Object.keys(x.properties).length && x.user_id && x.session_id);
+  assert.ok(e, "the demo data has an event with properties, a user and a session");
+  assert.equal(await page.$eval(`table.feed tr[data-id="${e.id}"] button.expand`, (b) => b.getAttribute("aria-expanded")), "false");
+
+  const open_ = await toggleDetails(e.id);
+  assert.equal(open_.expanded, "true");
+  assert.ok(open_.below && open_.visible, "the details show in a row right under the event");
+  assert.deepEqual(JSON.parse(open_.properties), e.properties);
+  const dash = (v) => v ?? "–";
+  assert.deepEqual(open_.fields, {
+    user_id: dash(e.user_id), session_id: dash(e.session_id), tenant_id: dash(e.tenant_id),
+    error_code: dash(e.error_code), error_message: dash(e.error_message),
+  });
+  // The details row is not an event: the rows counted for Back and paging stay the events.
+  assert.equal(await page.$$eval("table.feed tbody tr[data-id]", (r) => r.length), feed.events.length);
+  await shot("feed-details");
+  const closed = await toggleDetails(e.id);
+  assert.equal(closed.expanded, "false");
+  assert.ok(!closed.visible, "a second press closes the details");
+
+  // A checkout shows its Stripe drill-downs in its details, and a failure its error.
+  const pay = await feedWithItsPage(`feed?type=m_checkout_session_created&range=14d&tz=${encodeURIComponent(TZ)}`);
+  const withLinks = pay.events.find((x) => x.links.length);
+  assert.ok(withLinks, "the demo checkout has drill-downs");
+  const d = await toggleDetails(withLinks.id);
+  assert.deepEqual(JSON.parse(d.properties), withLinks.properties);
+  assert.deepEqual(d.drills, withLinks.links.map((l) => [l.url, "_blank", "noopener noreferrer"]));
+  const failed = (await feedWithItsPage(`feed?success=false&range=14d&tz=${encodeURIComponent(TZ)}`)).events.find((x) => x.error_code);
+  assert.ok(failed, "the demo data has failures with an error code");
+  const f = await toggleDetails(failed.id);
+  assert.equal(f.fields.error_code, failed.error_code);
+  assert.equal(f.fields.error_message, failed.error_message ?? "–");
+  assert.deepEqual(JSON.parse(f.properties), failed.properties);
+});
+
+test("ops lists every service with its state now and when it last sent, and the recent events show their user and session", async () => {
+  await open(`ops?range=14d&tz=${encodeURIComponent(TZ)}`, "#services-now");
+  const o = await api(`/api/overview?${rangeQuery()}`);
+  const items = await page.$$eval("#services-now li", (lis) => lis.map((li) => ({
+    service: li.dataset.service, health: li.dataset.health,
+    badge: li.querySelector(".health").className, lastSeen: li.querySelector(".last-seen").textContent,
+  })));
+  assert.deepEqual(items.map((i) => [i.service, i.health]), o.services.map((s) => [s.service, s.health]));
+  assert.ok(o.services.some((s) => s.health === "live"), "the demo services sent today");
+  const lang = await page.evaluate(() => document.documentElement.lang);
+  for (const [i, s] of o.services.entries()) {
+    assert.ok(items[i].badge.split(" ").includes(s.health), items[i].badge);
+    const when = s.last_seen
+      ? new Intl.DateTimeFormat(lang === "ko" ? "ko-KR" : "en-US", { timeZone: TZ, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" }).format(new Date(s.last_seen))
+      : "–";
+    assert.ok(items[i].lastSeen.endsWith(when), `${s.service}: ${items[i].lastSeen} ≠ ${when}`);
+  }
+
+  // The recent table (the overview's events, or the feed's after a refresh) has user and session columns.
+  const feed = await api(`/internal/funnel-events?${rangeQuery()}&limit=20`);
+  const byId = new Map([...o.recent, ...feed.events].map((e) => [e.id, e]));
+  const rows = await page.$$eval("#ops-recent tbody tr", (trs) => trs.map((tr) => [Number(tr.dataset.id), tr.cells[5].textContent, tr.cells[6].textContent]));
+  assert.ok(rows.length > 0);
+  for (const [id, user, session] of rows) {
+    const e = byId.get(id);
+    assert.ok(e, `recent event ${id} is one the API returns`);
+    assert.deepEqual([user, session], [e.user_id ?? "–", e.session_id ?? "–"], `event ${id}`);
+  }
+  assert.ok(rows.some(([, user]) => user !== "–"), "the demo's recent events have users");
+});
+
 test("every problem code the API can return has a ko and an en sentence; offline and non-JSON answers are told apart", async () => {
   const codes = problemCodes();
   assert.ok(codes.length >= 40, `${codes.length} codes`);
@@ -842,6 +943,8 @@ test("every screen at 1366 and 375 px: no serious or critical axe violation, no 
       const hash = screen === "trace" ? "trace?id=trace_demo_20_1" : screen;
       // A busy machine can take a while over everything the suite stored: a longer wait here.
       await open(`${hash}${hash.includes("?") ? "&" : "?"}range=14d&tz=${encodeURIComponent(TZ)}`, READY[screen], 60_000);
+      // The feed is checked with a row's details open (its disclosure row and what it shows).
+      if (screen === "feed") await page.click("table.feed tbody tr[data-id] button.expand");
       await page.waitForTimeout(100);
       const wide = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
       assert.ok(wide[0] <= wide[1], `${screen} at ${width}px scrolls sideways: ${wide}`);

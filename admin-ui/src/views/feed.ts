@@ -2,7 +2,7 @@ import { get, type Schema } from "../api";
 import { dateTime, h, isFingerprint, maskedEmail } from "../format";
 import { t } from "../i18n";
 import { link, period, rangeParams } from "../state";
-import { clearInvalid, drills, empty, errorState, invalid, table, withStates } from "../ui";
+import { clearInvalid, drills, empty, errorState, eventDetails, invalid, table, withStates } from "../ui";
 import { isTraceId } from "./trace";
 
 const FILTERS = ["type", "q_email", "email_fingerprint", "trace_id", "tenant_id", "user_id", "source", "success", "error_code"] as const;
@@ -18,16 +18,45 @@ function keep(update: Kept): void {
   history.replaceState({ ...(history.state ?? {}), ...update }, "");
 }
 
-function row(e: Schema<"EventView">, byPerson: (fp: string) => string): (Node | string)[] {
+function cells(e: Schema<"EventView">, byPerson: (fp: string) => string): (Node | string)[] {
   const result = e.success === false || e.error_code ? t("failure") : e.success ? t("success") : "–";
   return [
-    dateTime(e.ts, period.tz), e.event_type, e.service,
+    h("span", { class: "when" }, expander(e), dateTime(e.ts, period.tz)), e.event_type, e.service,
     e.email_fingerprint
       ? h("a", { href: byPerson(e.email_fingerprint), class: "person", title: t("personEvents") }, maskedEmail(e.email_fingerprint, e.email_domain))
       : "–",
     e.trace_id ? h("a", { href: link(`trace?id=${encodeURIComponent(e.trace_id)}`), class: "trace-link" }, e.trace_id) : "–",
     e.tenant_id ?? "–", result, e.error_code ?? "", e.error_message ?? "", drills(e.links),
   ];
+}
+
+/**
+ * The disclosure button of an event's row: it opens a full-width row under it
+ * with the event's details (made on first open, then shown and hidden).
+ */
+function expander(e: Schema<"EventView">): HTMLButtonElement {
+  const id = `event-${e.id}-details`;
+  const button = h("button", { type: "button", class: "expand", "aria-expanded": "false", title: t("showDetails") },
+    h("span", { class: "arrow", "aria-hidden": "true" }, "▸"), h("span", { class: "sr-only" }, `${t("showDetails")}: ${e.event_type}`));
+  button.addEventListener("click", () => {
+    const tr = button.closest("tr")!;
+    let detail = document.getElementById(id) as HTMLTableRowElement | null;
+    if (!detail) {
+      detail = h("tr", { id, class: "event-detail", hidden: true, "aria-label": t("eventDetails") },
+        h("td", { colspan: String(tr.cells.length) }, eventDetails(e)));
+      tr.after(detail);
+      button.setAttribute("aria-controls", id);
+    }
+    const open = button.getAttribute("aria-expanded") !== "true";
+    detail.hidden = !open;
+    button.setAttribute("aria-expanded", String(open));
+  });
+  return button;
+}
+
+/** An event's row of the feed, marked with the event's id. */
+function row(e: Schema<"EventView">, byPerson: (fp: string) => string): HTMLTableRowElement {
+  return h("tr", { "data-id": String(e.id) }, ...cells(e, byPerson).map((c) => h("td", {}, c)));
 }
 
 /** A personal address (not an `@domain`) that must become a fingerprint before it reaches the URL. */
@@ -103,10 +132,11 @@ export async function render(root: HTMLElement, params: URLSearchParams, go: (ha
       body.replaceChildren(empty());
       return;
     }
-    const box = table(headers, page.events.map((e) => row(e, byPerson)), "feed", t("feed"));
+    const box = table(headers, [], "feed", t("feed"));
     const tbody = box.querySelector("tbody")!;
-    const mark = (tr: Element, e: Schema<"EventView">) => ((tr as HTMLElement).dataset.id = String(e.id));
-    tbody.querySelectorAll("tr").forEach((tr, i) => mark(tr, page.events[i]));
+    tbody.append(...page.events.map((e) => row(e, byPerson)));
+    // Event rows only: an opened row's details are a row of their own.
+    const eventRows = () => tbody.querySelectorAll<HTMLTableRowElement>("tr[data-id]");
     const more = h("button", { type: "button", id: "load-more", hidden: !cursor }, t("loadMore"));
     const failed = h("div", { class: "more-failed" });
     more.addEventListener("click", async () => {
@@ -116,12 +146,8 @@ export async function render(root: HTMLElement, params: URLSearchParams, go: (ha
       try {
         const next = await get<Schema<"EventPage">>("/internal/funnel-events", { ...query, limit: String(PAGE), cursor });
         cursor = next.next_cursor ?? null;
-        for (const e of next.events) {
-          const tr = h("tr", {}, ...row(e, byPerson).map((c) => h("td", {}, c)));
-          mark(tr, e);
-          tbody.append(tr);
-        }
-        keep({ feedRows: tbody.rows.length });
+        tbody.append(...next.events.map((e) => row(e, byPerson)));
+        keep({ feedRows: eventRows().length });
       } catch (e) {
         // The button stays usable and the failure offers Retry.
         failed.replaceChildren(errorState(e, () => more.click()));
@@ -135,7 +161,7 @@ export async function render(root: HTMLElement, params: URLSearchParams, go: (ha
     let scrollTimer = 0;
     const onScroll = () => {
       window.clearTimeout(scrollTimer);
-      scrollTimer = window.setTimeout(() => { if (document.body.contains(box)) keep({ feedScroll: window.scrollY, feedRows: tbody.rows.length }); }, 100);
+      scrollTimer = window.setTimeout(() => { if (document.body.contains(box)) keep({ feedScroll: window.scrollY, feedRows: eventRows().length }); }, 100);
     };
     window.addEventListener("scroll", onScroll, { passive: true });
     // Live mode: poll for rows newer than the newest shown, and prepend them.
@@ -143,11 +169,11 @@ export async function render(root: HTMLElement, params: URLSearchParams, go: (ha
       if (!live.checked || document.hidden || !document.body.contains(box)) return;
       try {
         const fresh = await get<Schema<"EventPage">>("/internal/funnel-events", { ...query, from: newest ?? query.from, limit: "100" });
-        const shown = new Set([...tbody.querySelectorAll("tr")].map((r) => r.dataset.id));
+        const shown = new Set([...eventRows()].map((r) => r.dataset.id));
         for (const e of fresh.events.reverse()) {
           if (shown.has(String(e.id))) continue;
-          const tr = h("tr", { class: "fresh" }, ...row(e, byPerson).map((c) => h("td", {}, c)));
-          mark(tr, e);
+          const tr = row(e, byPerson);
+          tr.classList.add("fresh");
           tbody.prepend(tr);
           newest = e.ts;
         }

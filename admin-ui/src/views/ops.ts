@@ -31,6 +31,21 @@ export function serviceState(s: Service, running: boolean, now = Date.now()): "l
   return "live";
 }
 
+/**
+ * The services and their state now (the API's `health`: live, quiet, silent),
+ * whatever period is shown, with when each last sent.
+ */
+function servicesCard(services: Service[]): HTMLElement {
+  const heading = h("h3", { id: "services-now-title" }, t("servicesNow"));
+  return h("section", { class: "card services-now", id: "services-now", "aria-labelledby": "services-now-title" },
+    heading,
+    h("p", { class: "muted" }, t("servicesNowHint")),
+    h("ul", {}, ...services.map((x) => h("li", { "data-service": x.service, "data-health": x.health },
+      h("strong", {}, x.service), " ",
+      h("span", { class: `health ${x.health}` }, t(`state_${x.health}` as Key)), " · ",
+      h("span", { class: "last-seen" }, `${t("lastSeen")}: ${dateTime(x.last_seen, period.tz)}`)))));
+}
+
 function change(now: number, before: number | undefined): [number | null, string] {
   if (before == null) return [null, ""];
   if (before === 0) return now === 0 ? [0, "0%"] : [1, `+${num(now)}`];
@@ -79,14 +94,20 @@ export async function render(root: HTMLElement, _params: URLSearchParams, go: (h
     healthTable.querySelectorAll("tbody tr").forEach((tr, i) => ((tr as HTMLElement).dataset.service = o.services[i].service));
     const timeline = h("div", { class: "chart", id: "ops-chart" });
     const recentBox = h("div", { id: "ops-recent" });
-    const recentTable = (events: Schema<"EventView">[]) => table([t("time"), t("type"), t("service"), t("email"), "trace_id"],
-      events.map((e) => [dateTime(e.ts, period.tz), e.event_type, e.service, maskedEmail(e.email_fingerprint, e.email_domain),
-        e.trace_id ? h("a", { href: link(`trace?id=${encodeURIComponent(e.trace_id)}`), class: "trace-link" }, e.trace_id) : "–"]), "recent", t("recent"));
+    const recentTable = (events: Schema<"EventView">[]) => {
+      const box = table([t("time"), t("type"), t("service"), t("email"), "trace_id", t("user"), t("session")],
+        events.map((e) => [dateTime(e.ts, period.tz), e.event_type, e.service, maskedEmail(e.email_fingerprint, e.email_domain),
+          e.trace_id ? h("a", { href: link(`trace?id=${encodeURIComponent(e.trace_id)}`), class: "trace-link" }, e.trace_id) : "–",
+          e.user_id ?? "–", e.session_id ?? "–"]), "recent", t("recent"));
+      box.querySelectorAll("tbody tr").forEach((tr, i) => ((tr as HTMLElement).dataset.id = String(events[i].id)));
+      return box;
+    };
     recentBox.replaceChildren(recentTable(o.recent));
     body.replaceChildren(
       h("div", { class: "cards" },
         card(t("events"), num(o.totals.events)), card(t("users"), num(o.totals.users)),
         card(t("sessions"), num(o.totals.sessions)), card(t("today"), num(o.totals.today)), card(t("revenue"), money(o.revenue))),
+      servicesCard(o.services),
       h("h3", {}, t("health")),
       h("p", { class: "muted" }, t("stateHint"), " ", `${t("change")}: ${running ? t("comparedElapsed") : t("vsPrevious")}.`),
       healthTable,

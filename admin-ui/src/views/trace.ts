@@ -2,7 +2,7 @@ import { get, type Schema } from "../api";
 import { dateTime, duration, h, maskedEmail } from "../format";
 import { t } from "../i18n";
 import { link, period } from "../state";
-import { clearInvalid, drills, empty, invalid, table, withStates } from "../ui";
+import { clearInvalid, drills, empty, invalid, propertiesBlock, propertyCount, table, withStates } from "../ui";
 
 /** The trace rule of docs/api.md: `trace_`, visible ASCII, at most 128 characters. */
 export const isTraceId = (v: string): boolean => /^trace_[\x21-\x7e]*$/.test(v) && v.length <= 128;
@@ -48,12 +48,9 @@ export async function render(root: HTMLElement, params: URLSearchParams, go: (ha
     const person = (e: Step) => e.email_fingerprint
       ? h("a", { href: link(`feed?email_fingerprint=${e.email_fingerprint}`), class: "person", title: t("personEvents") }, maskedEmail(e.email_fingerprint, e.email_domain))
       : "–";
-    const props = (e: Step) => {
-      const entries = Object.keys(e.properties ?? {});
-      return entries.length
-        ? h("details", { class: "props" }, h("summary", {}, `${t("properties")} (${entries.length})`), h("pre", {}, JSON.stringify(e.properties, null, 2)))
-        : "–";
-    };
+    const props = (e: Step) => propertyCount(e)
+      ? h("details", { class: "props" }, h("summary", {}, `${t("properties")} (${propertyCount(e)})`), propertiesBlock(e.properties))
+      : "–";
     const tbl = table([t("time"), t("elapsed"), t("type"), t("result"), t("service"), t("source"), t("person"), t("user"), t("tenant"), t("errorCode"), t("detail"), t("properties"), t("drills")],
       tl.events.map((e) => [
         dateTime(e.ts, period.tz), `+${duration(e.elapsed_ms)}`, e.event_type,

@@ -529,8 +529,9 @@ fn kpi_section(doc: &mut Doc) {
     doc.line(
         "`GET /internal/funnel-events/summary` evaluates every KPI over the requested range and returns it \
          under its id. Counts and sums weigh each stored event by 1 / its sample rate and say `estimate: true` \
-         when sampled events took part; a distinct count over sampled events is a lower bound. A ratio is \
-         `null` when its denominator is 0.",
+         when sampled events took part; distinct users of named types are HyperLogLog estimates (also \
+         `estimate: true`). A ratio is `null` when its denominator is 0. `Better` says which way a change is \
+         good news (`lower` for failures and failure rates); a console colours changes by it.",
     );
     doc.blank();
     let rows: Vec<Vec<String>> = KPIS
@@ -558,11 +559,15 @@ fn kpi_section(doc: &mut Doc) {
                 service,
                 text("lens"),
                 text("unit"),
+                text("better"),
                 formula(v.get("formula").unwrap_or(&Value::Null)),
             ]
         })
         .collect();
-    doc.table(&["KPI", "Label", "Service", "Lens", "Unit", "Definition"], &rows);
+    doc.table(
+        &["KPI", "Label", "Service", "Lens", "Unit", "Better", "Definition"],
+        &rows,
+    );
     doc.line(
         "`easypick_usage_ai_tool_access` counts every `tool_interaction` (weighted by its sampling), while the \
          `ai_tool_access` quota meters only those with `action_type` `use`, each stored unsampled: the KPI \

@@ -131,6 +131,8 @@ const dict = {
   chartTable: { ko: "표로 보기", en: "Show as a table" },
   series: { ko: "계열 선택", en: "Pick series" },
   seriesHint: { ko: "기본은 이벤트가 많은 상위 5개입니다. 최대 10개까지 고를 수 있습니다.", en: "By default the top 5 by volume. Pick up to 10." },
+  rates: { ko: "비율 추이 (%)", en: "Rates over time (%)" },
+  rateSeriesHint: { ko: "기본은 결제 완료율과 OTP 발송 실패율입니다. 분모가 0인 날(또는 시간)은 값이 없어 선이 끊기고 표에는 –로 표시됩니다.", en: "By default the checkout completion and OTP failure rates. A day (or hour) whose denominator is 0 has no value: a gap in the line, – in the table." },
   date: { ko: "날짜", en: "Date" },
   hour: { ko: "시각", en: "Hour" },
   errorRate: { ko: "오류율", en: "Error rate" },

@@ -905,18 +905,78 @@ test("the funnel explains its counting, KPI cards follow the declared order, and
 
 test("trends has a series picker (top five by volume first) and a table alternative", async () => {
   await open(`trends?range=14d&tz=${encodeURIComponent(TZ)}`, "#trend-chart .uplot");
-  const pressed = () => page.$$eval(".series-picker button[aria-pressed=true]", (b) => b.map((x) => x.dataset.series));
+  const pressed = () => page.$$eval("#trend-chart .series-picker button[aria-pressed=true]", (b) => b.map((x) => x.dataset.series));
   const before = await pressed();
   assert.ok(before.length > 0 && before.length <= 5, JSON.stringify(before));
   const s = await api(`/internal/funnel-events/summary?${rangeQuery()}`);
   const top = Object.entries(s.totals).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, 5).map(([k]) => k);
   assert.deepEqual(new Set(before), new Set(top));
-  const other = await page.$eval(".series-picker button[aria-pressed=false]", (b) => b.dataset.series);
-  await page.click(`.series-picker button[data-series="${other}"]`);
+  const other = await page.$eval("#trend-chart .series-picker button[aria-pressed=false]", (b) => b.dataset.series);
+  await page.click(`#trend-chart .series-picker button[data-series="${other}"]`);
   assert.ok((await pressed()).includes(other));
   const headers = await page.$$eval("#trend-chart table.chart-data th", (th) => th.map((x) => x.textContent));
   assert.ok(headers.includes(other), "the table follows the picked series");
   assert.equal(await page.$$eval("#trend-chart table.chart-data tbody tr", (r) => r.length), s.daily.length);
+});
+
+/**
+ * The rate chart's table alternative against the summary API's `daily_rates`
+ * for the same range: one row per day, one column per default rate (its
+ * catalog label in the console's language), each cell the rate in percent as
+ * the console formats it with its numerator/denominator, "–" when the
+ * denominator is 0. Returns the API's answer.
+ */
+async function rateTableMatchesApi(query) {
+  const s = await api(`/internal/funnel-events/summary?${query}`);
+  // The chart of this range (not the previous screen's, still there until the new one is drawn).
+  await page.waitForFunction(([first, n]) => {
+    const rows = document.querySelectorAll("#rate-chart table.chart-data tbody tr");
+    return rows.length === n && rows[0].firstElementChild.textContent === first;
+  }, [s.daily[0].date, s.daily.length], { timeout: 20_000 });
+  // The seed's two rates, in the catalog's order (the API's key order), as every series is.
+  const defaults = Object.keys(s.kpis).filter((k) => k === "pregoi_checkout_completion_rate" || k === "pregoi_otp_failure_rate");
+  assert.equal(defaults.length, 2);
+  assert.equal(await page.getAttribute("#rate-chart", "data-series"), defaults.join(" "), "the seed's two rates are shown first");
+  const lang = await page.evaluate(() => document.documentElement.lang);
+  const locale = lang === "ko" ? "ko-KR" : "en-US";
+  const pct = (r) => (r == null ? "–" : new Intl.NumberFormat(locale, { style: "percent", maximumFractionDigits: 1 }).format(r));
+  const num = (n) => new Intl.NumberFormat(locale).format(n);
+  const headers = await page.$$eval("#rate-chart table.chart-data thead th", (th) => th.map((x) => x.textContent));
+  assert.deepEqual(headers.slice(1), defaults.map((k) => s.kpis[k].label[lang]), "one column per default rate, named by its catalog label");
+  const rows = await page.$$eval("#rate-chart table.chart-data tbody tr", (trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent)));
+  const expected = s.daily.map((d, i) => [d.date, ...defaults.map((k) => {
+    const r = s.daily_rates[k][i];
+    assert.equal(r.date, d.date);
+    return `${pct(r.value)} (${num(r.numerator)}/${num(r.denominator)})`;
+  })]);
+  assert.deepEqual(rows, expected);
+  return s;
+}
+
+test("trends charts every ratio KPI per day in percent, the seed's two first; its table equals the API's daily_rates, a day without a denominator shows –, not 0 %", async () => {
+  await open(`trends?range=14d&tz=${encodeURIComponent(TZ)}`, "#rate-chart .uplot");
+  assert.equal(await page.getAttribute("#rate-chart", "data-bucket"), "day");
+  const recent = await rateTableMatchesApi(rangeQuery());
+  const picker = await page.$$eval("#rate-chart .series-picker button[data-series]", (b) => b.map((x) => x.dataset.series));
+  const ratios = Object.entries(recent.kpis).filter(([, k]) => k.unit === "ratio").map(([id]) => id);
+  assert.deepEqual(picker, ratios, "the picker offers every ratio KPI, in the catalog's order");
+  assert.ok(recent.daily_rates.pregoi_checkout_completion_rate.some((r) => r.value != null && r.value > 0), "the demo's days have real rates to compare");
+
+  // Days before the demo's 30 days: the API says 0/0 (value null); the console says –, never 0 %.
+  const from = seoulDate(-36);
+  const to = seoulDate(-23);
+  await open(`trends?range=custom&from=${from}&to=${to}&tz=${encodeURIComponent(TZ)}`, "#rate-chart .uplot");
+  const older = await rateTableMatchesApi(`from=${from}&to=${seoulDate(-22)}&tz=${encodeURIComponent(TZ)}`);
+  const emptyDays = older.daily_rates.pregoi_checkout_completion_rate.filter((r) => r.denominator === 0);
+  assert.ok(emptyDays.length > 0, "the range has a day whose denominator is 0");
+  assert.ok(emptyDays.every((r) => r.value === null), "the API leaves it without a value");
+  const cells = await page.$$eval("#rate-chart table.chart-data tbody tr", (trs) => trs.map((tr) => tr.children[1].textContent));
+  for (const r of emptyDays) {
+    const cell = cells[older.daily.findIndex((d) => d.date === r.date)];
+    assert.ok(cell.startsWith("–") && !cell.includes("0%"), `${r.date}: ${cell}`);
+  }
+  await shot("trends-rates");
+  await open(`trends?range=14d&tz=${encodeURIComponent(TZ)}`, "#rate-chart .uplot");
 });
 
 test("keyboard: a skip link, and focus moves to the new screen's heading on navigation", async () => {

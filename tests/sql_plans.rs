@@ -90,7 +90,6 @@ fn insert(conn: &Connection, rows: &[EventRow]) {
         for s in sql::ROLL_UP_NEW_ROWS {
             conn.execute(s, []).unwrap();
         }
-        conn.execute(sql::ROLL_UP_USAGE, []).unwrap();
     }
     let parts = funnel::sketch::distinct::parts(rows.iter().map(Into::into));
     conn.execute(sql::INSERT_SKETCH_PARTS, [serde_json::to_string(&parts).unwrap()])
@@ -1777,11 +1776,7 @@ mod usage_rollup {
         )
         .unwrap();
         let kept = (rolled(&conn), totals(&conn));
-        for s in sql::CLEAR_ROLLUPS
-            .into_iter()
-            .chain(sql::CLEAR_USAGE_ROLLUP)
-            .chain([sql::ROLL_UP_USAGE])
-        {
+        for s in sql::CLEAR_ROLLUPS.into_iter().chain(sql::ROLL_UP_NEW_ROWS) {
             conn.execute(s, []).unwrap();
         }
         assert!(!kept.0.is_empty());

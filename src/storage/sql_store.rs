@@ -363,7 +363,6 @@ impl<B: SqlBackend> EventStore for SqlStore<B> {
         for s in sql::ROLL_UP_NEW_ROWS {
             batch.push(Statement::new(s));
         }
-        batch.push(Statement::new(sql::ROLL_UP_USAGE));
         Ok(batch.run(&self.backend).await?.rows::<InsertedKey>(slot)?.len())
     }
 
@@ -936,8 +935,7 @@ impl<B: SqlBackend> EventStore for SqlStore<B> {
 
     async fn rebuild_rollups(&self) -> StoreResult<()> {
         let mut batch = Batch::new();
-        let usage = sql::CLEAR_USAGE_ROLLUP.into_iter().chain([sql::ROLL_UP_USAGE]);
-        for s in sql::CLEAR_ROLLUPS.into_iter().chain(sql::ROLL_UP_NEW_ROWS).chain(usage) {
+        for s in sql::CLEAR_ROLLUPS.into_iter().chain(sql::ROLL_UP_NEW_ROWS) {
             batch.push(Statement::new(s));
         }
         batch.run(&self.backend).await.map(drop)

@@ -289,11 +289,7 @@ pub fn store_unchecked(db: &Sqlite, rows: &[EventRow]) {
             conn.execute(sql::MARK_NEW_ROWS, []).unwrap();
         }
         conn.query_row(sql::INSERT_EVENTS, [chunk], |_| Ok(())).unwrap();
-        for s in sql::ROLL_UP_NEW_ROWS
-            .iter()
-            .chain([&sql::ROLL_UP_USAGE])
-            .filter(|_| batch_rollups)
-        {
+        for s in sql::ROLL_UP_NEW_ROWS.iter().filter(|_| batch_rollups) {
             conn.execute(s, []).unwrap();
         }
     }

@@ -269,8 +269,8 @@ WHERE action IN (SELECT value FROM json_each(?1)) AND month >= ",
     quota_month!("?3")
 );
 
-/// After a write's inserts (with [`super::ROLL_UP_NEW_ROWS`], reading the same
-/// rows above `rollup_mark`): adds each new counted event to its user's month
+/// After a write's inserts (the last of [`super::ROLL_UP_NEW_ROWS`], reading
+/// the same rows above `rollup_mark`): adds each new counted event to its user's month
 /// of each action that counts it, one grouped upsert. `CROSS JOIN` keeps the
 /// new rows' rowid range as the outer loop.
 pub const ROLL_UP_USAGE: &str = concat!(
@@ -284,9 +284,6 @@ WHERE e.id > (SELECT last_id FROM rollup_mark WHERE k = 1) AND e.user_id IS NOT 
 GROUP BY 1, 2, 3
 ON CONFLICT (action, month, user_id) DO UPDATE SET used = used + excluded.used"
 );
-
-/// Empties the usage rollup before a rebuild ([`ROLL_UP_USAGE`] after a mark of 0).
-pub const CLEAR_USAGE_ROLLUP: [&str; 2] = ["DELETE FROM usage_rollup", "DELETE FROM usage_totals"];
 
 /// The counted types of each action as migration 0018 stored them: rows
 /// `action, event_type, only_when_path, only_when_value`.

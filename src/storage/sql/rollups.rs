@@ -270,10 +270,11 @@ pub const MARK_NEW_ROWS: &str =
     "UPDATE rollup_mark SET last_id = (SELECT COALESCE(MAX(id), 0) FROM funnel_events) WHERE k = 1";
 
 /// After a write's inserts: add the rows above the mark to each rollup, one
-/// grouped upsert per rollup instead of a trigger per row (migration 0015).
+/// grouped upsert per rollup instead of a trigger per row (migration 0015),
+/// the monthly usage rollup's ([`super::ROLL_UP_USAGE`]) last.
 /// A duplicate was never inserted, so it never counts. The rows are read by
 /// rowid range; their `payload_json` is parsed once per statement that needs it.
-pub const ROLL_UP_NEW_ROWS: [&str; 4] = [
+pub const ROLL_UP_NEW_ROWS: [&str; 5] = [
     "INSERT INTO event_rollup (hour, event_type, outcome, service, n, amount, sampled, errored)
 SELECT substr(ts, 1, 13), event_type, COALESCE(success, -1), MIN(service), SUM(1.0 / sample_rate),
   TOTAL(COALESCE(json_extract(payload_json, '$.amount'), 0) / sample_rate), SUM(sample_rate < 1),
@@ -309,6 +310,7 @@ GROUP BY 1, 2, 3, 4
 ON CONFLICT (minutes, day, event_type, outcome) DO UPDATE SET
   n = n + excluded.n, amount = amount + excluded.amount, sampled = sampled + excluded.sampled,
   errored = errored + excluded.errored",
+    super::ROLL_UP_USAGE,
 ];
 
 /// The hourly event rollup's statement of [`ROLL_UP_NEW_ROWS`]; every write runs it.
@@ -322,10 +324,12 @@ pub const ROLL_UP_DAYS: &str = ROLL_UP_NEW_ROWS[3];
 
 /// Empties the rollups, so [`ROLL_UP_NEW_ROWS`] after a mark of 0 rebuilds them
 /// from every row (the bulk loader's rows, which no write rolled up).
-pub const CLEAR_ROLLUPS: [&str; 5] = [
+pub const CLEAR_ROLLUPS: [&str; 7] = [
     "DELETE FROM event_rollup",
     "DELETE FROM event_day_rollup",
     "DELETE FROM property_rollup",
     "DELETE FROM currency_rollup",
+    "DELETE FROM usage_rollup",
+    "DELETE FROM usage_totals",
     "UPDATE rollup_mark SET last_id = 0 WHERE k = 1",
 ];

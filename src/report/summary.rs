@@ -92,19 +92,22 @@ fn rollup_zone(d: &Day) -> Option<i64> {
     if d.end - d.start != chrono::Duration::hours(24) {
         return None;
     }
-    let offset = (d.date.and_hms_opt(0, 0, 0)? - d.start.naive_utc()).num_minutes();
-    DAY_ROLLUP_ZONES.contains(&offset).then_some(offset)
+    local_offset(d).filter(|offset| DAY_ROLLUP_ZONES.contains(offset))
+}
+
+/// Minutes east of UTC of the zone in which the day starts at its local midnight.
+fn local_offset(d: &Day) -> Option<i64> {
+    Some((d.date.and_hms_opt(0, 0, 0)? - d.start.naive_utc()).num_minutes())
 }
 
 /// The zone of [`DAY_ROLLUP_ZONES`] whose local days these are (every day
 /// starting at its local midnight at the same offset), or 0: UTC. Reads of
 /// sketches use its local days and months ([`crate::sketch::cover_in`]).
 pub fn zone_of_days(days: &[Day]) -> i64 {
-    let offset = |d: &Day| Some((d.date.and_hms_opt(0, 0, 0)? - d.start.naive_utc()).num_minutes());
-    let Some(first) = days.first().and_then(offset) else {
+    let Some(first) = days.first().and_then(local_offset) else {
         return 0;
     };
-    let same = days.iter().all(|d| offset(d) == Some(first));
+    let same = days.iter().all(|d| local_offset(d) == Some(first));
     if same && DAY_ROLLUP_ZONES.contains(&first) {
         first
     } else {

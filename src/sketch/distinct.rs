@@ -19,12 +19,15 @@ pub const USER: &str = "u";
 /// Kind of `session_id` sketches.
 pub const SESSION: &str = "s";
 
+const SERVICE: &str = "s:";
+const TYPE: &str = "t:";
+
 pub fn service_scope(service: &str) -> String {
-    format!("s:{service}")
+    format!("{SERVICE}{service}")
 }
 
 pub fn type_scope(event_type: &str) -> String {
-    format!("t:{event_type}")
+    format!("{TYPE}{event_type}")
 }
 
 /// The identifiers one stored or incoming event contributes.
@@ -45,26 +48,27 @@ pub struct Part(pub String, pub String, pub &'static str, pub String);
 /// Each identifier is hashed once however many events carry it.
 pub fn parts<'a>(actors: impl IntoIterator<Item = ActorRef<'a>>) -> Vec<Part> {
     let mut hashes: HashMap<(&'static str, &'a str), u64> = HashMap::new();
-    let mut sketches: BTreeMap<(&'a str, String, &'static str), Hll> = BTreeMap::new();
+    // Keyed by (hour, scope prefix, name, kind): the scope's text is built once per part, not per event.
+    let mut sketches: BTreeMap<(&'a str, &'static str, &'a str, &'static str), Hll> = BTreeMap::new();
     for a in actors {
         let Some(hour) = a.ts.get(..13) else { continue };
-        let mut add = |scope: String, kind: &'static str, value: &'a str| {
+        let mut add = |prefix: &'static str, name: &'a str, kind: &'static str, value: &'a str| {
             let h = *hashes
                 .entry((kind, value))
                 .or_insert_with(|| super::hll::hash(kind, value));
-            sketches.entry((hour, scope, kind)).or_default().insert_hash(h);
+            sketches.entry((hour, prefix, name, kind)).or_default().insert_hash(h);
         };
         if let Some(user) = a.user_id {
-            add(service_scope(a.service), USER, user);
-            add(type_scope(a.event_type), USER, user);
+            add(SERVICE, a.service, USER, user);
+            add(TYPE, a.event_type, USER, user);
         }
         if let Some(session) = a.session_id {
-            add(service_scope(a.service), SESSION, session);
+            add(SERVICE, a.service, SESSION, session);
         }
     }
     sketches
         .into_iter()
-        .map(|((hour, scope, kind), hll)| Part(hour.to_string(), scope, kind, hll.encode()))
+        .map(|((hour, prefix, name, kind), hll)| Part(hour.to_string(), format!("{prefix}{name}"), kind, hll.encode()))
         .collect()
 }
 
@@ -173,7 +177,7 @@ impl Distinct {
         let scopes: Vec<&str> = self
             .by_scope
             .keys()
-            .filter(|s| s.starts_with("s:"))
+            .filter(|s| s.starts_with(SERVICE))
             .map(String::as_str)
             .collect();
         self.count(scopes)

@@ -529,13 +529,20 @@ fn trace_catalog_funnel_overview_and_quarantine_reads_search_indexes() {
         ),
         (
             "service × type",
-            Statement::with(
-                sql::COUNTS_BY_SERVICE_AND_TYPE,
-                sql::hour_split(FROM, MID_HOUR_TO)
-                    .into_iter()
-                    .chain([Bind::json(&funnel::catalog::failure_types())]),
-            ),
+            service_type_statement(FROM, MID_HOUR_TO, "Asia/Seoul"),
         ),
+        ("top value over local days", {
+            let params =
+                Params::parse([("from", FROM), ("to", MID_HOUR_TO), ("tz", "Asia/Seoul")], LIST_PARAMS).unwrap();
+            let days = funnel::query::range::TimeRange::parse(&params, Utc::now())
+                .unwrap()
+                .days();
+            let top = Measure::Top {
+                events: &["command_executed"],
+                property: "scope",
+            };
+            sql::measure_over_days(&top, FROM, MID_HOUR_TO, &days)
+        }),
         (
             "sketches of a range",
             Statement::with(
@@ -1137,8 +1144,75 @@ fn the_property_rollup_gives_the_same_top_value_as_the_rows_after_changes() {
                 |r| r.get(0),
             )
             .unwrap();
-        assert_eq!(value(&conn, &s), rusqlite::types::Value::Text(expected), "{property}");
+        assert_eq!(
+            value(&conn, &s),
+            rusqlite::types::Value::Text(expected.clone()),
+            "{property}"
+        );
+        // Cut into local days: Seoul and UTC read whole days from the day rollup, New York hours.
+        for tz in ["UTC", "Asia/Seoul", "America/New_York"] {
+            let params = Params::parse([("from", from), ("to", to), ("tz", tz)], LIST_PARAMS).unwrap();
+            let days = funnel::query::range::TimeRange::parse(&params, Utc::now())
+                .unwrap()
+                .days();
+            let s = sql::measure_over_days(&m, from, to, &days);
+            let by_day = ["UTC", "Asia/Seoul"].contains(&tz);
+            assert!(s.sql.contains("property_day_rollup"), "{tz}");
+            assert_eq!(
+                funnel::report::summary::days_json(&days).zone_days != "[]",
+                by_day,
+                "{tz}: whole days of a rollup zone"
+            );
+            assert_eq!(
+                value(&conn, &s),
+                rusqlite::types::Value::Text(expected.clone()),
+                "{property} in {tz}"
+            );
+        }
     }
+}
+
+/// Rows stored before migration 0022 (the bulk loader's, an older release's)
+/// are in the property day rollup once it is applied, as a write would add them.
+#[test]
+fn the_property_day_rollup_migration_backfills_rows_stored_before_it() {
+    let mut rows = rows(300);
+    for (i, r) in rows.iter_mut().enumerate() {
+        r.event_type = "command_executed".into();
+        r.service = "presstuner".into();
+        r.payload_json = Some(format!(r#"{{"scope":"s{}","action":"a{}"}}"#, i % 3, i % 4));
+    }
+    let dump = |conn: &Connection| -> Vec<(i64, String, String, String, i64)> {
+        conn.prepare(
+            "SELECT minutes, day, property, value, CAST(n AS INTEGER) FROM property_day_rollup ORDER BY 1, 2, 3, 4",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+    };
+    let written = migrated();
+    insert(&written, &rows);
+    // The migration before this one, whatever its number.
+    let number: u32 = std::fs::read_dir(sqlite::migrations_dir())
+        .unwrap()
+        .filter_map(|e| e.unwrap().file_name().into_string().ok())
+        .find(|n| n.ends_with("_property_day_rollup.sql"))
+        .and_then(|n| n[..4].parse().ok())
+        .expect("the migration exists");
+    let previous = format!("{:04}", number - 1);
+    let before = Connection::open_in_memory().unwrap();
+    sqlite::apply_migrations(&before, &sqlite::migrations_dir(), "", &previous);
+    for chunk in json_chunks(&rows, 64 * 1024).unwrap() {
+        let mut stmt = before.prepare(sql::INSERT_EVENTS).unwrap();
+        let mut out = stmt.query([chunk]).unwrap();
+        while out.next().unwrap().is_some() {}
+    }
+    sqlite::apply_migrations(&before, &sqlite::migrations_dir(), &previous, "9999");
+    let kept = dump(&written);
+    assert!(kept.len() > 6, "both zones, several days and values: {kept:?}");
+    assert_eq!(dump(&before), kept);
 }
 
 /// `(currency, amount)` per currency of a per-currency statement, amounts rounded to cents.
@@ -1343,14 +1417,27 @@ fn the_migrated_event_table_has_exactly_the_record_columns_in_order() {
     assert_eq!(columns, expected);
 }
 
-/// Per-service-and-type counts and failures of a range, as the overview reads them.
-fn service_type_counts(conn: &Connection, from: &str, to: &str) -> Vec<(String, String, i64, i64)> {
-    let s = Statement::with(
+/// The overview's per-service-and-type read of `[from, to)`, cut into `tz`'s local days.
+fn service_type_statement(from: &str, to: &str, tz: &str) -> Statement {
+    let params = Params::parse([("from", from), ("to", to), ("tz", tz)], LIST_PARAMS).unwrap();
+    let days = funnel::query::range::TimeRange::parse(&params, Utc::now())
+        .unwrap()
+        .days();
+    let b = funnel::report::summary::days_json(&days);
+    Statement::with(
         sql::COUNTS_BY_SERVICE_AND_TYPE,
-        sql::hour_split(from, to)
-            .into_iter()
-            .chain([Bind::json(&funnel::catalog::failure_types())]),
-    );
+        [
+            Bind::Text(b.hours),
+            Bind::Text(b.raw),
+            Bind::Text(b.zone_days),
+            Bind::json(&funnel::catalog::failure_types()),
+        ],
+    )
+}
+
+/// Per-service-and-type counts and failures of a range, as the overview reads them.
+fn service_type_counts(conn: &Connection, from: &str, to: &str, tz: &str) -> Vec<(String, String, i64, i64)> {
+    let s = service_type_statement(from, to, tz);
     let mut out: Vec<(String, String, i64, i64)> = conn
         .prepare(&s.sql)
         .unwrap()
@@ -1438,11 +1525,14 @@ fn rollups_count_each_stored_row_once_however_often_a_write_offers_it_and_failur
             ("2026-03-03T10:37:00.000Z", "2026-03-09T02:11:00.000Z"),
             ("2026-03-04T05:10:00.000Z", "2026-03-04T05:50:00.000Z"),
         ] {
-            assert_eq!(
-                service_type_counts(&conn, from, to),
-                recount(&conn, from, to),
-                "after {change:?} over [{from}, {to})"
-            );
+            // Seoul and UTC read whole days from the day rollup; New York reads hours.
+            for tz in ["UTC", "Asia/Seoul", "America/New_York"] {
+                assert_eq!(
+                    service_type_counts(&conn, from, to, tz),
+                    recount(&conn, from, to),
+                    "after {change:?} over [{from}, {to}) in {tz}"
+                );
+            }
         }
     }
 }

@@ -137,6 +137,7 @@ fn roll_up_new_rows<'a>(batch: &mut Batch, rows: impl Iterator<Item = &'a EventR
     batch.push(Statement::new(sql::ROLL_UP_DAYS));
     if any(&|r| sql::ROLLUP_PROPERTIES.iter().any(|(t, _)| *t == r.event_type)) {
         batch.push(Statement::new(sql::ROLL_UP_PROPERTIES));
+        batch.push(Statement::new(sql::ROLL_UP_PROPERTY_DAYS));
     }
     if any(&|r| r.payload_json.as_deref().is_some_and(|p| p.contains("\"amount\""))) {
         batch.push(Statement::new(sql::ROLL_UP_CURRENCIES));
@@ -406,7 +407,7 @@ impl<B: SqlBackend> EventStore for SqlStore<B> {
                 (
                     *id,
                     matches!(m, Measure::Money { .. }),
-                    batch.push(sql::measure(m, &span.from, &span.to)),
+                    batch.push(sql::measure_over_days(m, &span.from, &span.to, days)),
                 )
             })
             .partition(|(_, is_money, _)| *is_money);
@@ -451,17 +452,22 @@ impl<B: SqlBackend> EventStore for SqlStore<B> {
         let failure_types = Bind::json(&crate::catalog::failure_types());
 
         let mut batch = Batch::new();
-        let counts = |from: &str, to: &str| {
-            let [first, end, raw] = sql::hour_split(from, to);
+        let counts = |days: &[Day]| {
+            let [hours, raw, zone_days] = day_binds(days);
             Statement::with(
                 sql::COUNTS_BY_SERVICE_AND_TYPE,
-                [first, end, raw, failure_types.clone()],
+                [hours, raw, zone_days, failure_types.clone()],
             )
         };
-        let type_counts = batch.push(counts(&from, &to));
-        // Today's part of the range, when the range reaches today.
-        let today_from = today.max(from.as_str());
-        let today_counts = (today_from < to.as_str()).then(|| batch.push(counts(today_from, &to)));
+        let days = filter.range.days();
+        let type_counts = batch.push(counts(&days));
+        // Today's part of the range, when the range reaches today: its last day(s).
+        let from_today: Vec<Day> = days
+            .iter()
+            .filter(|d| crate::time::to_stored(d.start).as_str() >= today)
+            .cloned()
+            .collect();
+        let today_counts = (!from_today.is_empty()).then(|| batch.push(counts(&from_today)));
         let scopes: Vec<String> = crate::catalog::SERVICES
             .iter()
             .map(|s| distinct::service_scope(s))

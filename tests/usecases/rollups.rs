@@ -6,10 +6,11 @@ use serde_json::json;
 
 use super::harness::{compile, dump, Service};
 
-const ROLLUPS: [&str; 6] = [
+const ROLLUPS: [&str; 7] = [
     "event_rollup",
     "event_day_rollup",
     "property_rollup",
+    "property_day_rollup",
     "currency_rollup",
     "usage_rollup",
     "usage_totals",

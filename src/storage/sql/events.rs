@@ -182,18 +182,27 @@ SELECT event_type AS key, CAST(ROUND(SUM(n)) AS INTEGER) AS n, SUM(sampled) > 0 
 /// Events per service and type over a range (the overview's snapshot, its
 /// totals and its top events), with how many of them failed: `success =
 /// false`, an `error_code`, or a type named `*_fail`/`*_failed` (the trace's
-/// rule, `catalog::is_failure_type`; ?4 is their JSON list). Whole hours read
-/// the rollup (`errored` counts the rows with an error code, migration 0015),
-/// the partial edges the rows. Binds ?1–?3 as [`COUNTS_BY_TYPE`].
+/// rule, `catalog::is_failure_type`; ?4 is their JSON list). The range comes
+/// as its local days (binds ?1–?3: `report::summary::DayBinds`, as
+/// [`super::DAILY_ROLLUP_BY_TYPE`]): whole days of the day rollup's zones read
+/// one row per type and outcome, other days their whole hours (`errored`
+/// counts the rows with an error code, migration 0015), the partial edges
+/// the rows. A 14-day overview in Seoul reads 14 day rows per type, not 336 hours.
 pub const COUNTS_BY_SERVICE_AND_TYPE: &str = "\
 SELECT service, event_type, CAST(ROUND(SUM(n)) AS INTEGER) AS n, CAST(ROUND(SUM(failed)) AS INTEGER) AS failed FROM (
-  SELECT service, event_type, n,
-    CASE WHEN outcome = 0 OR event_type IN (SELECT value FROM json_each(?4)) THEN n ELSE errored END AS failed
-  FROM event_rollup WHERE hour >= ?1 AND hour < ?2
+  SELECT r.service AS service, r.event_type AS event_type, r.n AS n,
+    CASE WHEN r.outcome = 0 OR r.event_type IN (SELECT value FROM json_each(?4)) THEN r.n ELSE r.errored END AS failed
+  FROM json_each(?1) AS d
+  CROSS JOIN event_rollup AS r ON r.hour >= json_extract(d.value, '$[1]') AND r.hour < json_extract(d.value, '$[2]')
+  UNION ALL
+  SELECT r.service, r.event_type, r.n,
+    CASE WHEN r.outcome = 0 OR r.event_type IN (SELECT value FROM json_each(?4)) THEN r.n ELSE r.errored END
+  FROM json_each(?3) AS d
+  CROSS JOIN event_day_rollup AS r ON r.minutes = json_extract(d.value, '$[1]') AND r.day = json_extract(d.value, '$[2]')
   UNION ALL
   SELECT e.service, e.event_type, 1.0 / e.sample_rate,
     (COALESCE(e.success, 1) = 0 OR e.error_code IS NOT NULL OR e.event_type IN (SELECT value FROM json_each(?4)))
       / e.sample_rate
-  FROM json_each(?3) AS seg
-  CROSS JOIN funnel_events AS e ON e.ts >= json_extract(seg.value, '$[0]') AND e.ts < json_extract(seg.value, '$[1]')
+  FROM json_each(?2) AS d
+  CROSS JOIN funnel_events AS e ON e.ts >= json_extract(d.value, '$[1]') AND e.ts < json_extract(d.value, '$[2]')
 ) GROUP BY service, event_type HAVING ROUND(SUM(n)) > 0";

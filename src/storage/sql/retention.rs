@@ -10,6 +10,7 @@ pub const PRUNE_EXPIRED: &[&str] = &[
     "DELETE FROM event_rollup WHERE hour < substr(?1, 1, 13)",
     "DELETE FROM event_day_rollup WHERE day < date(?1, minutes || ' minutes')",
     "DELETE FROM property_rollup WHERE hour < substr(?1, 1, 13)",
+    "DELETE FROM property_day_rollup WHERE day < date(?1, minutes || ' minutes')",
     "DELETE FROM currency_rollup WHERE hour < substr(?1, 1, 13)",
     "DELETE FROM event_quarantine WHERE received_at < ?1",
     "DELETE FROM event_volume WHERE day < substr(?1, 1, 10)",

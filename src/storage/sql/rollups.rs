@@ -156,6 +156,49 @@ SELECT value, SUM(n) AS n, COALESCE(SUM(sampled), 0) > 0 AS estimated FROM (
   WHERE e.event_type IN (SELECT value FROM json_each(?3)) AND json_extract(e.payload_json, '$.' || ?4) IS NOT NULL
 ) GROUP BY value HAVING SUM(n) > 0 ORDER BY SUM(n) DESC, value LIMIT 1";
 
+/// [`ROLLUP_TOP`] over a range cut into local days (binds ?1–?3:
+/// `report::summary::DayBinds`; ?4 the JSON list of types, ?5 the property):
+/// whole days of the day rollup's zones from `property_day_rollup`
+/// (migration 0022), other days' whole hours from `property_rollup`, the
+/// partial edges from the rows. A 90-day Seoul summary reads 90 days per
+/// value, not 2,160 hours.
+const ROLLUP_TOP_BY_DAYS: &str = "\
+SELECT value, SUM(n) AS n, COALESCE(SUM(sampled), 0) > 0 AS estimated FROM (
+  SELECT r.value AS value, r.n AS n, 0 AS sampled FROM json_each(?1) AS d
+  CROSS JOIN property_rollup AS r ON r.hour >= json_extract(d.value, '$[1]') AND r.hour < json_extract(d.value, '$[2]')
+  WHERE r.event_type IN (SELECT value FROM json_each(?4)) AND r.property = ?5
+  UNION ALL
+  SELECT r.value, r.n, 0 FROM json_each(?3) AS d
+  CROSS JOIN property_day_rollup AS r ON r.minutes = json_extract(d.value, '$[1]') AND r.day = json_extract(d.value, '$[2]')
+  WHERE r.event_type IN (SELECT value FROM json_each(?4)) AND r.property = ?5
+  UNION ALL
+  SELECT json_extract(e.payload_json, '$.' || ?5), 1.0 / e.sample_rate, e.sample_rate < 1 FROM json_each(?2) AS d
+  CROSS JOIN funnel_events AS e ON e.ts >= json_extract(d.value, '$[1]') AND e.ts < json_extract(d.value, '$[2]')
+  WHERE e.event_type IN (SELECT value FROM json_each(?4)) AND json_extract(e.payload_json, '$.' || ?5) IS NOT NULL
+) GROUP BY value HAVING SUM(n) > 0 ORDER BY SUM(n) DESC, value LIMIT 1";
+
+/// [`measure`] over a range given as its local days (`days`, in order,
+/// covering `[from, to)`): a rolled-up "top value" reads the day rollup for
+/// whole days of its zones; every other measure is [`measure`] itself.
+pub fn measure_over_days(m: &Measure, from: &str, to: &str, days: &[crate::query::range::Day]) -> Statement {
+    match m {
+        Measure::Top { events, property } if is_rolled_up(events, property) && !days.is_empty() => {
+            let b = crate::report::summary::days_json(days);
+            Statement::with(
+                ROLLUP_TOP_BY_DAYS,
+                [
+                    Bind::Text(b.hours),
+                    Bind::Text(b.raw),
+                    Bind::Text(b.zone_days),
+                    Bind::json(events),
+                    Bind::text(*property),
+                ],
+            )
+        }
+        _ => measure(m, from, to),
+    }
+}
+
 fn is_rolled_up(events: &[&str], property: &str) -> bool {
     !events.is_empty() && events.iter().all(|e| ROLLUP_PROPERTIES.contains(&(*e, property)))
 }
@@ -274,7 +317,7 @@ pub const MARK_NEW_ROWS: &str =
 /// the monthly usage rollup's ([`super::ROLL_UP_USAGE`]) last.
 /// A duplicate was never inserted, so it never counts. The rows are read by
 /// rowid range; their `payload_json` is parsed once per statement that needs it.
-pub const ROLL_UP_NEW_ROWS: [&str; 5] = [
+pub const ROLL_UP_NEW_ROWS: [&str; 6] = [
     "INSERT INTO event_rollup (hour, event_type, outcome, service, n, amount, sampled, errored)
 SELECT substr(ts, 1, 13), event_type, COALESCE(success, -1), MIN(service), SUM(1.0 / sample_rate),
   TOTAL(COALESCE(json_extract(payload_json, '$.amount'), 0) / sample_rate), SUM(sample_rate < 1),
@@ -310,6 +353,15 @@ GROUP BY 1, 2, 3, 4
 ON CONFLICT (minutes, day, event_type, outcome) DO UPDATE SET
   n = n + excluded.n, amount = amount + excluded.amount, sampled = sampled + excluded.sampled,
   errored = errored + excluded.errored",
+    "INSERT INTO property_day_rollup (minutes, day, event_type, property, value, n)
+SELECT z.minutes, date(e.ts, z.minutes || ' minutes'), e.event_type, p.property,
+  json_extract(e.payload_json, '$.' || p.property), SUM(1.0 / e.sample_rate)
+FROM funnel_events AS e CROSS JOIN rollup_properties AS p ON p.event_type = e.event_type
+CROSS JOIN rollup_zones AS z
+WHERE e.id > (SELECT last_id FROM rollup_mark WHERE k = 1)
+  AND json_extract(e.payload_json, '$.' || p.property) IS NOT NULL
+GROUP BY 1, 2, 3, 4, 5
+ON CONFLICT (minutes, day, event_type, property, value) DO UPDATE SET n = n + excluded.n",
     super::ROLL_UP_USAGE,
 ];
 
@@ -321,13 +373,16 @@ pub const ROLL_UP_PROPERTIES: &str = ROLL_UP_NEW_ROWS[1];
 pub const ROLL_UP_CURRENCIES: &str = ROLL_UP_NEW_ROWS[2];
 /// The day rollup's; every write runs it.
 pub const ROLL_UP_DAYS: &str = ROLL_UP_NEW_ROWS[3];
+/// The property day rollup's (migration 0022): with [`ROLL_UP_PROPERTIES`].
+pub const ROLL_UP_PROPERTY_DAYS: &str = ROLL_UP_NEW_ROWS[4];
 
 /// Empties the rollups, so [`ROLL_UP_NEW_ROWS`] after a mark of 0 rebuilds them
 /// from every row (the bulk loader's rows, which no write rolled up).
-pub const CLEAR_ROLLUPS: [&str; 7] = [
+pub const CLEAR_ROLLUPS: [&str; 8] = [
     "DELETE FROM event_rollup",
     "DELETE FROM event_day_rollup",
     "DELETE FROM property_rollup",
+    "DELETE FROM property_day_rollup",
     "DELETE FROM currency_rollup",
     "DELETE FROM usage_rollup",
     "DELETE FROM usage_totals",

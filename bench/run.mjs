@@ -29,6 +29,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const READ_SECONDS = Number(process.env.BENCH_READ_SECONDS ?? 5);
 const READ_TIMEOUT = Number(process.env.BENCH_READ_TIMEOUT ?? 60);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 4);
+// Cargo's output folder: CARGO_TARGET_DIR when set (a shared cache), else ./target.
+const TARGET_DIR = process.env.CARGO_TARGET_DIR ?? join(ROOT, "target");
 const LEVELS = (process.env.BENCH_LEVELS ?? "10000,100000,1000000").split(",").filter(Boolean).map(Number);
 const SHAPES = (process.env.BENCH_SHAPES ?? "day:2000000,year:5000000").split(",").filter(Boolean).map((s) => {
   const [name, count] = s.split(":");
@@ -193,7 +195,7 @@ function rebuildDerived(file) {
   if (!existsSync(join(ROOT, "examples", "rebuild_derived.rs"))) return null;
   sh("cargo", ["build", "--release", "--example", "rebuild_derived"]);
   const t = Date.now();
-  sh(join(ROOT, "target", "release", "examples", "rebuild_derived"), [file]);
+  sh(join(TARGET_DIR, "release", "examples", "rebuild_derived"), [file]);
   return (Date.now() - t) / 1000;
 }
 
@@ -259,7 +261,7 @@ const details = [];
 function distinctError(file, label) {
   if (!existsSync(join(ROOT, "examples", "distinct_error.rs"))) return;
   sh("cargo", ["build", "--release", "--example", "distinct_error"]);
-  const out = sh(join(ROOT, "target", "release", "examples", "distinct_error"), [file, "Asia/Seoul"]);
+  const out = sh(join(TARGET_DIR, "release", "examples", "distinct_error"), [file, "Asia/Seoul"]);
   const worst = Number(out.match(/^max_error (\S+)$/m)[1]);
   row(`Distinct users and sessions (sketches) against exact counts, ${label}: largest error of 4 ranges × 5 scopes × 2`,
       "", "", `${fmt(worst, 2)} %`, "≤2");

@@ -44,6 +44,7 @@ fn core(c: &mut Criterion) {
         header_trace_id: None,
         fingerprint_key: b"bench-pepper",
         replay: false,
+        browser: false,
     };
     let mut group = c.benchmark_group("core");
     group.throughput(Throughput::Elements(500));

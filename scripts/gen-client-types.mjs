@@ -81,6 +81,9 @@ export function generate(catalogPath = CATALOG) {
   out.push("", "/** The service each event type belongs to. */");
   out.push(`export const EVENT_SERVICES: Record<EventType, string> = {\n${events.map((e) => `  ${key(e.name)}: ${quote(e.service)},`).join("\n")}\n};`);
   out.push("", "export type EventType = (typeof EVENT_TYPES)[number];", "");
+  out.push("/** The types a web page may send with a publishable key (POST /collect; never metered or money events). */");
+  out.push(`export const BROWSER_EVENT_TYPES = [\n${events.filter((e) => e.browser_safe).map((e) => `  ${quote(e.name)},`).join("\n")}\n] as const;`);
+  out.push("", "export type BrowserEventType = (typeof BROWSER_EVENT_TYPES)[number];", "");
   return out.join("\n");
 }
 

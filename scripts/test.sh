@@ -2,7 +2,7 @@
 # Command 2: run every test. Installs what it needs (once), then:
 #   1. formatting and lints (rustfmt, clippy for native and wasm, no warnings)
 #   2. the core's unit and integration tests, natively (cargo test)
-#   3. the JS client's types and tests, and the gateway's (node's test runner), on the shared vectors
+#   3. the JS client's types and tests (under Node and Deno; its browser build too), and the gateway's (node's test runner), on the shared vectors
 #   4. end-to-end tests against a real worker under wrangler dev (own port, own D1, own secrets)
 source "$(dirname "$0")/toolchain.sh"
 cd "$ROOT"
@@ -26,6 +26,8 @@ log "client: event types are generated from docs/catalog.json, type-checked (inc
 node scripts/gen-client-types.mjs --check
 node_modules/.bin/tsc -p clients/js
 node scripts/run-ts-tests.mjs clients/js
+log "client: the same unit tests under Deno (the client runs in Workers, Node 20+ and Deno)"
+node scripts/run-ts-tests.mjs clients/js --deno
 
 log "gateway tests (integrations/zuplo): signing and the login/OTP event policy"
 node_modules/.bin/tsc -p integrations/zuplo

@@ -7,6 +7,7 @@
 
 use crate::report::links::{LinkBases, DEFAULT_STRIPE_DASHBOARD_URL};
 use crate::security::keys::{self, ApiKey, Role};
+use crate::security::publishable::{parse_publishable_keys, PublishableKey};
 use crate::security::signature::DEFAULT_TOLERANCE_SECONDS;
 
 #[derive(Clone)]
@@ -29,6 +30,8 @@ pub struct Config {
     pub links: LinkBases,
     /// `INGEST_MODE`: `direct` (default) or `queue`.
     pub ingest_mode: IngestMode,
+    /// `PUBLISHABLE_KEYS`: the sites that may send from a browser (`POST /collect`).
+    pub publishable_keys: Vec<PublishableKey>,
 }
 
 /// Where ingest sends a batch without metered events first.
@@ -57,6 +60,7 @@ impl std::fmt::Debug for Config {
             .field("bench_routes", &self.bench_routes)
             .field("links", &self.links)
             .field("ingest_mode", &self.ingest_mode)
+            .field("publishable_keys", &self.publishable_keys)
             .finish()
     }
 }
@@ -121,6 +125,13 @@ impl Config {
                 None | Some("direct") => IngestMode::Direct,
                 Some("queue") => IngestMode::Queue,
                 Some(_) => return Err(ConfigError::InvalidVar("INGEST_MODE")),
+            },
+            publishable_keys: match get("PUBLISHABLE_KEYS") {
+                None => Vec::new(),
+                Some(raw) => parse_publishable_keys(&raw).map_err(|e| {
+                    log::error!("PUBLISHABLE_KEYS: {e}");
+                    ConfigError::InvalidVar("PUBLISHABLE_KEYS")
+                })?,
             },
         })
     }

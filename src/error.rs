@@ -14,6 +14,8 @@ pub enum AuthFailure {
     BadSignature,
     StaleSignature,
     BadKey,
+    /// `POST /collect` without a configured publishable key in `?key=`.
+    BadPublishableKey,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +47,10 @@ pub enum AppError {
     },
     NotFound,
     MethodNotAllowed,
+    /// A browser request from an origin its publishable key does not list (or with none).
+    OriginNotAllowed,
+    /// Over the per-IP or per-site rate limit of browser collection.
+    RateLimited,
     /// D1 could not be reached or refused a write; nothing of the request was stored; the caller may retry.
     StorageUnavailable,
     /// D1 could not be reached or refused a read; the caller may retry.
@@ -111,6 +117,10 @@ impl AppError {
                         "The signature timestamp is outside the accepted window; check the sender's clock.",
                     ),
                     AuthFailure::BadKey => ("bad_key", "The bearer key is not valid."),
+                    AuthFailure::BadPublishableKey => (
+                        "bad_publishable_key",
+                        "The key query parameter is not a configured publishable key.",
+                    ),
                 };
                 Problem::new(401, code, "Unauthorized", detail)
             }
@@ -145,6 +155,18 @@ impl AppError {
                 ..Problem::new(400, code, "Invalid parameter", detail.clone())
             },
             NotFound => Problem::new(404, "not_found", "Not Found", "No route matches this path."),
+            OriginNotAllowed => Problem::new(
+                403,
+                "origin_not_allowed",
+                "Forbidden",
+                "This page's origin is not listed for the publishable key.",
+            ),
+            RateLimited => Problem::new(
+                429,
+                "rate_limited",
+                "Too Many Requests",
+                "Too many events from this address or site; retry after the Retry-After seconds.",
+            ),
             MethodNotAllowed => Problem::new(
                 405,
                 "method_not_allowed",
@@ -222,6 +244,7 @@ mod tests {
             AuthFailure::BadSignature,
             AuthFailure::StaleSignature,
             AuthFailure::BadKey,
+            AuthFailure::BadPublishableKey,
         ]
         .into_iter()
         .map(|f| {
@@ -237,7 +260,8 @@ mod tests {
                 "malformed_signature",
                 "bad_signature",
                 "stale_signature",
-                "bad_key"
+                "bad_key",
+                "bad_publishable_key"
             ]
         );
     }

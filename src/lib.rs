@@ -24,6 +24,7 @@ pub mod error;
 pub mod ingest;
 pub mod privacy;
 pub mod query;
+pub mod ratelimit;
 pub mod report;
 pub mod security;
 pub mod sketch;

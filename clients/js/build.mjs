@@ -20,6 +20,18 @@ export async function bundleClient(outdir) {
   return outfile;
 }
 
+/**
+ * The browser sender (src/browser.ts) for pages: `browser.js` (ES module) and
+ * `funnel-browser.js` (a script tag's IIFE, `window.funnel.init(...)`), minified.
+ */
+export async function bundleBrowser(outdir) {
+  const common = { entryPoints: [join(here, "src", "browser.ts")], bundle: true, minify: true, platform: "browser",
+                   target: "es2020", logLevel: "warning" };
+  await build({ ...common, outfile: join(outdir, "browser.js"), format: "esm" });
+  await build({ ...common, outfile: join(outdir, "funnel-browser.js"), format: "iife", globalName: "funnel" });
+  return { esm: join(outdir, "browser.js"), iife: join(outdir, "funnel-browser.js") };
+}
+
 /** The client as a module, built from source into `outdir`. */
 export async function loadClient(outdir) {
   return import(pathToFileURL(await bundleClient(outdir)).href);
@@ -28,8 +40,9 @@ export async function loadClient(outdir) {
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const dist = join(here, "dist");
   await bundleClient(dist);
+  await bundleBrowser(dist);
   const tsc = spawnSync(join(root, "node_modules", ".bin", "tsc"),
-    [join(here, "src", "index.ts"), "--declaration", "--emitDeclarationOnly", "--outDir", dist, "--target", "es2022",
+    [join(here, "src", "index.ts"), join(here, "src", "browser.ts"), "--declaration", "--emitDeclarationOnly", "--outDir", dist, "--target", "es2022",
      "--module", "esnext", "--moduleResolution", "bundler", "--lib", "es2022,dom", "--strict", "--skipLibCheck"],
     { stdio: "inherit" });
   if (tsc.status !== 0) process.exit(tsc.status ?? 1);

@@ -18,6 +18,7 @@ fuzz_target!(|data: &[u8]| {
         header_trace_id: None,
         fingerprint_key: b"fuzz-pepper",
         replay: false,
+        browser: false,
     };
     let mut n = 0;
     let plan = batch::plan(&envelope.events, &ctx, Vec::new(), &mut || {

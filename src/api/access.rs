@@ -29,7 +29,7 @@ pub fn who_am_i(key: Option<&KeyIdentity>) -> WhoAmI {
             Access::Key(needed) => key.role.allows(needed),
             Access::AnyKey => true,
             Access::SignedOrKey => key.role.allows(Role::Ingest),
-            Access::Public | Access::Bench => false,
+            Access::Public | Access::Bench | Access::Publishable => false,
         })
         .map(|r| format!("{} {}", r.method.as_str().to_ascii_uppercase(), r.path))
         .collect();

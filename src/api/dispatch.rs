@@ -10,6 +10,7 @@ use super::routes::{self, Access, Endpoint, Match, Route};
 use crate::config::Config;
 use crate::error::{AppError, AppResult, PROBLEM_CONTENT_TYPE};
 use crate::query::params::Params;
+use crate::ratelimit::RateLimiter;
 use crate::security::{self, keys::KeyIdentity};
 use crate::spool::Spool;
 use crate::store::EventStore;
@@ -27,6 +28,8 @@ pub struct App<S> {
     pub now: DateTime<Utc>,
     /// The queue behind ingest (`None`: no queue bound, a D1 outage is a 503).
     pub spool: Option<Box<dyn Spool>>,
+    /// The rate limit of browser collection (`None`: no binding, no limit).
+    pub limiter: Option<Box<dyn RateLimiter>>,
 }
 
 impl<S> App<S> {
@@ -78,7 +81,34 @@ pub async fn handle<S: EventStore>(
         AppError::StorageUnavailable if route.method == Method::Get => AppError::StorageUnavailableForRead,
         e => e,
     });
-    finish(reply.unwrap_or_else(|e| Reply::problem(&e)))
+    let reply = reply.unwrap_or_else(|e| Reply::problem(&e));
+    let reply = if route.access == Access::Publishable {
+        with_cors(app, req, reply)
+    } else {
+        reply
+    };
+    finish(reply)
+}
+
+/// A collect answer (success or problem) readable by the page only when its
+/// origin is one the presented key lists; `Vary: Origin` either way, since
+/// the answer depends on it.
+fn with_cors<S>(app: &App<S>, req: &ApiRequest, reply: Reply) -> Reply {
+    let origin = req.header("origin");
+    let allowed = app
+        .config
+        .as_ref()
+        .is_some_and(|c| usecases::collect::admit(c, publishable_key(req), origin).is_ok());
+    let reply = reply.with_header("vary", "Origin");
+    match origin {
+        Some(origin) if allowed => reply.with_header("access-control-allow-origin", origin),
+        _ => reply,
+    }
+}
+
+/// The `key` query parameter (a beacon cannot send headers).
+fn publishable_key(req: &ApiRequest) -> Option<&str> {
+    req.query.iter().find(|(k, _)| k == "key").map(|(_, v)| v.as_str())
 }
 
 /// Runs the use case and, when the route names a person or changes
@@ -129,7 +159,7 @@ fn finish(mut reply: Reply) -> Reply {
 /// the route needs one.
 fn guard<S>(app: &App<S>, route: &Route, req: &ApiRequest) -> AppResult<Option<KeyIdentity>> {
     match route.access {
-        Access::Public | Access::SignedOrKey => Ok(None),
+        Access::Public | Access::SignedOrKey | Access::Publishable => Ok(None),
         Access::AnyKey => security::authenticate_key(req.header("authorization"), app.config()?)
             .map(Some)
             .map_err(AppError::Unauthorized),
@@ -298,6 +328,20 @@ async fn run<S: EventStore>(
             (ok(&step), audited("sketch_rebuild", None, Some(step.rows as i64)))
         }
         Endpoint::BenchFloor => (ok(&bench::floor(store, &req.body).await?), None),
+        Endpoint::Collect => (collect_reply(app, req, p.get("key")).await?, None),
+        Endpoint::CollectPreflight => {
+            collect::admit(app.config()?, p.get("key"), req.header("origin"))?;
+            let reply = Reply {
+                status: 204,
+                headers: vec![
+                    ("access-control-allow-methods", "POST".to_string()),
+                    ("access-control-allow-headers", "content-type".to_string()),
+                    ("access-control-max-age", collect::PREFLIGHT_MAX_AGE_SECONDS.to_string()),
+                ],
+                body: Body::Bytes(Vec::new()),
+            };
+            (reply, None)
+        }
     })
 }
 
@@ -332,6 +376,39 @@ async fn ingest_reply<S: EventStore>(app: &App<S>, req: &ApiRequest, sink: Sink)
         Some(trace) => reply.with_header("x-trace-id", trace),
         None => reply,
     })
+}
+
+/// Browser collection's answer: as ingest's (per-event results, a problem
+/// when every event failed), no trace header (a page sends none).
+async fn collect_reply<S: EventStore>(app: &App<S>, req: &ApiRequest, key: Option<&str>) -> AppResult<Reply> {
+    use usecases::collect;
+    let input = collect::CollectRequest {
+        key,
+        origin: req.header("origin"),
+        client_ip: req.header("cf-connecting-ip"),
+        content_type: req.header("content-type"),
+        body: &req.body,
+    };
+    let answer = collect::collect(
+        &app.store,
+        app.spool.as_deref(),
+        app.limiter.as_deref(),
+        app.config()?,
+        input,
+        app.now,
+        &mut usecases::ingest::random_event_id,
+    )
+    .await?;
+    let content_type = if answer.response.is_problem {
+        PROBLEM_CONTENT_TYPE
+    } else {
+        "application/json"
+    };
+    Ok(Reply::serialized(
+        answer.response.status,
+        content_type,
+        &answer.response.body,
+    ))
 }
 
 /// A 200 with a JSON body.

@@ -52,7 +52,12 @@ fn success(endpoint: Endpoint) -> Success {
         ),
         Health => Success::Json(name::<crate::usecases::health::HealthReport>()),
         OpenApi => Success::Json("OpenApiDocument".into()),
-        Ingest | BenchDiscard => Success::Json(name::<IngestBody>()),
+        Ingest | BenchDiscard | Collect => Success::Json(name::<IngestBody>()),
+        CollectPreflight => Success::Other(
+            204,
+            &[],
+            "No body: Access-Control-Allow-Origin (the page's origin), -Methods, -Headers, -Max-Age and Vary: Origin.",
+        ),
         ListEvents => Success::Json(name::<EventPage>()),
         ExportEvents => Success::Other(
             200,
@@ -108,6 +113,7 @@ fn parameter_doc(name: &str) -> &'static str {
         "source" => "Exact source ([a-z0-9_-]{1,32}).",
         "success" => "true or false.",
         "error_code" => "Exact error code.",
+        "key" => "/collect: the site's publishable key (pk_…). /internal/audit: a key's name to filter by.",
         "limit" => "Page size (list: 1–500, default 50; replay: 1–500, default 500).",
         "cursor" => "The `next_cursor` of the previous page (bound to the other parameters).",
         "format" => "csv (default) or ga4.",
@@ -177,6 +183,9 @@ fn operation(route: &Route) -> utoipa::openapi::path::Operation {
             "`{\"subject_kind\": \"user\"|\"tenant\", \"subject_id\", \"action\", \"monthly_limit\": 0..1e9}`"
         } else if route.endpoint == Endpoint::Erasure {
             "`{\"email\" | \"email_fingerprint\" | \"user_id\": \"...\", \"suppress\"?: bool}`: exactly one of the three."
+        } else if route.endpoint == Endpoint::Collect {
+            "`{\"events\": [...]}` as ingest takes it, sent as application/json or text/plain (a sendBeacon string): \
+             browser-safe types only (docs/events.md)."
         } else if route.endpoint == Endpoint::BenchFloor {
             "A JSON array of prepared event rows."
         } else {
@@ -215,6 +224,12 @@ fn operation(route: &Route) -> utoipa::openapi::path::Operation {
                 .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
                 .description(Some("Needs any valid bearer key."))
         }
+        Access::Publishable => {
+            op = op.description(Some(
+                "Needs `?key=` a publishable key (`pk_…`, public, one per site) and an `Origin` the key lists; \
+                 CORS headers only for that origin. 429 with Retry-After over the per-IP or per-site rate limit.",
+            ))
+        }
         Access::Public | Access::Bench => {}
     }
     op = match success(route.endpoint) {
@@ -227,7 +242,7 @@ fn operation(route: &Route) -> utoipa::openapi::path::Operation {
             op.response(status.to_string(), response.build())
         }
     };
-    if route.endpoint == Endpoint::Ingest {
+    if matches!(route.endpoint, Endpoint::Ingest | Endpoint::Collect) {
         op = op.response(
             "202",
             json_ref(
@@ -284,6 +299,7 @@ fn tag(route: &Route) -> &'static str {
         Endpoint::ConsoleRoot | Endpoint::ConsoleAsset => "console",
         Endpoint::Health | Endpoint::OpenApi => "service",
         Endpoint::Ingest => "ingest",
+        Endpoint::Collect | Endpoint::CollectPreflight => "browser collection",
         Endpoint::BenchFloor | Endpoint::BenchDiscard => "benchmark (404 unless enabled on loopback)",
         Endpoint::UsageOfUser
         | Endpoint::UsageOverQuota
@@ -306,6 +322,7 @@ fn http_method(m: Method) -> HttpMethod {
         Method::Post => HttpMethod::Post,
         Method::Put => HttpMethod::Put,
         Method::Delete => HttpMethod::Delete,
+        Method::Options => HttpMethod::Options,
     }
 }
 

@@ -76,6 +76,12 @@ impl Reply {
         if problem.status == 503 {
             reply.headers.push(("retry-after", RETRY_AFTER_SECONDS.to_string()));
         }
+        if problem.status == 429 {
+            // The rate limit's window: by then the bucket is empty again.
+            reply
+                .headers
+                .push(("retry-after", crate::ratelimit::WINDOW_SECONDS.to_string()));
+        }
         reply
     }
 

@@ -8,6 +8,8 @@ pub enum Method {
     Post,
     Put,
     Delete,
+    /// A browser's CORS preflight.
+    Options,
 }
 
 impl Method {
@@ -17,6 +19,7 @@ impl Method {
             "POST" => Some(Method::Post),
             "PUT" => Some(Method::Put),
             "DELETE" => Some(Method::Delete),
+            "OPTIONS" => Some(Method::Options),
             _ => None,
         }
     }
@@ -27,6 +30,7 @@ impl Method {
             Method::Post => "post",
             Method::Put => "put",
             Method::Delete => "delete",
+            Method::Options => "options",
         }
     }
 }

@@ -10,6 +10,7 @@ use super::request::Method;
 use crate::ingest::MAX_BODY_BYTES;
 use crate::query::filter::LIST_PARAMS;
 use crate::security::keys::Role;
+use crate::usecases::collect::COLLECT_MAX_BODY;
 use crate::usecases::erasure::ERASURE_MAX_BODY;
 
 /// Who may call a route. Checked by the dispatcher before the use case runs.
@@ -26,6 +27,9 @@ pub enum Access {
     AnyKey,
     /// Only with `BENCH_ROUTES = "1"` and a loopback host; a 404 otherwise.
     Bench,
+    /// A publishable key in `?key=` and a page origin it lists (checked by
+    /// collect itself, see [`crate::usecases::collect`]); never a bearer key.
+    Publishable,
 }
 
 /// What a route does; [`crate::api::dispatch`] maps each to its use case.
@@ -61,6 +65,8 @@ pub enum Endpoint {
     SketchRebuild,
     BenchFloor,
     BenchDiscard,
+    Collect,
+    CollectPreflight,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -140,6 +146,9 @@ pub const ROUTES: &[Route] = &[
     // Ingest: signed (gateway) or bearer (control plane).
     route!(Post "/internal/funnel-events/ingest", SignedOrKey, Ingest, None, MAX_BODY_BYTES, "Validates, fingerprints, de-duplicates and stores a batch of events; answers per event."),
     route!(Post "/api/events", SignedOrKey, Ingest, None, MAX_BODY_BYTES, "The same as /internal/funnel-events/ingest (the ops console's name for it)."),
+    // Browser collection: a web page's events, with a publishable key (public, per site).
+    route!(Post "/collect", Publishable, Collect, Some(&["key"]), COLLECT_MAX_BODY, "Browser-safe events from a web page of a listed origin (sendBeacon or fetch); the same validation, scrubbing, sampling and answer as ingest; rate-limited per IP and per site."),
+    route!(Options "/collect", Publishable, CollectPreflight, Some(&["key"]), 0, "The CORS preflight of /collect: 204 with CORS headers for a listed origin, 403 otherwise."),
     // Reads.
     route!(Get "/internal/funnel-events", Key(Read), ListEvents, Some(LIST_PARAMS), 0, "One page of events, newest first, with every filter and an opaque cursor."),
     route!(Get "/internal/funnel-events/export", Key(Read), ExportEvents, Some(EXPORT_PARAMS), 0, "Every event of the filter as CSV (or GA4 Measurement Protocol payloads), streamed."),
@@ -262,15 +271,41 @@ mod tests {
     }
 
     #[test]
+    fn only_the_collect_routes_take_a_publishable_key_and_they_take_nothing_else() {
+        for r in ROUTES {
+            assert_eq!(
+                r.access == Access::Publishable,
+                matches!(r.endpoint, Endpoint::Collect | Endpoint::CollectPreflight),
+                "{} {}",
+                r.method.as_str(),
+                r.path
+            );
+        }
+        assert!(matches!(find(Method::Options, "/collect"), Match::Found(..)));
+        assert!(matches!(
+            find(Method::Options, "/internal/funnel-events"),
+            Match::WrongMethod
+        ));
+    }
+
+    #[test]
     fn every_route_is_unique_and_every_non_public_one_is_under_a_worker_first_prefix() {
         for (i, a) in ROUTES.iter().enumerate() {
             for b in &ROUTES[i + 1..] {
                 assert!(!(a.method == b.method && a.path == b.path), "{} twice", a.path);
             }
             assert!(
-                ["/", "/cp/", "/api/", "/internal/", "/bench/", "/openapi.json"]
-                    .iter()
-                    .any(|p| a.path == *p || a.path.starts_with(p)),
+                [
+                    "/",
+                    "/cp/",
+                    "/api/",
+                    "/internal/",
+                    "/bench/",
+                    "/openapi.json",
+                    "/collect"
+                ]
+                .iter()
+                .any(|p| a.path == *p || a.path.starts_with(p)),
                 "{} is not routed to the worker by wrangler.toml",
                 a.path
             );

@@ -342,10 +342,14 @@ fn service_section(doc: &mut Doc, service: &str) {
                 e.description.en.to_string(),
                 requirements(e.requires),
                 percent(e.sample_rate),
+                if e.browser_safe { "yes" } else { "no" }.to_string(),
             ]
         })
         .collect();
-    doc.table(&["Event type", "Description", "Required identifiers", "Kept"], &rows);
+    doc.table(
+        &["Event type", "Description", "Required identifiers", "Kept", "Browser"],
+        &rows,
+    );
     for e in events {
         event_section(doc, e);
     }
@@ -386,6 +390,11 @@ fn event_section(doc: &mut Doc, e: &EventDef) {
         percent(e.sample_rate),
         e.sample_rate
     ));
+    doc.line(if e.browser_safe {
+        "- Browser: yes, a web page may send it with a publishable key (`POST /collect`)"
+    } else {
+        "- Browser: no (signed or bearer ingest only)"
+    });
     let metered: Vec<&QuotaAction> = ACTIONS.iter().filter(|a| a.events.contains(&e.name)).collect();
     if metered.is_empty() {
         doc.line("- Quota: none");

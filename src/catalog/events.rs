@@ -108,6 +108,15 @@ const fn event(
         params,
         sample_rate: 1.0,
         ga4: None,
+        browser_safe: false,
+    }
+}
+
+/// A web page may send it with a publishable key (see [`EventDef::browser_safe`]).
+const fn browser(e: EventDef) -> EventDef {
+    EventDef {
+        browser_safe: true,
+        ..e
     }
 }
 
@@ -141,8 +150,8 @@ const CURRENCY: Param = enum_of("currency", false, &["KRW", "USD", "EUR", "JPY"]
 #[rustfmt::skip]
 pub static EVENTS: &[EventDef] = &[
     // ── Auth/commerce funnel (service `pregoi`) ───────────────────────────────
-    event("m_page_view", "pregoi", t("랜딩/스텝 페이지 뷰", "Landing or step page view"),
-        &[needs(&[Field::AnonymousId, Field::SessionId])], &[os("page_path"), os("step")]),
+    browser(event("m_page_view", "pregoi", t("랜딩/스텝 페이지 뷰", "Landing or step page view"),
+        &[needs(&[Field::AnonymousId, Field::SessionId])], &[os("page_path"), os("step")])),
     event("m_auth_login_start", "pregoi", t("OAuth/OTP 로그인 시작", "OAuth/OTP login started"),
         &[EMAIL_OR_SUB], &[enum_of("method", false, &["oauth", "otp"])]),
     event("m_auth_login_success", "pregoi", t("로그인 성공, 세션 확립", "Login succeeded, session established"),
@@ -230,7 +239,7 @@ pub static EVENTS: &[EventDef] = &[
         oo("output_data"),
     ]), "workflows", &[P("step_type"), L("_step_"), P("step_number")], Some("time_spent"), &[]),
     // No user needed: a logged-out view is accepted; a metered `use` still needs one (normalize checks).
-    sampled(ga4(event("tool_interaction", "easypick", t("AI 도구 상호작용", "AI tool interaction"), &[], &[
+    browser(sampled(ga4(event("tool_interaction", "easypick", t("AI 도구 상호작용", "AI tool interaction"), &[], &[
         ident(rs("tool_id")),
         enum_of("action_type", true, &["view", "click", "use", "bookmark", "share"]),
         os("tool_name"),
@@ -238,29 +247,29 @@ pub static EVENTS: &[EventDef] = &[
         long_string("tool_url", false, 1024),
         duration("interaction_duration"),
         os("feature_used"),
-    ]), "ai_tools", &[P("action_type"), L("_"), P("tool_name")], None, &[("custom_tool_category", "category")]), 0.5),
-    sampled(ga4(event("search", "easypick", t("검색 사용", "Search used"), &[], &[
+    ]), "ai_tools", &[P("action_type"), L("_"), P("tool_name")], None, &[("custom_tool_category", "category")]), 0.5)),
+    browser(sampled(ga4(event("search", "easypick", t("검색 사용", "Search used"), &[], &[
         rs("search_term"),
         count("result_count", false),
         oo("filters"),
         enum_of("search_type", false, &["tools", "templates", "workflows", "global"]),
         ob("result_clicked"),
         duration("search_duration"),
-    ]), "search", &[P("search_term")], Some("result_count"), &[("search_term", "search_term")]), 0.2),
-    sampled(ga4(event("page_view", "easypick", t("페이지 뷰 (SPA 내비게이션)", "Page view (SPA navigation)"), &[], &[
+    ]), "search", &[P("search_term")], Some("result_count"), &[("search_term", "search_term")]), 0.2)),
+    browser(sampled(ga4(event("page_view", "easypick", t("페이지 뷰 (SPA 내비게이션)", "Page view (SPA navigation)"), &[], &[
         rs("page_name"),
         long_string("page_title", false, 300),
         long_string("page_path", false, 1024),
         long_string("referrer", false, 1024),
         duration("load_time"),
-    ]), "navigation", &[P("page_name")], Some("load_time"), &[("page_title", "page_title"), ("page_location", "page_path")]), 0.1),
-    sampled(ga4(event("engagement", "easypick", t("사용자 참여도", "User engagement"), &[], &[
+    ]), "navigation", &[P("page_name")], Some("load_time"), &[("page_title", "page_title"), ("page_location", "page_path")]), 0.1)),
+    browser(sampled(ga4(event("engagement", "easypick", t("사용자 참여도", "User engagement"), &[], &[
         enum_of("engagement_type", true, &["scroll", "click", "hover", "focus", "dwell"]),
         duration("engagement_time"),
         os("element"),
         number("scroll_depth", false, NumberRange::PERCENT),
         os("page_section"),
-    ]), "engagement", &[P("engagement_type")], Some("engagement_time"), &[("custom_page_section", "page_section")]), 0.05),
+    ]), "engagement", &[P("engagement_type")], Some("engagement_time"), &[("custom_page_section", "page_section")]), 0.05)),
     ga4(event("subscription", "easypick", t("구독/결제", "Subscription or payment"), &[], &[
         enum_of("action", true, &["start", "complete", "cancel", "upgrade", "downgrade"]),
         enum_of("plan_type", true, &["free", "pro", "team"]),

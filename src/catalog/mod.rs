@@ -215,6 +215,10 @@ pub struct EventDef {
     pub sample_rate: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ga4: Option<Ga4Mapping>,
+    /// A web page may send it with a publishable key (`POST /collect`): views,
+    /// engagement and search, never a metered or money event. A type metered
+    /// only under a condition (a tool's `use`) is refused per event when it meets it.
+    pub browser_safe: bool,
 }
 
 impl EventDef {
@@ -289,6 +293,37 @@ pub(crate) fn is_snake_case(name: &str) -> bool {
 mod tests {
     use super::*;
     use std::collections::HashSet;
+
+    #[test]
+    fn no_metered_or_money_event_type_is_browser_safe() {
+        let browser: Vec<&str> = EVENTS.iter().filter(|e| e.browser_safe).map(|e| e.name).collect();
+        assert_eq!(
+            browser,
+            ["m_page_view", "tool_interaction", "search", "page_view", "engagement"]
+        );
+        for e in EVENTS.iter().filter(|e| e.browser_safe) {
+            // Money: an amount parameter, or a type about paying.
+            assert!(
+                !e.params.iter().any(|p| p.range == Some(NumberRange::MONEY)),
+                "{}: carries money",
+                e.name
+            );
+            for word in [
+                "purchase",
+                "revenue",
+                "subscription",
+                "checkout",
+                "conversion",
+                "stripe",
+            ] {
+                assert!(!e.name.contains(word), "{}: a money event", e.name);
+            }
+            // Metered: only under a condition, which the collect route refuses per event.
+            for a in quotas::ACTIONS.iter().filter(|a| a.events.contains(&e.name)) {
+                assert!(a.only_when.is_some(), "{} is always metered ({})", e.name, a.name);
+            }
+        }
+    }
 
     #[test]
     fn a_type_declaring_an_automatic_parameter_declares_it_as_every_type_accepts_it() {

@@ -8,6 +8,7 @@ mod env;
 mod http;
 mod log;
 mod queue;
+mod ratelimit;
 
 use chrono::Utc;
 use worker::{event, Context, Env, MessageBatch, Request, Response, Result, ScheduleContext, ScheduledEvent};

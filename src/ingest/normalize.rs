@@ -25,7 +25,13 @@ pub struct RequestContext<'a> {
     /// Re-validating a quarantined event: its address was already replaced by
     /// `email_fingerprint` + `email_domain`, which then stand for `email`.
     pub replay: bool,
+    /// Sent from a web page with a publishable key (`POST /collect`): only
+    /// browser-safe types, never a metered one, and the site is the source.
+    pub browser: bool,
 }
+
+/// The code of an event a web page may not send.
+pub const NOT_BROWSER_SAFE: &str = "not_browser_safe";
 
 pub use crate::record::EventRow;
 
@@ -153,6 +159,14 @@ pub fn normalize(raw: &Value, ctx: &RequestContext, new_event_id: &mut dyn FnMut
         }
         None => ctx.default_source.to_string(),
     };
+    // A page cannot speak for another sender: its events are its site's.
+    if ctx.browser && source != ctx.default_source {
+        f.errors.push(Issue::new(
+            "invalid_source",
+            "source",
+            "an event sent from a browser has its site as source",
+        ));
+    }
     let service = f.string(&["service"], usize::MAX);
     if let (Some(service), Some(def)) = (&service, def) {
         if service != def.service {
@@ -269,6 +283,19 @@ pub fn normalize(raw: &Value, ctx: &RequestContext, new_event_id: &mut dyn FnMut
         };
         validate::check_requirements(def, present, &mut errors);
         let checked = validate::check_properties(def, properties, &mut errors, &mut warnings);
+        if ctx.browser
+            && (!def.browser_safe
+                || catalog::quotas::action_for(def.name, Some(&Value::Object(checked.clone()))).is_some())
+        {
+            errors.push(Issue::new(
+                NOT_BROWSER_SAFE,
+                "event_type",
+                format!(
+                    "{} cannot be sent from a browser: only page views, engagement, search and tool views",
+                    def.name
+                ),
+            ));
+        }
         // Quotas are per user: an event that uses one needs a user, even where its type does not
         // (a logged-out tool_interaction view is fine; a `use` is metered).
         let metered = (user_id.is_none() && catalog::quotas::is_metered_type(def.name))

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::catalog::validate::Issue;
-use crate::ingest::normalize::{normalize, EventRow, Normalized, RequestContext};
+use crate::ingest::normalize::{normalize, EventRow, Normalized, RequestContext, NOT_BROWSER_SAFE};
 use crate::query::cursor::Position;
 use crate::time::parse_rfc3339;
 
@@ -99,6 +99,9 @@ pub fn plan_replay(items: &[QuarantinedEvent], fingerprint_key: &[u8]) -> Replay
             header_trace_id: item.header_trace_id.as_deref(),
             fingerprint_key,
             replay: true,
+            // A page's event refused as not browser-safe stays refused: a
+            // replay must not store what a public key could not.
+            browser: item.errors_json.contains(NOT_BROWSER_SAFE),
         };
         match normalize(&event, &ctx, &mut || item.event_id.clone()) {
             Normalized::Valid { mut row, .. } => {
@@ -190,6 +193,7 @@ mod tests {
             header_trace_id: None,
             fingerprint_key: KEY,
             replay: false,
+            browser: false,
         };
         let plan = crate::ingest::batch::plan(&[event], &ctx, vec![], &mut || "srv".to_string());
         let row = &plan.quarantine[0];

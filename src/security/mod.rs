@@ -9,6 +9,7 @@ pub mod bearer;
 pub mod compare;
 pub mod fingerprint;
 pub mod keys;
+pub mod publishable;
 pub mod signature;
 
 use crate::error::AuthFailure;
@@ -56,6 +57,8 @@ pub fn authenticate_key(
 ) -> Result<KeyIdentity, AuthFailure> {
     let header = authorization.ok_or(AuthFailure::MissingCredentials)?;
     bearer::bearer_token(header)
+        // A publishable key is public: it is never a bearer key, whatever API_KEYS holds.
+        .filter(|token| !token.starts_with(publishable::PREFIX))
         .and_then(|token| keys::identify(token, &config.api_keys))
         .ok_or(AuthFailure::BadKey)
 }
@@ -76,6 +79,7 @@ mod tests {
             bench_routes: false,
             links: Default::default(),
             ingest_mode: Default::default(),
+            publishable_keys: Vec::new(),
         }
     }
 
@@ -108,6 +112,22 @@ mod tests {
         assert_eq!(
             authenticate_ingest(Some(&h), Some("Bearer ik"), b"{}", &config(), 100),
             Err(AuthFailure::BadSignature)
+        );
+    }
+
+    #[test]
+    fn a_publishable_key_is_never_a_bearer_key() {
+        let pk = "pk_docs0123456789abcdef";
+        let mut config = config();
+        // Even configured (by mistake) as a bearer key, a pk_ token is refused.
+        config.api_keys.push(keys::from_plain("site", keys::Role::Read, pk));
+        assert_eq!(
+            authenticate_key(Some(&format!("Bearer {pk}")), &config),
+            Err(AuthFailure::BadKey)
+        );
+        assert_eq!(
+            authenticate_ingest(None, Some(&format!("Bearer {pk}")), b"{}", &config, 100),
+            Err(AuthFailure::BadKey)
         );
     }
 

@@ -114,18 +114,51 @@ pub async fn ingest<S: EventStore>(
     sink: Sink,
     new_event_id: &mut dyn FnMut() -> String,
 ) -> AppResult<IngestAnswer> {
-    let raw = req.body;
-    let credential =
-        security::authenticate_ingest(req.signature, req.authorization, raw, config, received_at.timestamp())
-            .map_err(AppError::Unauthorized)?;
+    let credential = security::authenticate_ingest(
+        req.signature,
+        req.authorization,
+        req.body,
+        config,
+        received_at.timestamp(),
+    )
+    .map_err(AppError::Unauthorized)?;
     if let security::Credential::Bearer(key) = &credential {
         key.require(Role::Ingest)?;
     }
-
     if !body::is_json_content_type(req.content_type) {
         return Err(AppError::UnsupportedMediaType);
     }
-    let envelope = body::parse_envelope(raw)?;
+    let sender = Sender {
+        default_source: credential.default_source(),
+        browser: false,
+    };
+    accept(store, spool, config, sender, req, received_at, sink, new_event_id).await
+}
+
+/// Who sent an authenticated batch: the source its events default to, and
+/// whether it came from a web page (only browser-safe types, see
+/// [`crate::ingest::normalize::RequestContext::browser`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Sender<'a> {
+    pub default_source: &'a str,
+    pub browser: bool,
+}
+
+/// Everything after the credentials and content type: parse, validate,
+/// scrub, sample, store and answer per event. Signed, bearer and browser
+/// ingest all go through here.
+#[allow(clippy::too_many_arguments)]
+pub async fn accept<S: EventStore>(
+    store: &S,
+    spool: Option<&dyn Spool>,
+    config: &Config,
+    sender: Sender<'_>,
+    req: IngestRequest<'_>,
+    received_at: DateTime<Utc>,
+    sink: Sink,
+    new_event_id: &mut dyn FnMut() -> String,
+) -> AppResult<IngestAnswer> {
+    let envelope = body::parse_envelope(req.body)?;
 
     let header_trace = req.trace_header;
     let accepted_trace = header_trace.and_then(accept_trace_id);
@@ -136,10 +169,11 @@ pub async fn ingest<S: EventStore>(
     let request = RequestContext {
         received_at,
         clock_skew: envelope.sent_at.map_or(Duration::zero(), |sent| received_at - sent),
-        default_source: credential.default_source(),
+        default_source: sender.default_source,
         header_trace_id: accepted_trace,
         fingerprint_key: config.email_fingerprint_key.as_bytes(),
         replay: false,
+        browser: sender.browser,
     };
     let plan = batch::plan(&envelope.events, &request, request_warnings, new_event_id);
 

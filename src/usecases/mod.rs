@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod bench;
 pub mod catalog;
+pub mod collect;
 pub mod erasure;
 pub mod events;
 pub mod funnels;

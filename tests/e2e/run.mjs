@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { applyMigrations, ROOT, startWorker } from "./worker.mjs";
+import { applyMigrations, freePort, ROOT, startWorker } from "./worker.mjs";
 
 const work = mkdtempSync(join(tmpdir(), "funnel-e2e-"));
 const secrets = Object.fromEntries(
@@ -22,6 +22,11 @@ const sha256 = (key) => createHash("sha256").update(key).digest("hex");
 secrets.API_KEYS = [`e2e-read:read:${sha256(secrets.READ_KEY)}`, `e2e-ingest:ingest:${sha256(secrets.INGEST_KEY)}`].join(";");
 // Plain settings (not secrets, so not searched for in the log): the control plane for tenant links.
 const vars = { CONTROL_PLANE_URL: "https://cp.e2e.example" };
+// Browser collection: one site whose pages are served on a loopback port (tests/browser/collect.test.mjs);
+// another port is another origin, which the key does not list. The key is public, not a secret.
+const collectPorts = { allowed: await freePort(), other: await freePort() };
+while (collectPorts.other === collectPorts.allowed) collectPorts.other = await freePort();
+vars.PUBLISHABLE_KEYS = `pk_e2e${randomBytes(12).toString("hex")}:e2e-site:http://127.0.0.1:${collectPorts.allowed}`;
 const envFile = join(work, "test.env");
 writeFileSync(envFile, Object.entries({ ...secrets, ...vars }).map(([k, v]) => `${k}=${v}`).join("\n") + "\n", { mode: 0o600 });
 const persistDir = join(work, "state");
@@ -40,7 +45,7 @@ try {
   const run = spawnSync(process.execPath, ["--test", "--test-concurrency=1", ...tests], {
     stdio: "inherit",
     env: { ...process.env, FUNNEL_URL: worker.url, FUNNEL_SECRETS: JSON.stringify(secrets), FUNNEL_VARS: JSON.stringify(vars),
-           FUNNEL_D1_DIR: persistDir, FUNNEL_ENV_FILE: envFile },
+           FUNNEL_D1_DIR: persistDir, FUNNEL_ENV_FILE: envFile, FUNNEL_COLLECT_PORTS: JSON.stringify(collectPorts) },
   });
   status = run.status ?? 1;
   // Secrets must never reach the worker's log, whatever the tests sent.

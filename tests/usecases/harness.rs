@@ -65,6 +65,7 @@ impl Service {
                 config: Some(config),
                 now: now(),
                 spool: None,
+                limiter: None,
             },
             queue: None,
         }

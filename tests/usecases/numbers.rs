@@ -195,6 +195,7 @@ fn a_database_holding_out_of_range_numbers_from_before_is_repaired_by_its_migrat
         config: s.app.config.clone(),
         now: s.app.now,
         spool: None,
+        limiter: None,
     };
     let s = Service { app, queue: None };
     let overview = s.get("/api/overview");

@@ -66,6 +66,13 @@ fn every_route_answers_each_role_as_the_route_table_says() {
                 assert_eq!(none.status, 404, "{what}");
                 continue;
             }
+            // No bearer key of any role opens browser collection: only a publishable key does.
+            Access::Publishable => {
+                for answer in [&none, &wrong].into_iter().chain(by_role.iter().map(|(_, a)| a)) {
+                    assert_eq!((answer.status, answer.code()), (401, "bad_publishable_key"), "{what}");
+                }
+                continue;
+            }
             Access::Key(role) => Some(role),
             Access::SignedOrKey => Some(Role::Ingest),
             Access::AnyKey => None,

@@ -110,6 +110,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/collect": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Browser-safe events from a web page of a listed origin (sendBeacon or fetch); the same validation, scrubbing, sampling and answer as ingest; rate-limited per IP and per site.
+         * @description Needs `?key=` a publishable key (`pk_…`, public, one per site) and an `Origin` the key lists; CORS headers only for that origin. 429 with Retry-After over the per-IP or per-site rate limit.
+         */
+        post: operations["post_collect"];
+        delete?: never;
+        /**
+         * The CORS preflight of /collect: 204 with CORS headers for a listed origin, 403 otherwise.
+         * @description Needs `?key=` a publishable key (`pk_…`, public, one per site) and an `Origin` the key lists; CORS headers only for that origin. 429 with Retry-After over the per-IP or per-site rate limit.
+         */
+        options: operations["options_collect"];
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/cp/{*path}": {
         parameters: {
             query?: never;
@@ -717,6 +741,12 @@ export interface components {
             error_code: string;
         };
         EventDef: {
+            /**
+             * @description A web page may send it with a publishable key (`POST /collect`): views,
+             *     engagement and search, never a metered or money event. A type metered
+             *     only under a condition (a tool's `use`) is refused per event when it meets it.
+             */
+            browser_safe: boolean;
             description: components["schemas"]["Text"];
             ga4?: components["schemas"]["Ga4Mapping"] | null;
             name: string;
@@ -1642,6 +1672,100 @@ export interface operations {
             };
         };
     };
+    post_collect: {
+        parameters: {
+            query?: {
+                /** @description /collect: the site's publishable key (pk_…). /internal/audit: a key's name to filter by. */
+                key?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description `{"events": [...]}` as ingest takes it, sent as application/json or text/plain (a sendBeacon string): browser-safe types only (docs/events.md). At most 65536 bytes. */
+        requestBody: {
+            content: {
+                "application/json": Record<string, unknown>;
+            };
+        };
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IngestBody"];
+                };
+            };
+            /** @description At least one event `queued` and none stored: D1 could not take the batch (or INGEST_MODE=queue); the queue's consumer stores them later. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IngestBody"];
+                };
+            };
+            /** @description Every event refused (402: at least one for its monthly quota); a problem with the results. */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["IngestBody"];
+                };
+            };
+            /** @description Every event refused (402: at least one for its monthly quota); a problem with the results. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["IngestBody"];
+                };
+            };
+            /** @description An RFC 9457 problem with a stable `code` (docs/api.md lists them). A 503 carries Retry-After. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    options_collect: {
+        parameters: {
+            query?: {
+                /** @description /collect: the site's publishable key (pk_…). /internal/audit: a key's name to filter by. */
+                key?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No body: Access-Control-Allow-Origin (the page's origin), -Methods, -Headers, -Max-Age and Vary: Origin. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An RFC 9457 problem with a stable `code` (docs/api.md lists them). A 503 carries Retry-After. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     get_cp_path: {
         parameters: {
             query?: never;
@@ -1684,6 +1808,7 @@ export interface operations {
                 to?: string;
                 /** @description IANA time zone for day buckets and dates (default UTC). */
                 tz?: string;
+                /** @description /collect: the site's publishable key (pk_…). /internal/audit: a key's name to filter by. */
                 key?: string;
                 subject?: string;
                 /** @description Page size (list: 1–500, default 50; replay: 1–500, default 500). */

@@ -42,7 +42,9 @@ export async function fakeServer(script: Script = acceptAll) {
         req.socket.destroy();
         return;
       }
-      res.writeHead(reply.status, { "content-type": "application/json", ...reply.headers });
+      // A fresh connection per request: a runtime's HTTP client (Deno's) may silently resend a
+      // request whose reused connection was dropped, which would hide the client's own retry.
+      res.writeHead(reply.status, { "content-type": "application/json", connection: "close", ...reply.headers });
       res.end(reply.body === undefined ? "" : JSON.stringify(reply.body));
     });
   });

@@ -14,6 +14,7 @@ fn ctx<'a>(header_trace: Option<&'a str>, skew: Duration) -> RequestContext<'a> 
         clock_skew: skew,
         default_source: "zuplo",
         replay: false,
+        browser: false,
         header_trace_id: header_trace,
         fingerprint_key: KEY,
     }

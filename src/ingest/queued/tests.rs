@@ -11,6 +11,7 @@ fn ctx() -> RequestContext<'static> {
         clock_skew: chrono::Duration::zero(),
         default_source: "zuplo",
         replay: false,
+        browser: false,
         header_trace_id: None,
         fingerprint_key: b"test-pepper",
     }

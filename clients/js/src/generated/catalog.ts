@@ -405,3 +405,14 @@ export const EVENT_SERVICES: Record<EventType, string> = {
 };
 
 export type EventType = (typeof EVENT_TYPES)[number];
+
+/** The types a web page may send with a publishable key (POST /collect; never metered or money events). */
+export const BROWSER_EVENT_TYPES = [
+  "m_page_view",
+  "tool_interaction",
+  "search",
+  "page_view",
+  "engagement",
+] as const;
+
+export type BrowserEventType = (typeof BROWSER_EVENT_TYPES)[number];

@@ -9,6 +9,10 @@ export const num = (n: number | null | undefined): string =>
 export const money = (sums: { currency: string; amount: number }[] | null | undefined): string =>
   !sums?.length ? "–" : sums.map((c) => new Intl.NumberFormat(locale(), { style: "currency", currency: c.currency }).format(c.amount)).join(" · ");
 
+/** A count per user (notes per writer): one decimal at most. */
+export const perUser = (n: number | null | undefined): string =>
+  n == null ? "–" : new Intl.NumberFormat(locale(), { maximumFractionDigits: 1 }).format(n);
+
 export const pct = (r: number | null | undefined): string =>
   r == null ? "–" : new Intl.NumberFormat(locale(), { style: "percent", maximumFractionDigits: 1 }).format(r);
 

@@ -540,7 +540,12 @@ fn kpi_section(doc: &mut Doc) {
          under its id. Counts and sums weigh each stored event by 1 / its sample rate and say `estimate: true` \
          when sampled events took part; distinct users of named types are HyperLogLog estimates (also \
          `estimate: true`). A ratio is `null` when its denominator is 0. `Better` says which way a change is \
-         good news (`lower` for failures and failure rates); a console colours changes by it.",
+         good news (`lower` for failures and failure rates); a console colours changes by it. A `per_user` KPI \
+         divides a count by the distinct users behind it: Pluid's user density is notes per writer \
+         (`pluid_notes_per_writer`). A usage KPI counts every event of its action's types, while the quota \
+         meter keeps only those meeting the action's condition: `easypick_usage_ai_tool_access` counts every \
+         `tool_interaction` (views and bookmarks too, scaled for sampling), the `ai_tool_access` meter only \
+         `action_type = use`; the console's quota screen shows both numbers and says so.",
     );
     doc.blank();
     let rows: Vec<Vec<String>> = KPIS

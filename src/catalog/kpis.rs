@@ -120,6 +120,9 @@ pub enum Unit {
     Money,
     /// A fraction in 0..=1, shown as a percentage.
     Ratio,
+    /// A count per user (a ratio whose denominator counts distinct users, e.g.
+    /// notes per writer), shown as a number with one decimal; it can exceed 1.
+    PerUser,
     /// A property value (for `Top`).
     Text,
 }
@@ -134,6 +137,10 @@ pub enum Lens {
     Engagement,
     Workspace,
     Content,
+    /// Pluid's note writing: how much is written and by how many (user density).
+    Writing,
+    /// Pluid's weekly reports and the AI organize loop behind them.
+    Report,
     /// The event dictionary's monthly usage per action.
     Usage,
 }
@@ -233,7 +240,7 @@ const fn top(
     }
 }
 
-use Lens::{Content, Engagement, Funnel, Revenue, Usage, Workspace};
+use Lens::{Content, Engagement, Funnel, Report, Revenue, Usage, Workspace, Writing};
 use Outcome::{Any, Failure, Success};
 
 /// Every KPI of the three products (docs/product.md): the funnel's KPI cards, the ops
@@ -523,6 +530,53 @@ pub static KPIS: &[Kpi] = &[
         "pluid_ai_organize_success",
         "pluid_ai_organize_runs",
     ),
+    // 000, Pluid: the Writing lens (노트 활동량과 사용자 밀도). User density is notes per
+    // writer: how many notes each user who wrote in the period wrote on average.
+    Kpi {
+        id: "pluid_writers",
+        lens: Writing,
+        service: Some("pluid"),
+        label: t("노트 작성 사용자", "Writers"),
+        unit: Unit::Count,
+        formula: Formula::Measure(Measure::Distinct {
+            events: &["note_upserted"],
+            column: Column::UserId,
+        }),
+        better: Better::Higher,
+    },
+    Kpi {
+        id: "pluid_notes_per_writer",
+        lens: Writing,
+        service: Some("pluid"),
+        label: t("작성자당 노트 (사용자 밀도)", "Notes per writer (user density)"),
+        unit: Unit::PerUser,
+        formula: Formula::Ratio {
+            numerator: "pluid_notes",
+            denominator: "pluid_writers",
+        },
+        better: Better::Higher,
+    },
+    // 000, Pluid: the Report lens (주간 리포트와 AI 정리 루프가 실제로 돌고 있는지).
+    Kpi {
+        id: "pluid_report_users",
+        lens: Report,
+        service: Some("pluid"),
+        label: t("리포트를 받은 사용자", "Users with a report"),
+        unit: Unit::Count,
+        formula: Formula::Measure(Measure::Distinct {
+            events: &["weekly_report_generated"],
+            column: Column::UserId,
+        }),
+        better: Better::Higher,
+    },
+    lower(count(
+        "pluid_ai_organize_failures",
+        Report,
+        "pluid",
+        t("AI 정리 실행 실패", "AI organize failures"),
+        &["ai_organize_failed"],
+        Any,
+    )),
     // 002: monthly usage per action of the dictionary's protected events (a month is the range the
     // caller asks for). ai_tool_access counts every tool_interaction: a Measure cannot keep only
     // `action_type = use`, which the quota meter (quotas.rs `only_when`) does.
@@ -601,6 +655,10 @@ mod tests {
         "pluid_report_rate",
         "pluid_ai_organize_runs",
         "pluid_ai_success_rate",
+        "pluid_writers",
+        "pluid_notes_per_writer",
+        "pluid_report_users",
+        "pluid_ai_organize_failures",
         "easypick_usage_compile",
         "easypick_usage_workflow_run",
         "easypick_usage_ai_tool_access",
@@ -645,7 +703,7 @@ mod tests {
                 Lens::Funnel => &["pregoi"],
                 Lens::Usage => &["easypick"],
                 Lens::Revenue | Lens::Workspace | Lens::Content => &["presstuner"],
-                Lens::Engagement => &["pluid"],
+                Lens::Engagement | Lens::Writing | Lens::Report => &["pluid"],
             };
             assert!(
                 lens_services.contains(&service),
@@ -691,6 +749,7 @@ mod tests {
     fn units_follow_the_formula() {
         for k in KPIS {
             let expected = match k.formula {
+                Formula::Ratio { .. } if k.unit == Unit::PerUser => Unit::PerUser,
                 Formula::Ratio { .. } => Unit::Ratio,
                 Formula::Measure(Measure::Top { .. }) => Unit::Text,
                 Formula::Measure(Measure::Money { .. }) => Unit::Money,
@@ -726,7 +785,7 @@ mod tests {
             let Formula::Ratio { numerator, denominator } = k.formula else {
                 continue;
             };
-            assert_eq!(k.unit, Unit::Ratio, "{}", k.id);
+            assert!(matches!(k.unit, Unit::Ratio | Unit::PerUser), "{}", k.id);
             assert_ne!(numerator, denominator, "{}", k.id);
             for part in [numerator, denominator] {
                 let p = find(part).unwrap_or_else(|| panic!("{}: unknown KPI {part}", k.id));
@@ -791,6 +850,53 @@ mod tests {
                 outcome: Outcome::Any
             }
         );
+    }
+
+    #[test]
+    fn per_user_kpis_divide_by_distinct_users_and_fractions_do_not() {
+        for k in KPIS {
+            let Formula::Ratio { denominator, .. } = k.formula else {
+                continue;
+            };
+            let by_users = matches!(
+                find(denominator).map(|d| d.formula),
+                Some(Formula::Measure(Measure::Distinct {
+                    column: Column::UserId,
+                    ..
+                }))
+            );
+            assert_eq!(k.unit == Unit::PerUser, by_users, "{}", k.id);
+        }
+        // User density (the Writing lens): notes over the users who wrote them.
+        let density = find("pluid_notes_per_writer").unwrap();
+        assert_eq!(
+            density.formula,
+            Formula::Ratio {
+                numerator: "pluid_notes",
+                denominator: "pluid_writers"
+            }
+        );
+        assert_eq!(
+            measure("pluid_writers"),
+            Measure::Distinct {
+                events: &["note_upserted"],
+                column: Column::UserId
+            }
+        );
+    }
+
+    #[test]
+    fn every_lens_of_the_ops_console_has_kpis() {
+        for lens in [
+            Lens::Revenue,
+            Lens::Workspace,
+            Lens::Content,
+            Lens::Engagement,
+            Lens::Writing,
+            Lens::Report,
+        ] {
+            assert!(KPIS.iter().any(|k| k.lens == lens), "{lens:?} has no KPI");
+        }
     }
 
     #[test]

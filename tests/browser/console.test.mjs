@@ -180,6 +180,7 @@ test("KPI cards show the summary API's numbers for the same period and zone", as
     }
     if (k.unit === "ratio") return new Intl.NumberFormat("ko-KR", { style: "percent", maximumFractionDigits: 1 }).format(k.value);
     if (k.unit === "count") return new Intl.NumberFormat("ko-KR").format(k.value);
+    if (k.unit === "per_user") return new Intl.NumberFormat("ko-KR", { maximumFractionDigits: 1 }).format(k.value);
     return String(k.value);
   };
   for (const [id, text] of cards) assert.equal(text, fmt(s.kpis[id]), id);

@@ -151,7 +151,8 @@ test("every ratio KPI has a daily series whose parts equal the list's counts tha
   const tz = "Asia/Seoul";
   const range = { from: localDate(tz, -2), to: localDate(tz, 1), tz };
   const s = await ok(`/internal/funnel-events/summary${qs(range)}`);
-  const ratios = (cat.kpis ?? []).filter((k) => k.formula?.kind === "ratio");
+  // Fractions only: a per-user KPI (notes per writer) divides by distinct users, which the day rows do not hold.
+  const ratios = (cat.kpis ?? []).filter((k) => k.formula?.kind === "ratio" && k.unit === "ratio");
   assert.deepEqual(Object.keys(s.daily_rates).sort(), ratios.map((k) => k.id).sort(), "one series per ratio KPI");
   const dates = consecutiveDates(range.from, 3);
   const success = { any: undefined, success: "true", failure: "false" };

@@ -324,6 +324,19 @@ fn a_started_subscription_grants_no_paid_plan_until_payment_completes() {
     );
     assert_eq!(s.ingest(json!([subscription("sub-2", "complete")])).status, 200);
     assert_eq!(s.usage_line("payer", "compile")["limit"], 500, "pro once paid");
+    // An upgrade only started keeps the plan paid for; its payment grants the new one.
+    let team = |id: &str, action: &str| {
+        json!({ "event_type": "subscription", "event_id": id, "user_id": "payer",
+                "properties": { "action": action, "plan_type": "team" } })
+    };
+    assert_eq!(s.ingest(json!([team("sub-3", "start")])).status, 200);
+    assert_eq!(
+        s.usage_line("payer", "compile")["limit"],
+        500,
+        "still pro: team not paid"
+    );
+    assert_eq!(s.ingest(json!([team("sub-4", "complete")])).status, 200);
+    assert_eq!(s.usage_line("payer", "compile")["limit"], 2000, "team once paid");
 }
 
 #[test]

@@ -953,7 +953,7 @@ export interface components {
          * @description The console screen a KPI belongs to (the lenses of docs/product.md).
          * @enum {string}
          */
-        Lens: "funnel" | "revenue" | "engagement" | "workspace" | "content" | "usage";
+        Lens: "funnel" | "revenue" | "engagement" | "workspace" | "content" | "writing" | "report" | "usage";
         /** @description The limits every event is checked against. */
         Limits: {
             object_max_bytes: number;
@@ -1399,7 +1399,7 @@ export interface components {
          * @description How a KPI's value is shown.
          * @enum {string}
          */
-        Unit: "count" | "money" | "ratio" | "text";
+        Unit: "count" | "money" | "ratio" | "per_user" | "text";
         UnknownRejection: {
             /** Format: int64 */
             count: number;

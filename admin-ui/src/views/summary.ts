@@ -1,5 +1,5 @@
 import { get, type Schema } from "../api";
-import { h, money, num, pct } from "../format";
+import { h, money, num, pct, perUser } from "../format";
 import { t, tx, type Key } from "../i18n";
 import { isRunning, previousRange, rangeParams } from "../state";
 import { card, deltaBadge, withStates } from "../ui";
@@ -11,6 +11,7 @@ export function formatKpi(k: Kpi): string {
   if (k.unit === "money") return money(k.value as { currency: string; amount: number }[]);
   if (k.unit === "ratio") return pct(Number(k.value));
   if (k.unit === "count") return num(Number(k.value));
+  if (k.unit === "per_user") return perUser(Number(k.value));
   return String(k.value);
 }
 

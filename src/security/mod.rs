@@ -76,6 +76,7 @@ mod tests {
             bench_routes: false,
             links: Default::default(),
             ingest_mode: Default::default(),
+            alert_webhooks: Default::default(),
         }
     }
 

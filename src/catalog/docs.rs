@@ -633,50 +633,6 @@ fn funnel_section(doc: &mut Doc) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_document_is_deterministic_and_names_every_declaration() {
-        let doc = events_markdown();
-        assert_eq!(doc, events_markdown());
-        assert!(doc.ends_with('\n') && !doc.ends_with("\n\n"));
-        for e in EVENTS {
-            assert!(doc.contains(&format!("#### `{}`", e.name)), "{}", e.name);
-            for p in e.params {
-                assert!(doc.contains(&format!("`{}`", p.name)), "{}.{}", e.name, p.name);
-            }
-        }
-        for a in ACTIONS {
-            assert!(doc.contains(&format!("| `{}` |", a.name)), "{}", a.name);
-        }
-        for k in KPIS {
-            assert!(doc.contains(&format!("| `{}` |", k.id)), "{}", k.id);
-        }
-        for f in FUNNELS {
-            assert!(doc.contains(&format!("### `{}`", f.name)), "{}", f.name);
-        }
-    }
-
-    #[test]
-    fn every_kpi_formula_is_put_in_words() {
-        for k in KPIS {
-            let v = serde_json::to_value(k).unwrap();
-            let words = formula(&v["formula"]);
-            assert!(!words.starts_with("`{"), "{}: {words}", k.id);
-        }
-    }
-
-    #[test]
-    fn cells_cannot_break_a_table_and_rates_read_as_percentages() {
-        assert_eq!(cell("a|b"), "a\\|b");
-        assert_eq!(percent(0.05), "5 %");
-        assert_eq!(percent(1.0), "100 %");
-        assert_eq!(percent(0.125), "12.5 %");
-    }
-}
-
 fn alert_section(doc: &mut Doc) {
     use super::alerts::{AlertKind, RateLimit, ALERT_RULES};
     doc.line("## Alert rules");
@@ -726,4 +682,48 @@ fn alert_section(doc: &mut Doc) {
         })
         .collect();
     doc.table(&["Rule", "Label", "Fires when"], &rows);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_document_is_deterministic_and_names_every_declaration() {
+        let doc = events_markdown();
+        assert_eq!(doc, events_markdown());
+        assert!(doc.ends_with('\n') && !doc.ends_with("\n\n"));
+        for e in EVENTS {
+            assert!(doc.contains(&format!("#### `{}`", e.name)), "{}", e.name);
+            for p in e.params {
+                assert!(doc.contains(&format!("`{}`", p.name)), "{}.{}", e.name, p.name);
+            }
+        }
+        for a in ACTIONS {
+            assert!(doc.contains(&format!("| `{}` |", a.name)), "{}", a.name);
+        }
+        for k in KPIS {
+            assert!(doc.contains(&format!("| `{}` |", k.id)), "{}", k.id);
+        }
+        for f in FUNNELS {
+            assert!(doc.contains(&format!("### `{}`", f.name)), "{}", f.name);
+        }
+    }
+
+    #[test]
+    fn every_kpi_formula_is_put_in_words() {
+        for k in KPIS {
+            let v = serde_json::to_value(k).unwrap();
+            let words = formula(&v["formula"]);
+            assert!(!words.starts_with("`{"), "{}: {words}", k.id);
+        }
+    }
+
+    #[test]
+    fn cells_cannot_break_a_table_and_rates_read_as_percentages() {
+        assert_eq!(cell("a|b"), "a\\|b");
+        assert_eq!(percent(0.05), "5 %");
+        assert_eq!(percent(1.0), "100 %");
+        assert_eq!(percent(0.125), "12.5 %");
+    }
 }

@@ -470,6 +470,7 @@ const WIDTHS = [1366, 375];
 const READY = {
   summary: "[data-kpi]", trends: "#trend-chart .uplot", funnel: "[data-funnel] .step", feed: "table.feed",
   trace: "table.timeline", ops: "table.health", catalog: "table.catalog", quarantine: "#replay", usage: "table.usage-summary", audit: "table.audit",
+  alerts: "table.alert-rules",
 };
 
 test("Today charts today only, in the chosen zone, and compares with the same elapsed time of yesterday", async () => {

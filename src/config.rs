@@ -32,6 +32,57 @@ pub struct Config {
     pub ingest_mode: IngestMode,
     /// `PUBLISHABLE_KEYS`: the sites that may send from a browser (`POST /collect`).
     pub publishable_keys: Vec<PublishableKey>,
+    /// `ALERT_WEBHOOK_URLS` and `ALERT_WEBHOOK_SECRET`: where alert incidents are posted.
+    pub alert_webhooks: AlertWebhooks,
+}
+
+/// Where the alert cron posts incidents, and the key that signs each post.
+/// No URL: incidents are evaluated and recorded, nothing is posted.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct AlertWebhooks {
+    /// At most [`MAX_ALERT_WEBHOOKS`] `https://` (or `http://`) URLs. A Slack
+    /// webhook URL holds its token: these are treated as secrets (never logged).
+    pub urls: Vec<String>,
+    /// Signs each post as ingest's signature is signed (`X-Funnel-Signature`).
+    pub secret: String,
+}
+
+impl std::fmt::Debug for AlertWebhooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AlertWebhooks([{} redacted])", self.urls.len())
+    }
+}
+
+/// How many webhook URLs `ALERT_WEBHOOK_URLS` may list.
+pub const MAX_ALERT_WEBHOOKS: usize = 5;
+
+/// `ALERT_WEBHOOK_URLS` (comma-separated) and `ALERT_WEBHOOK_SECRET` (required with a URL).
+fn alert_webhooks(get: &impl Fn(&str) -> Option<String>) -> Result<AlertWebhooks, ConfigError> {
+    let Some(raw) = get("ALERT_WEBHOOK_URLS") else {
+        return Ok(AlertWebhooks::default());
+    };
+    let urls: Vec<String> = raw
+        .split(',')
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .map(String::from)
+        .collect();
+    let valid = |u: &String| {
+        let rest = u
+            .strip_prefix("https://")
+            .or_else(|| u.strip_prefix("http://"))
+            .unwrap_or("");
+        !rest.is_empty()
+            && !rest.starts_with('/')
+            && u.len() <= 500
+            && u.bytes()
+                .all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b'\\' | b'<' | b'>'))
+    };
+    if urls.is_empty() || urls.len() > MAX_ALERT_WEBHOOKS || !urls.iter().all(valid) {
+        return Err(ConfigError::InvalidVar("ALERT_WEBHOOK_URLS"));
+    }
+    let secret = get("ALERT_WEBHOOK_SECRET").ok_or(ConfigError::MissingSecret("ALERT_WEBHOOK_SECRET"))?;
+    Ok(AlertWebhooks { urls, secret })
 }
 
 /// Where ingest sends a batch without metered events first.
@@ -61,6 +112,7 @@ impl std::fmt::Debug for Config {
             .field("links", &self.links)
             .field("ingest_mode", &self.ingest_mode)
             .field("publishable_keys", &self.publishable_keys)
+            .field("alert_webhooks", &self.alert_webhooks)
             .finish()
     }
 }
@@ -133,6 +185,7 @@ impl Config {
                     ConfigError::InvalidVar("PUBLISHABLE_KEYS")
                 })?,
             },
+            alert_webhooks: alert_webhooks(&get)?,
         })
     }
 }
@@ -288,6 +341,48 @@ mod tests {
         assert_eq!(with(" queue ").unwrap().ingest_mode, IngestMode::Queue);
         for bad in ["Queue", "async", "1"] {
             assert_eq!(with(bad).unwrap_err(), ConfigError::InvalidVar("INGEST_MODE"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn alert_webhooks_need_valid_urls_and_a_secret_and_are_never_shown() {
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut pairs = BASE.to_vec();
+            pairs.extend_from_slice(extra);
+            Config::from_lookup(lookup(&pairs))
+        };
+        assert!(with(&[]).unwrap().alert_webhooks.urls.is_empty());
+        let c = with(&[
+            (
+                "ALERT_WEBHOOK_URLS",
+                " https://hooks.example/T1/B2/tok3n , http://127.0.0.1:9/h",
+            ),
+            ("ALERT_WEBHOOK_SECRET", "whs"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.alert_webhooks.urls,
+            ["https://hooks.example/T1/B2/tok3n", "http://127.0.0.1:9/h"]
+        );
+        assert_eq!(c.alert_webhooks.secret, "whs");
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("tok3n") && !shown.contains("whs"), "{shown}");
+        assert_eq!(
+            with(&[("ALERT_WEBHOOK_URLS", "https://hooks.example/x")]).unwrap_err(),
+            ConfigError::MissingSecret("ALERT_WEBHOOK_SECRET")
+        );
+        for bad in [
+            "hooks.example/x",
+            "ftp://a/b",
+            "https:///x",
+            ",",
+            "https://a/1,https://a/2,https://a/3,https://a/4,https://a/5,https://a/6",
+        ] {
+            assert_eq!(
+                with(&[("ALERT_WEBHOOK_URLS", bad), ("ALERT_WEBHOOK_SECRET", "s")]).unwrap_err(),
+                ConfigError::InvalidVar("ALERT_WEBHOOK_URLS"),
+                "{bad}"
+            );
         }
     }
 

@@ -22,6 +22,7 @@ pub mod catalog;
 pub mod config;
 pub mod error;
 pub mod ingest;
+pub mod notify;
 pub mod privacy;
 pub mod query;
 pub mod ratelimit;

@@ -15,6 +15,7 @@ use crate::ingest::batch::{Plan, StoreOutcome};
 use crate::query::cursor::Position;
 use crate::query::filter::EventFilter;
 use crate::query::range::Day;
+use crate::report::alerts::{FailureCounts, Finding, Incident, NoticeKind};
 use crate::report::catalog_stats::{KeyCount, Volume};
 use crate::report::event::StoredEvent;
 use crate::report::funnel::{Breakdown, ErrorRow, StepRow};
@@ -370,10 +371,47 @@ pub trait EventStore {
     /// Appends sketch parts (`[hour, scope, kind, regs]`).
     async fn append_sketch_parts(&self, parts: &[crate::sketch::distinct::Part]) -> StoreResult<()>;
 
+    /// Each listed type's latest stored event (an index seek each), `None` when never stored.
+    async fn last_seen_by_type(&self, types: &[&str]) -> StoreResult<Vec<(String, Option<String>)>>;
+
+    /// Per query, its types' weighted events and failures in the window and
+    /// baseline hours, from the hourly rollup only; in order.
+    async fn failure_counts(&self, queries: &[FailureQuery<'_>]) -> StoreResult<Vec<FailureCounts>>;
+
+    /// Rows quarantined at or after `since`.
+    async fn quarantined_since(&self, since: &str) -> StoreResult<i64>;
+
+    /// Every open incident, oldest first.
+    async fn open_incidents(&self) -> StoreResult<Vec<Incident>>;
+
+    /// Incidents resolved at or after `since`, latest first, `limit` at most.
+    async fn recent_incidents(&self, since: &str, limit: usize) -> StoreResult<Vec<Incident>>;
+
+    /// In one transaction: opens an incident per finding (unless one of its
+    /// (rule, scope) is open) and resolves the incidents `resolve`, at `now`.
+    async fn record_alert_changes(&self, open: &[&Finding], resolve: &[i64], now: &str) -> StoreResult<()>;
+
+    /// Incidents that still owe a message and changed at or after `since`, oldest first.
+    async fn owed_incidents(&self, since: &str, limit: usize) -> StoreResult<Vec<Incident>>;
+
+    /// Records that every webhook took an incident's message of this kind.
+    async fn mark_notified(&self, id: i64, kind: NoticeKind, at: &str) -> StoreResult<()>;
+
     /// Recomputes the rollups from every stored row (rows written without
     /// the rollup statements: the bulk loader's). Native tools only: on D1 one
     /// statement over millions of rows would exceed its time limit.
     async fn rebuild_rollups(&self) -> StoreResult<()>;
+}
+
+/// What a failure-rate rule reads: its types and rollup hours
+/// ([`crate::report::alerts::failure_hours`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FailureQuery<'a> {
+    pub types: &'a [&'a str],
+    pub failure_types: &'a [&'a str],
+    pub window_start: String,
+    pub end: String,
+    pub baseline_start: String,
 }
 
 /// `(kind, scope, period)`.

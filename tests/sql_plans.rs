@@ -2005,3 +2005,37 @@ fn retention_drops_sketches_of_periods_wholly_before_the_cutoff_in_every_zone() 
         ]
     );
 }
+
+#[test]
+fn alert_reads_seek_indexes_and_never_scan_events_or_the_rollup() {
+    let (conn, _) = seeded(200);
+    let types = Bind::json(&["app_open", "m_otp_send_result"]);
+    let cases = [
+        ("last seen", Statement::with(sql::LAST_SEEN_BY_TYPE, [types.clone()])),
+        (
+            "failure counts",
+            Statement::with(
+                sql::FAILURE_COUNTS,
+                [
+                    types,
+                    Bind::text("2026-03-10T11"),
+                    Bind::text("2026-03-10T13"),
+                    Bind::text("2026-03-03T11"),
+                    Bind::json(&["m_auth_login_fail"]),
+                ],
+            ),
+        ),
+        (
+            "quarantined since",
+            Statement::with(sql::QUARANTINED_SINCE, [Bind::text("2026-03-10T11:00:00.000Z")]),
+        ),
+    ];
+    for (what, s) in cases {
+        assert_uses_indexes(&conn, what, &s);
+        let plan = plan(&conn, &s);
+        assert!(
+            !plan.iter().any(|l| l.starts_with("SCAN event_rollup")),
+            "{what}: {plan:#?}"
+        );
+    }
+}

@@ -10,6 +10,7 @@ import { h } from "./format";
 import { currentLang, setLang, t, type Key } from "./i18n";
 import { customRangeProblem, link, period, PERIOD_KEYS, readPeriod, type Period } from "./state";
 import { clearInvalid, errorState, invalid } from "./ui";
+import * as alerts from "./views/alerts";
 import * as audit from "./views/audit";
 import * as catalog from "./views/catalog";
 import * as feed from "./views/feed";
@@ -35,6 +36,7 @@ const SCREENS: [string, Key, View, string[]][] = [
   ["quarantine", "quarantine", quarantine.render, ["GET /internal/quarantine"]],
   ["usage", "usage", usage.render, ["GET /internal/usage/summary", "GET /internal/usage/over-quota"]],
   ["audit", "audit", audit.render, ["GET /internal/audit"]],
+  ["alerts", "alerts", alerts.render, ["GET /internal/alerts"]],
 ];
 
 const TIME_ZONES = ["Asia/Seoul", "UTC", "America/New_York", "Europe/London", "Asia/Tokyo", Intl.DateTimeFormat().resolvedOptions().timeZone];

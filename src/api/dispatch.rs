@@ -297,6 +297,10 @@ async fn run<S: EventStore>(
             );
             (ok(&deleted), audit)
         }
+        Endpoint::Alerts => {
+            let webhooks = app.config()?.alert_webhooks.urls.len();
+            (ok(&alerts::list(store, webhooks, now).await?), None)
+        }
         Endpoint::Audit => (ok(&audit::list(store, app.config()?, &p, now).await?), None),
         Endpoint::Erasure => {
             let receipt = erasure::request(

@@ -82,6 +82,7 @@ fn success(endpoint: Endpoint) -> Success {
         DeleteOverride => Success::Json(name::<OverrideDeleted>()),
         BenchFloor => Success::Json(name::<FloorWrite>()),
         Audit => Success::Json(name::<AuditPage>()),
+        Alerts => Success::Json(name::<crate::usecases::alerts::AlertList>()),
         Erasure | ErasureProgress => Success::Json(name::<ErasureReceipt>()),
         WhoAmI => Success::Json(name::<super::access::WhoAmI>()),
         PiiSweep => Success::Json(name::<crate::usecases::sweep::SweepStep>()),
@@ -309,6 +310,7 @@ fn tag(route: &Route) -> &'static str {
         | Endpoint::PutOverride
         | Endpoint::DeleteOverride => "usage and quotas",
         Endpoint::QuarantineList | Endpoint::QuarantineReplay => "quarantine",
+        Endpoint::Alerts => "alerts",
         Endpoint::Audit | Endpoint::Erasure | Endpoint::ErasureProgress | Endpoint::WhoAmI | Endpoint::PiiSweep => {
             "privacy"
         }
@@ -359,6 +361,7 @@ fn all_schemas() -> Vec<NamedSchema> {
     push_schema::<FloorWrite>(&mut all);
     push_schema::<Problem>(&mut all);
     push_schema::<AuditPage>(&mut all);
+    push_schema::<crate::usecases::alerts::AlertList>(&mut all);
     push_schema::<ErasureReceipt>(&mut all);
     push_schema::<super::access::WhoAmI>(&mut all);
     push_schema::<crate::usecases::sweep::SweepStep>(&mut all);

@@ -58,6 +58,7 @@ pub enum Endpoint {
     PutOverride,
     DeleteOverride,
     Audit,
+    Alerts,
     Erasure,
     ErasureProgress,
     WhoAmI,
@@ -168,6 +169,8 @@ pub const ROUTES: &[Route] = &[
     route!(Get "/internal/quotas", Key(Read), Quotas, Some(&[]), 0, "Plans, limits and overrides."),
     route!(Put "/internal/quotas/overrides", Key(Admin), PutOverride, None, OVERRIDE_MAX_BODY, "Sets a user's or tenant's monthly limit of an action."),
     route!(Delete "/internal/quotas/overrides", Key(Admin), DeleteOverride, Some(&["subject_kind", "subject_id", "action"]), 0, "Removes an override."),
+    // Alerts: incidents the every-minute cron opened and resolved.
+    route!(Get "/internal/alerts", Key(Read), Alerts, Some(&[]), 0, "Open alert incidents, those resolved in the last 7 days, and the declared rules."),
     // Privacy: the access log, erasure, and what a key may do.
     route!(Get "/internal/audit", Key(Admin), Audit, Some(AUDIT_PARAMS), 0, "The access log: who looked up whom, exported, or changed what; newest first."),
     route!(Post "/internal/erasure", Key(Admin), Erasure, None, ERASURE_MAX_BODY, "Erases one person's events and quarantined copies (by email, fingerprint or user id), optionally suppressing their future events; returns a receipt."),

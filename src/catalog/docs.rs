@@ -43,6 +43,7 @@ pub fn events_markdown() -> String {
     quota_section(&mut doc);
     kpi_section(&mut doc);
     funnel_section(&mut doc);
+    alert_section(&mut doc);
     doc.finish()
 }
 
@@ -644,6 +645,57 @@ fn funnel_section(doc: &mut Doc) {
             .collect();
         doc.table(&["Step", "Event type", "Label"], &rows);
     }
+}
+
+fn alert_section(doc: &mut Doc) {
+    use super::alerts::{AlertKind, RateLimit, ALERT_RULES};
+    doc.line("## Alert rules");
+    doc.blank();
+    doc.line(
+        "Evaluated every minute from the rollups; each firing (rule, scope) opens one incident, posted once to \
+         the alert webhooks and once more when it resolves (docs/api.md, \"Alerts\"; `GET /internal/alerts`).",
+    );
+    doc.blank();
+    let rows: Vec<Vec<String>> = ALERT_RULES
+        .iter()
+        .map(|r| {
+            let fires = match r.kind {
+                AlertKind::ServiceSilent { minutes } => {
+                    format!("a service (each one) that sent before sends nothing for {minutes} minutes")
+                }
+                AlertKind::FailureRate {
+                    events,
+                    window_hours,
+                    min_events,
+                    limit,
+                } => {
+                    let over = match limit {
+                        RateLimit::Above { percent } => format!("above {percent} %"),
+                        RateLimit::AboveBaseline {
+                            factor,
+                            baseline_hours,
+                            min_percent,
+                        } => format!(
+                            "above {factor} × its rate over the {baseline_hours} h before, and at least {min_percent} %"
+                        ),
+                    };
+                    format!(
+                        "failed share of {} over the last {window_hours} h (at least {min_events} events) {over}",
+                        code_list(events)
+                    )
+                }
+                AlertKind::QuarantineGrowth {
+                    window_minutes,
+                    at_least,
+                } => format!("{at_least} or more events quarantined in the last {window_minutes} minutes"),
+                AlertKind::UsersAtQuota { at_least } => {
+                    format!("{at_least} or more users at their monthly limit of a quota action (each one)")
+                }
+            };
+            vec![code(r.name), format!("{} ({})", r.label.en, r.label.ko), fires]
+        })
+        .collect();
+    doc.table(&["Rule", "Label", "Fires when"], &rows);
 }
 
 #[cfg(test)]

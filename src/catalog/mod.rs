@@ -5,6 +5,7 @@
 //! The invariants the compiler cannot see (unique names, known services,
 //! sane limits) are checked by the tests below.
 
+pub mod alerts;
 pub mod docs;
 mod events;
 pub mod funnels;

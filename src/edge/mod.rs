@@ -7,6 +7,7 @@ mod d1;
 mod env;
 mod http;
 mod log;
+mod notify;
 mod queue;
 mod ratelimit;
 
@@ -37,14 +38,24 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
 /// wrangler.toml's frequent cron: sketch compaction only.
 const COMPACTION_CRON: &str = "*/10 * * * *";
 
+/// wrangler.toml's every-minute cron: the alert rules only.
+const ALERTS_CRON: &str = "* * * * *";
+
 /// The crons of wrangler.toml: the daily maintenance (retention, erasures, the
-/// access log's retention, compaction, the PII sweep) and the frequent compaction.
+/// access log's retention, compaction, the PII sweep), the frequent compaction,
+/// and the every-minute alert rules.
 #[event(scheduled)]
 async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let (Some(config), Ok(store)) = (env::config(&env), env::store(&env)) else {
         worker::console_error!("maintenance skipped: configuration or D1 binding missing");
         return;
     };
+    if event.cron() == ALERTS_CRON {
+        let line =
+            crate::usecases::maintenance::alerts(&store, &config, Some(&notify::FetchNotifier), Utc::now()).await;
+        worker::console_log!("{line}");
+        return;
+    }
     if event.cron() == COMPACTION_CRON {
         let line = crate::usecases::maintenance::compaction(&store).await;
         worker::console_log!("{line}");

@@ -1,6 +1,7 @@
 //! Read-side results: rows as stored, and the pure computations over them
 //! (KPIs, trace timelines, funnels, overview, catalog stats, CSV).
 
+pub mod alerts;
 pub mod catalog_stats;
 pub mod csv;
 pub mod event;

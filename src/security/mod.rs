@@ -80,6 +80,7 @@ mod tests {
             links: Default::default(),
             ingest_mode: Default::default(),
             publishable_keys: Vec::new(),
+            alert_webhooks: Default::default(),
         }
     }
 

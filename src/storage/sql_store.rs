@@ -15,6 +15,7 @@ use crate::ingest::normalize::EventRow;
 use crate::query::cursor::Position;
 use crate::query::filter::EventFilter;
 use crate::query::range::Day;
+use crate::report::alerts::{FailureCounts, Finding, Incident, NoticeKind};
 use crate::report::event::StoredEvent;
 use crate::report::funnel::{Breakdown, ErrorRow, StepRow};
 use crate::report::money::MoneyRow;
@@ -23,9 +24,9 @@ use crate::report::summary;
 use crate::report::usage::{ActionMonth, ActionUsage, Override, SubjectKind};
 use crate::sketch::distinct::{self, Distinct};
 use crate::store::{
-    ActorRow, AuditEntry, AuditQuery, AuditRow, CatalogRows, ErasedRows, Erasure, EventStore, JobState, MeasureRow,
-    OverrideRow, OverviewRows, QuarantineQuery, SketchKey, SketchPartRow, Span, StoreResult, StoredSketch, SummaryRows,
-    SweepEventRow, SweepQuarantineRow,
+    ActorRow, AuditEntry, AuditQuery, AuditRow, CatalogRows, ErasedRows, Erasure, EventStore, FailureQuery, JobState,
+    MeasureRow, OverrideRow, OverviewRows, QuarantineQuery, SketchKey, SketchPartRow, Span, StoreResult, StoredSketch,
+    SummaryRows, SweepEventRow, SweepQuarantineRow,
 };
 
 /// The event store over a SQL backend.
@@ -937,6 +938,113 @@ impl<B: SqlBackend> EventStore for SqlStore<B> {
             batch.push(Statement::with(sql::INSERT_SKETCH_PARTS, [Bind::Text(chunk)]));
         }
         batch.run(&self.backend).await.map(drop)
+    }
+
+    async fn last_seen_by_type(&self, types: &[&str]) -> StoreResult<Vec<(String, Option<String>)>> {
+        #[derive(Deserialize)]
+        struct Row {
+            event_type: String,
+            last_seen: Option<String>,
+        }
+        let rows: Vec<Row> = self
+            .all(Statement::with(sql::LAST_SEEN_BY_TYPE, [Bind::json(types)]))
+            .await?;
+        Ok(rows.into_iter().map(|r| (r.event_type, r.last_seen)).collect())
+    }
+
+    async fn failure_counts(&self, queries: &[FailureQuery<'_>]) -> StoreResult<Vec<FailureCounts>> {
+        if queries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut batch = Batch::new();
+        let slots: Vec<_> = queries
+            .iter()
+            .map(|q| {
+                batch.push(Statement::with(
+                    sql::FAILURE_COUNTS,
+                    [
+                        Bind::json(q.types),
+                        Bind::text(&q.window_start),
+                        Bind::text(&q.end),
+                        Bind::text(&q.baseline_start),
+                        Bind::json(q.failure_types),
+                    ],
+                ))
+            })
+            .collect();
+        let mut results = batch.run(&self.backend).await?;
+        slots
+            .into_iter()
+            .map(|slot| {
+                Ok(results
+                    .rows::<FailureCounts>(slot)?
+                    .into_iter()
+                    .next()
+                    .unwrap_or_default())
+            })
+            .collect()
+    }
+
+    async fn quarantined_since(&self, since: &str) -> StoreResult<i64> {
+        let rows: Vec<Count> = self
+            .all(Statement::with(sql::QUARANTINED_SINCE, [Bind::text(since)]))
+            .await?;
+        Ok(rows.first().map_or(0, |c| c.n))
+    }
+
+    async fn open_incidents(&self) -> StoreResult<Vec<Incident>> {
+        self.all(Statement::new(sql::OPEN_INCIDENTS)).await
+    }
+
+    async fn recent_incidents(&self, since: &str, limit: usize) -> StoreResult<Vec<Incident>> {
+        self.all(Statement::with(
+            sql::RECENT_INCIDENTS,
+            [Bind::text(since), Bind::Int(limit as i64)],
+        ))
+        .await
+    }
+
+    async fn record_alert_changes(&self, open: &[&Finding], resolve: &[i64], now: &str) -> StoreResult<()> {
+        if open.is_empty() && resolve.is_empty() {
+            return Ok(());
+        }
+        let mut batch = Batch::new();
+        for f in open {
+            batch.push(Statement::with(
+                sql::OPEN_INCIDENT,
+                [
+                    Bind::text(f.rule),
+                    Bind::text(&f.scope),
+                    Bind::text(now),
+                    Bind::Real(f.value),
+                    Bind::Real(f.threshold),
+                    Bind::text(&f.summary),
+                ],
+            ));
+        }
+        if !resolve.is_empty() {
+            batch.push(Statement::with(
+                sql::RESOLVE_INCIDENTS,
+                [Bind::json(resolve), Bind::text(now)],
+            ));
+        }
+        batch.run(&self.backend).await.map(drop)
+    }
+
+    async fn owed_incidents(&self, since: &str, limit: usize) -> StoreResult<Vec<Incident>> {
+        self.all(Statement::with(
+            sql::OWED_INCIDENTS,
+            [Bind::text(since), Bind::Int(limit as i64)],
+        ))
+        .await
+    }
+
+    async fn mark_notified(&self, id: i64, kind: NoticeKind, at: &str) -> StoreResult<()> {
+        let sql = match kind {
+            NoticeKind::Firing => sql::MARK_NOTIFIED,
+            NoticeKind::Resolved => sql::MARK_RESOLVE_NOTIFIED,
+        };
+        self.exec(Statement::with(sql, [Bind::Int(id), Bind::text(at)])).await
     }
 
     async fn rebuild_rollups(&self) -> StoreResult<()> {

@@ -62,3 +62,17 @@ pub async fn compaction<S: EventStore>(store: &S) -> String {
         Err(e) => format!("sketch compaction stopped (the next run retries): {e:?}"),
     }
 }
+
+/// The every-minute cron's only work: the alert rules of the catalog.
+pub async fn alerts<S: EventStore>(
+    store: &S,
+    config: &Config,
+    notifier: Option<&dyn crate::notify::Notifier>,
+    now: DateTime<Utc>,
+) -> String {
+    let rules = crate::catalog::alerts::ALERT_RULES;
+    match crate::usecases::alerts::run(store, rules, &config.alert_webhooks, notifier, now).await {
+        Ok(run) => run.to_string(),
+        Err(e) => format!("alerts stopped (the next run retries): {e:?}"),
+    }
+}

@@ -3,6 +3,7 @@
 //! Each use case returns a typed response; [`crate::api::dispatch`] turns it
 //! into HTTP. All of it runs natively in `cargo test` over SQLite.
 
+pub mod alerts;
 pub mod audit;
 pub mod bench;
 pub mod catalog;

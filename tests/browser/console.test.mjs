@@ -39,7 +39,7 @@ async function api(path, headers = AUTH) {
 const bearer = (key) => ({ authorization: `Bearer ${key}` });
 const fingerprint = (email) => createHmac("sha256", SECRETS.EMAIL_FINGERPRINT_KEY).update(email.trim().toLowerCase()).digest("hex");
 const rangeQuery = (tz = TZ) => `from=${seoulDate(-13)}&to=${seoulDate(1)}&tz=${encodeURIComponent(tz)}`;
-const SCREENS = ["summary", "trends", "funnel", "feed", "trace", "ops", "catalog", "quarantine", "usage", "audit"];
+const SCREENS = ["summary", "trends", "funnel", "feed", "trace", "ops", "catalog", "quarantine", "usage", "audit", "alerts"];
 /** admin-ui/src/i18n.ts `forbidden` and `ingestOnly`, in both languages. */
 const FORBIDDEN = {
   ko: "이 키의 역할로는 이 작업을 할 수 없습니다. 권한이 있는 키로 다시 시도하세요.",
@@ -471,6 +471,7 @@ const WIDTHS = [1366, 375];
 const READY = {
   summary: "[data-kpi]", trends: "#trend-chart .uplot", funnel: "[data-funnel] .step", feed: "table.feed",
   trace: "table.timeline", ops: "table.health", catalog: "table.catalog", quarantine: "#replay", usage: "table.usage-summary", audit: "table.audit",
+  alerts: "table.alert-rules",
 };
 
 test("Today charts today only, in the chosen zone, and compares with the same elapsed time of yesterday", async () => {

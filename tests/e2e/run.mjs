@@ -4,7 +4,7 @@
 // starts `wrangler dev` on a free loopback port with random test secrets, runs
 // `node --test tests/e2e/*.test.mjs tests/browser/*.test.mjs`, and always
 // stops the worker.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -20,6 +20,12 @@ const secrets = Object.fromEntries(
 // Named keys with a role each, configured as hashes only (as scripts/make-key.mjs prints them).
 const sha256 = (key) => createHash("sha256").update(key).digest("hex");
 secrets.API_KEYS = [`e2e-read:read:${sha256(secrets.READ_KEY)}`, `e2e-ingest:ingest:${sha256(secrets.INGEST_KEY)}`].join(";");
+// The alert webhook: a local receiver (tests/e2e/receiver.mjs, started below) logging each post to
+// a file the tests read. Its URL carries a random path, as a Slack webhook's holds its token: a
+// secret, which must never reach the log.
+const receiverPort = await freePort();
+secrets.ALERT_WEBHOOK_SECRET = randomBytes(24).toString("hex");
+secrets.ALERT_WEBHOOK_URLS = `http://127.0.0.1:${receiverPort}/hooks/${randomBytes(12).toString("hex")}`;
 // Plain settings (not secrets, so not searched for in the log): the control plane for tenant links.
 const vars = { CONTROL_PLANE_URL: "https://cp.e2e.example" };
 // Browser collection: one site whose pages are served on a loopback port (tests/browser/collect.test.mjs);
@@ -30,6 +36,14 @@ vars.PUBLISHABLE_KEYS = `pk_e2e${randomBytes(12).toString("hex")}:e2e-site:http:
 const envFile = join(work, "test.env");
 writeFileSync(envFile, Object.entries({ ...secrets, ...vars }).map(([k, v]) => `${k}=${v}`).join("\n") + "\n", { mode: 0o600 });
 const persistDir = join(work, "state");
+const alertLog = join(work, "alerts.jsonl");
+writeFileSync(alertLog, "");
+const receiver = spawn(process.execPath, [join(ROOT, "tests", "e2e", "receiver.mjs"), String(receiverPort), alertLog],
+  { stdio: ["ignore", "pipe", "inherit"] });
+await new Promise((resolve, reject) => {
+  receiver.stdout.once("data", resolve);
+  receiver.once("exit", (code) => reject(new Error(`the alert receiver exited with ${code}`)));
+});
 
 let status = 1;
 let worker;
@@ -45,7 +59,8 @@ try {
   const run = spawnSync(process.execPath, ["--test", "--test-concurrency=1", ...tests], {
     stdio: "inherit",
     env: { ...process.env, FUNNEL_URL: worker.url, FUNNEL_SECRETS: JSON.stringify(secrets), FUNNEL_VARS: JSON.stringify(vars),
-           FUNNEL_D1_DIR: persistDir, FUNNEL_ENV_FILE: envFile, FUNNEL_COLLECT_PORTS: JSON.stringify(collectPorts) },
+           FUNNEL_D1_DIR: persistDir, FUNNEL_ENV_FILE: envFile, FUNNEL_COLLECT_PORTS: JSON.stringify(collectPorts),
+           FUNNEL_ALERT_LOG: alertLog },
   });
   status = run.status ?? 1;
   // Secrets must never reach the worker's log, whatever the tests sent.
@@ -72,6 +87,7 @@ try {
   console.error(`e2e: ${e.message}`);
 } finally {
   worker?.stop();
+  receiver.kill();
   if (status !== 0 && worker) console.error(`e2e: worker output (last 4 KB):\n${worker.output().slice(-4096)}`);
   rmSync(work, { recursive: true, force: true });
 }

@@ -151,6 +151,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/internal/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Open alert incidents, those resolved in the last 7 days, and the declared rules.
+         * @description Needs a bearer key of the `read` role (an `admin` key may call every route).
+         */
+        get: operations["get_internal_alerts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/internal/audit": {
         parameters: {
             query?: never;
@@ -616,6 +636,51 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description What a rule watches. */
+        AlertKind: {
+            /** @enum {string} */
+            kind: "service_silent";
+            /** Format: int64 */
+            minutes: number;
+        } | {
+            events: string[];
+            /** @enum {string} */
+            kind: "failure_rate";
+            limit: components["schemas"]["RateLimit"];
+            /** Format: int64 */
+            min_events: number;
+            /** Format: int64 */
+            window_hours: number;
+        } | {
+            /** Format: int64 */
+            at_least: number;
+            /** @enum {string} */
+            kind: "quarantine_growth";
+            /** Format: int64 */
+            window_minutes: number;
+        } | {
+            /** Format: int64 */
+            at_least: number;
+            /** @enum {string} */
+            kind: "users_at_quota";
+        };
+        /** @description `GET /internal/alerts`. */
+        AlertList: {
+            /** @description Open incidents, oldest first. */
+            open: components["schemas"]["Incident"][];
+            /** @description Incidents resolved in the last 7 days, latest first, 100 at most. */
+            recent: components["schemas"]["Incident"][];
+            /** @description The declared rules. */
+            rules: components["schemas"]["AlertRule"][];
+            /** @description How many webhooks the incidents are posted to (0: recorded only). */
+            webhooks: number;
+        };
+        AlertRule: {
+            label: components["schemas"]["Text"];
+            name: string;
+            /** @description What the rule watches (`kind` names it). */
+            watch: components["schemas"]["AlertKind"];
+        };
         /** @description One access-log entry. */
         AuditEntry: {
             at: string;
@@ -888,6 +953,29 @@ export interface components {
             time: string;
             version: string;
         };
+        /** @description An incident as stored and listed. */
+        Incident: {
+            /** Format: int64 */
+            id: number;
+            /** @description When every webhook took the firing message (null: not yet, or no webhook configured). */
+            notified_at?: string | null;
+            opened_at: string;
+            /** @description When every webhook took the resolve message. */
+            resolve_notified_at?: string | null;
+            /** @description Null while open. */
+            resolved_at?: string | null;
+            rule: string;
+            /** @description The service or quota action the incident is about; empty for rules with one scope. */
+            scope: string;
+            summary: string;
+            /** Format: double */
+            threshold: number;
+            /**
+             * Format: double
+             * @description The rule's value when the incident opened (minutes, percent or a count).
+             */
+            value: number;
+        };
         /** @description The body of an ingest answer: per-event results and their totals. */
         IngestBody: components["schemas"]["ProblemMembers"] & {
             /** @description `events[i]: message` for every error, for a quick look. */
@@ -1146,6 +1234,22 @@ export interface components {
             plan_from: string;
             /** @description Months start at midnight on the 1st in this zone. */
             time_zone: string;
+        };
+        /** @description How far a failure rate may go. */
+        RateLimit: {
+            /** @enum {string} */
+            kind: "above";
+            /** Format: double */
+            percent: number;
+        } | {
+            /** Format: int64 */
+            baseline_hours: number;
+            /** Format: double */
+            factor: number;
+            /** @enum {string} */
+            kind: "above_baseline";
+            /** Format: double */
+            min_percent: number;
         };
         /** @description One step of a rebuild from the rows. */
         RebuildStep: {
@@ -1786,6 +1890,35 @@ export interface operations {
                     "text/html": unknown;
                     "text/javascript": unknown;
                     "text/css": unknown;
+                };
+            };
+            /** @description An RFC 9457 problem with a stable `code` (docs/api.md lists them). A 503 carries Retry-After. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_internal_alerts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertList"];
                 };
             };
             /** @description An RFC 9457 problem with a stable `code` (docs/api.md lists them). A 503 carries Retry-After. */

@@ -4,7 +4,7 @@
 //! batch is one statement with one parameter: far under D1's 100-parameter
 //! limit, and one round trip.
 //!
-//! One module per concern: [`events`], [`rollups`] (and KPI measures),
+//! One module per concern: [`alerts`], [`events`], [`rollups`] (and KPI measures),
 //! [`quarantine`], [`quotas`], [`retention`], [`sketches`]. Everything is re-exported here,
 //! so a statement is named `sql::NAME` wherever it is used.
 
@@ -26,6 +26,7 @@ macro_rules! insert_event_rows {
     };
 }
 
+mod alerts;
 mod events;
 // First among the statements that guard their inserts with `row_not_suppressed!`.
 #[macro_use]
@@ -37,6 +38,7 @@ mod retention;
 mod rollups;
 mod sketches;
 
+pub use alerts::*;
 pub use events::*;
 pub use privacy::*;
 pub use quarantine::*;

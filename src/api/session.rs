@@ -30,16 +30,19 @@ pub enum SessionStart {
 }
 
 /// The session a request opens. Ingest writes to the primary without a
-/// session (its callers are gateways, not readers); other writes start at
-/// the primary; reads start at the caller's bookmark, or anywhere without one.
-/// The header is checked on every route, so a malformed one is always a 400
-/// (checked before the key, like the body size), never silently ignored.
+/// session (its callers are gateways, not readers) and ignores the header,
+/// so no event is ever refused over it; other writes start at the primary;
+/// reads start at the caller's bookmark, or anywhere without one. Elsewhere
+/// a malformed header is a 400 (checked before the key, like the body
+/// size), never silently ignored: that would quietly lose read-your-writes.
 pub fn session_start(route: &Route, bookmark: Option<&str>) -> AppResult<SessionStart> {
+    if route.access == Access::SignedOrKey {
+        return Ok(SessionStart::Primary);
+    }
     let bookmark = bookmark.map(parse_bookmark).transpose()?;
-    Ok(match (route.access, route.method, bookmark) {
-        (Access::SignedOrKey, _, _) => SessionStart::Primary,
-        (_, Method::Get, Some(b)) => SessionStart::After(b.to_string()),
-        (_, Method::Get, None) => SessionStart::FirstUnconstrained,
+    Ok(match (route.method, bookmark) {
+        (Method::Get, Some(b)) => SessionStart::After(b.to_string()),
+        (Method::Get, None) => SessionStart::FirstUnconstrained,
         _ => SessionStart::FirstPrimary,
     })
 }
@@ -112,9 +115,19 @@ mod tests {
     }
 
     #[test]
-    fn ingest_uses_the_primary_without_a_session() {
-        let r = ROUTES.iter().find(|r| r.access == Access::SignedOrKey).unwrap();
-        assert_eq!(session_start(r, None).unwrap(), SessionStart::Primary);
+    fn ingest_uses_the_primary_without_a_session_and_ignores_the_header() {
+        let ingest: Vec<_> = ROUTES.iter().filter(|r| r.access == Access::SignedOrKey).collect();
+        assert!(!ingest.is_empty());
+        for r in ingest {
+            for header in [None, Some(BOOKMARK), Some("not a bookmark")] {
+                assert_eq!(
+                    session_start(r, header).unwrap(),
+                    SessionStart::Primary,
+                    "{} {header:?}",
+                    r.path
+                );
+            }
+        }
     }
 
     #[test]

@@ -13,7 +13,9 @@
 //   BENCH_CONNECTIONS (4) connections for batches and reads; 1-event ingest uses twice as many
 //   BENCH_SHAPES (day:2000000,year:5000000) the read shapes and their sizes
 //   BENCH_LEVELS (10000,100000,1000000) the growing read levels (part `reads`)
-//   BENCH_PARTS (ingest,peer,shapes,core) any of ingest, peer, shapes, reads, core
+//   BENCH_PARTS (ingest,peer,shapes,core) any of ingest, peer, shapes, reads, queue, core
+//     `queue`: both ingest modes (INGEST_MODE=direct, then queue) and the queue consumer
+//     (docs/scaling.md quotes it): `BENCH_PARTS=queue scripts/bench.sh`
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
@@ -149,6 +151,60 @@ async function benchIngest() {
   if (m.discard) line("Funnel worker alone: ingest of 500 without D1 (`/bench/discard`)", m.discard);
   if (funnel) stop(funnel);
   if (peer) stop(peer);
+}
+
+/** Stored rows of the worker's local D1 (read beside it through SQLite's WAL). */
+function storedEvents(persistDir) {
+  const code = "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT count(*) FROM funnel_events').fetchone()[0])";
+  return Number(sh("python3", ["-c", code, d1File(persistDir)]));
+}
+
+/** Both ingest modes with batches of 500, and the queue's consumer. Direct:
+ * events/s answered (each answer means stored). Queue: events/s answered 202
+ * `queued`, then the consumer: events stored per second from the first send
+ * until the last queued event is in D1 (it drains while the load runs, and
+ * after). A worker each, one after the other, so they never share the CPU. */
+async function benchQueue() {
+  const direct = await startFunnel(join(work, "queue-direct"));
+  log(`queue: direct mode at ${direct.url}, ${SECONDS} s of batches of 500`);
+  const d = combine([await load.ingest(direct.url, 500, SECONDS)], 500);
+  stop(direct);
+  const line = (name, r) => row(name, `${fmt(r.eps)} ev/s`, `${fmt(r.p50)} / ${fmt(r.p99)}`, "", undefined);
+  line("Ingest, INGEST_MODE=direct, signed batches of 500 (answered = stored)", d);
+
+  const persistDir = join(work, "queue-queued");
+  const queueEnv = join(work, "queue.env");
+  writeFileSync(queueEnv, `${readFileSync(envFile, "utf8")}INGEST_MODE=queue\n`);
+  applyMigrations(persistDir);
+  const queued = await startWorker({ persistDir, envFile: queueEnv });
+  workers.push(queued);
+  log(`queue: queue mode at ${queued.url}, ${SECONDS} s of batches of 500`);
+  const t0 = performance.now();
+  const q = await load.ingest(queued.url, 500, SECONDS);
+  // Counted answers; requests in flight when the load stops (at most one per
+  // connection) may be queued too, unanswered to the generator.
+  const answered = q.ok * 500;
+  const inFlight = CONNECTIONS * 500;
+  line("Ingest, INGEST_MODE=queue, signed batches of 500 (answered 202 `queued`)", combine([q], 500));
+  const drainLimit = Number(process.env.BENCH_DRAIN_SECONDS ?? 600) * 1000;
+  const atLoadEnd = storedEvents(persistDir);
+  // Drained: at least every answered event stored, and no change for 3 s
+  // (the consumer's batches wait at most 1 s).
+  let stored = atLoadEnd;
+  let lastChange = performance.now();
+  while (performance.now() - t0 < SECONDS * 1000 + drainLimit) {
+    await new Promise((r) => setTimeout(r, 250));
+    const now = storedEvents(persistDir);
+    if (now !== stored) [stored, lastChange] = [now, performance.now()];
+    if (stored >= answered && performance.now() - lastChange > 3000) break;
+  }
+  const seconds = (lastChange - t0) / 1000;
+  stop(queued);
+  if (stored < answered || stored > answered + inFlight) {
+    throw new Error(`queue: ${answered} events answered queued (+ up to ${inFlight} in flight), ${stored} stored after ${fmt(seconds)} s`);
+  }
+  row(`Queue consumer: ${fmt(stored)} queued events into D1, from the first send to the last stored (${fmt(atLoadEnd)} stored when the load ended)`,
+      `${fmt(stored / seconds)} ev/s`, `${fmt(seconds, 1)} s`, "", undefined);
 }
 
 /** Seoul's calendar date `d` days from today. */
@@ -309,6 +365,7 @@ function benchCore() {
 try {
   // wrangler dev's [build] step builds the release worker once, at the first start.
   if (PARTS.includes("ingest") || PARTS.includes("peer")) await benchIngest();
+  if (PARTS.includes("queue")) await benchQueue();
   if (PARTS.includes("shapes")) for (const shape of SHAPES) await benchShape(shape);
   if (PARTS.includes("reads")) await benchReads();
 } finally {

@@ -3,10 +3,30 @@
 // key again; a 403 (a key whose role may not call the route) does not: the
 // screen says so. What the key may call comes from `GET /internal/whoami`,
 // asked once per key and kept in memory.
+//
+// Reads may be served by a D1 read replica: every answer carries the session's
+// bookmark (X-Funnel-Bookmark), kept in this tab's sessionStorage and sent on
+// every call, so a read after a write (an override, a quarantine replay)
+// sees that write.
 import type { components } from "./generated/api";
 
 const KEY = "funnel.key";
 const WHOAMI = "/internal/whoami";
+const BOOKMARK = "funnel.bookmark";
+const BOOKMARK_HEADER = "x-funnel-bookmark";
+
+/** Keeps the newest bookmark seen. D1's start with fixed-width hex counters,
+ * so a later one sorts later; answers arriving out of order never go back. */
+function keepBookmark(res: Response): void {
+  const b = res.headers.get(BOOKMARK_HEADER);
+  const kept = sessionStorage.getItem(BOOKMARK);
+  if (b && (!kept || b > kept)) sessionStorage.setItem(BOOKMARK, b);
+}
+
+function bookmarkHeader(): Record<string, string> {
+  const b = sessionStorage.getItem(BOOKMARK);
+  return b ? { [BOOKMARK_HEADER]: b } : {};
+}
 
 /** A problem+json answer of the API: `code` decides what the operator is told. */
 export class ApiError extends Error {
@@ -91,13 +111,14 @@ export async function request<T>(path: string, init: RequestInit = {}): Promise<
     try {
       res = await fetch(path, {
         ...init,
-        headers: { ...(init.headers ?? {}), authorization: `Bearer ${used}` },
+        headers: { ...(init.headers ?? {}), ...bookmarkHeader(), authorization: `Bearer ${used}` },
         credentials: "omit",
         cache: "no-store",
       });
     } catch (e) {
       throw new NetworkError(String(e));
     }
+    keepBookmark(res);
     if (res.status === 401) {
       forgetKey();
       try {
@@ -116,6 +137,8 @@ export async function request<T>(path: string, init: RequestInit = {}): Promise<
     }
     if (!res.ok) {
       if (typeof body.code !== "string") throw new NotJsonError(res.status);
+      // A kept bookmark the service refuses would refuse every later call: drop it.
+      if (body.code === "invalid_bookmark") sessionStorage.removeItem(BOOKMARK);
       throw new ApiError(res.status, body.code, String(body.detail ?? res.statusText), typeof body.param === "string" ? body.param : undefined);
     }
     if (path === WHOAMI) identities.set(used, body as unknown as WhoAmI);

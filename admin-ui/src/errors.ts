@@ -23,6 +23,7 @@ export const PROBLEMS: Record<string, Text> = {
   invalid_breakdown: t("퍼널은 이메일 도메인, 소스, 테넌트 또는 단계가 선언한 속성으로만 나눌 수 있습니다.", "A funnel can be split only by email domain, source, tenant or a property its steps declare."),
   invalid_after_id: t("다시 만들기를 이어갈 위치(after_id)가 올바르지 않습니다. 이전 단계의 next_after_id를 쓰세요.", "The point to continue the rebuild from (after_id) is not valid. Use the previous step's next_after_id."),
   invalid_limit: t("한 번에 불러올 개수가 허용 범위를 벗어났습니다.", "The number of rows asked for is out of range."),
+  invalid_bookmark: t("읽기 일관성 표시(bookmark)가 올바르지 않아 지웠습니다. 다시 시도하세요.", "The read-consistency bookmark was not valid and has been cleared. Try again."),
   invalid_cursor: t("목록이 바뀌어 이어서 불러올 수 없습니다. 처음부터 다시 불러오세요.", "The list changed, so it cannot continue. Load it again from the start."),
   unknown_event_type: t("카탈로그에 없는 이벤트 유형입니다. 이벤트 카탈로그에서 이름을 확인하세요.", "That event type is not in the catalog. Check its name in the event catalog."),
   too_many_types: t("이벤트 유형은 한 번에 50개까지 지정할 수 있습니다.", "At most 50 event types can be given at once."),
@@ -88,6 +89,6 @@ export function problemText(e: unknown): string {
 
 /** Whether trying the same thing again may work (not an input mistake or a role too small). */
 export function retryable(e: unknown): boolean {
-  if (e instanceof ApiError) return e.status >= 500 || e.code === "invalid_cursor";
+  if (e instanceof ApiError) return e.status >= 500 || e.code === "invalid_cursor" || e.code === "invalid_bookmark";
   return true;
 }

@@ -9,6 +9,7 @@ pub mod openapi;
 pub mod reply;
 pub mod request;
 pub mod routes;
+pub mod session;
 
 pub use dispatch::{handle, App};
 pub use reply::Reply;

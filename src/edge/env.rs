@@ -3,6 +3,7 @@
 use worker::{console_error, Env};
 
 use super::d1::D1Backend;
+use crate::api::session::SessionStart;
 use crate::config::Config;
 use crate::error::{AppError, AppResult};
 use crate::storage::SqlStore;
@@ -24,10 +25,20 @@ pub fn config(env: &Env) -> Option<Config> {
         .ok()
 }
 
+/// The store on the primary database (ingest's queue consumer, the crons).
 pub fn store(env: &Env) -> AppResult<SqlStore<D1Backend>> {
+    store_in_session(env, &SessionStart::Primary)
+}
+
+/// The store of one request, in the D1 session `start` says.
+pub fn store_in_session(env: &Env, start: &SessionStart) -> AppResult<SqlStore<D1Backend>> {
     let db = env.d1(DB_BINDING).map_err(|e| {
         console_error!("D1 binding {DB_BINDING} unavailable: {e}");
         AppError::Misconfigured
     })?;
-    Ok(SqlStore::new(D1Backend(db)))
+    let backend = D1Backend::open(db, start).map_err(|e| {
+        console_error!("D1 session could not start: {e:?}");
+        AppError::StorageUnavailable
+    })?;
+    Ok(SqlStore::new(backend))
 }

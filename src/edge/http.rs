@@ -9,6 +9,7 @@ use super::d1::D1Backend;
 use super::env;
 use crate::api::dispatch::{self, refuse};
 use crate::api::reply::{Body, Reply, CONSOLE_CSP};
+use crate::api::session::{session_start, BOOKMARK_HEADER};
 use crate::api::{ApiRequest, App, Method};
 use crate::error::AppError;
 use crate::storage::SqlStore;
@@ -50,7 +51,10 @@ pub async fn serve(mut req: Request, env: &Env) -> Result<Response> {
         }
         api_req.body = body;
     }
-    let store = match env::store(env) {
+    // The D1 session: a malformed bookmark is refused before anything runs.
+    let store = match session_start(route, api_req.header(BOOKMARK_HEADER))
+        .and_then(|start| env::store_in_session(env, &start))
+    {
         Ok(store) => store,
         Err(e) => return into_response(refuse(&e), None, env).await,
     };
@@ -61,7 +65,10 @@ pub async fn serve(mut req: Request, env: &Env) -> Result<Response> {
         spool: super::queue::spool(env),
         limiter: super::ratelimit::limiter(env),
     };
-    let reply = crate::api::handle(&app, route, &captures, &api_req).await;
+    let mut reply = crate::api::handle(&app, route, &captures, &api_req).await;
+    if let Some(bookmark) = app.store.backend().bookmark() {
+        reply.headers.push((BOOKMARK_HEADER, bookmark));
+    }
     into_response(reply, Some((app.store, req)), env).await
 }
 

@@ -57,6 +57,7 @@ export const PROBLEMS: Record<string, Text> = {
   unsupported_media_type: t("JSON으로 보내야 합니다.", "The body must be sent as JSON."),
   all_events_rejected: t("보낸 이벤트가 모두 거부되었습니다. 격리함에서 사유를 확인하세요.", "Every event sent was rejected. See the reasons in the quarantine."),
   storage_unavailable: t("데이터베이스에 잠시 연결할 수 없습니다. 잠시 후 다시 시도하세요.", "The database cannot be reached right now. Try again in a moment."),
+  archive_unavailable: t("보관소(R2)의 지난 이벤트를 지금 읽을 수 없습니다. 잠시 후 다시 시도하거나 최근 기간으로 좁히세요.", "The archive of older events cannot be read right now. Try again in a moment, or narrow the range to recent events."),
   misconfigured: t("서버 설정이 빠져 있습니다. 운영 담당자에게 알려 주세요.", "The server is missing a setting. Tell whoever runs it."),
   internal_error: t("서버에서 예기치 못한 오류가 났습니다. 다시 시도하고, 계속되면 운영 담당자에게 알려 주세요.", "The server hit an unexpected error. Try again; if it keeps happening, tell whoever runs it."),
 };

@@ -27,6 +27,9 @@ pub struct App<S> {
     pub now: DateTime<Utc>,
     /// The queue behind ingest (`None`: no queue bound, a D1 outage is a 503).
     pub spool: Option<Box<dyn Spool>>,
+    /// The archive bucket (`None`: none bound; retention deletes nothing, and
+    /// an export over archived hours answers 503 `archive_unavailable`).
+    pub archive: Option<std::rc::Rc<dyn crate::archive::ArchiveStore>>,
 }
 
 impl<S> App<S> {
@@ -193,7 +196,7 @@ async fn run<S: EventStore>(
             (ok(&page), audit)
         }
         Endpoint::ExportEvents => {
-            let plan = events::export(store, app.config()?, &p, now).await?;
+            let plan = events::export(store, app.archive.clone(), app.config()?, &p, now).await?;
             let disposition = format!("attachment; filename=\"{}\"", plan.format.filename());
             let reply = Reply {
                 status: 200,

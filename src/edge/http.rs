@@ -59,6 +59,7 @@ pub async fn serve(mut req: Request, env: &Env) -> Result<Response> {
         config: env::config(env),
         now: Utc::now(),
         spool: super::queue::spool(env),
+        archive: super::archive::bucket(env),
     };
     let reply = crate::api::handle(&app, route, &captures, &api_req).await;
     into_response(reply, Some((app.store, req)), env).await

@@ -3,6 +3,7 @@
 //! the D1 backend ([`d1`]), and turns the reply back ([`http`]). Routes,
 //! access rules and logic all live in the core.
 
+mod archive;
 mod d1;
 mod env;
 mod http;
@@ -33,7 +34,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     }
 }
 
-/// wrangler.toml's frequent cron: sketch compaction only.
+/// wrangler.toml's frequent cron: sketch compaction and a retention step.
 const COMPACTION_CRON: &str = "*/10 * * * *";
 
 /// The crons of wrangler.toml: the daily maintenance (retention, erasures, the
@@ -44,12 +45,16 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         worker::console_error!("maintenance skipped: configuration or D1 binding missing");
         return;
     };
+    let archive = archive::bucket(&env);
     if event.cron() == COMPACTION_CRON {
         let line = crate::usecases::maintenance::compaction(&store).await;
         worker::console_log!("{line}");
+        // Retention also runs here, so a backlog of expired hours drains in bounded steps.
+        let line = crate::usecases::maintenance::retention_step(&store, archive.as_deref(), &config, Utc::now()).await;
+        worker::console_log!("{line}");
         return;
     }
-    for line in crate::usecases::maintenance::run(&store, &config, Utc::now())
+    for line in crate::usecases::maintenance::run(&store, archive.as_deref(), &config, Utc::now())
         .await
         .lines
     {

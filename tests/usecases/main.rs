@@ -2,6 +2,7 @@
 //! rules, use cases and SQL as in the worker, over SQLite with the real
 //! migrations (only the D1 backend and the HTTP conversion stay in the shell).
 
+mod archive;
 mod distinct;
 mod harness;
 mod ingest;

@@ -33,6 +33,8 @@ export const PROBLEMS: Record<string, Text> = {
   invalid_source: t("소스 이름 형식이 올바르지 않습니다 (영소문자, 숫자, _, -; 32자 이하).", "A source is lowercase letters, digits, _ or -, at most 32 characters."),
   invalid_success: t("결과는 성공 또는 실패만 고를 수 있습니다.", "The result can only be success or failure."),
   invalid_format: t("내보내기 형식은 CSV 또는 GA4만 가능합니다.", "The export format can only be CSV or GA4."),
+  invalid_after: t("이어서 재처리할 위치가 올바르지 않습니다. 처음부터 다시 실행하세요.", "The position to continue from is not valid. Run it again from the start."),
+  invalid_hour: t("시간은 YYYY-MM-DDTHH (UTC) 형식으로 입력하세요.", "Enter the hour as YYYY-MM-DDTHH (UTC)."),
   invalid_status: t("격리함 상태 조건이 올바르지 않습니다.", "The quarantine status filter is not valid."),
   unknown_funnel: t("그런 이름의 퍼널이 없습니다.", "There is no funnel of that name."),
   invalid_month: t("월은 YYYY-MM 형식으로 입력하세요.", "Enter the month as YYYY-MM."),

@@ -300,6 +300,28 @@ async fn run<S: EventStore>(
             let step = sketches::rebuild_route(store, &p).await?;
             (ok(&step), audited("sketch_rebuild", None, Some(step.rows as i64)))
         }
+        Endpoint::DeadLetterReplay => {
+            let outcome = dead_letter::replay(store, app.archive.as_deref(), &p, now).await?;
+            let audit = audited("replay", None, Some(outcome.inserted as i64));
+            (ok(&outcome), audit)
+        }
+        Endpoint::ArchiveHours => (ok(&archive::list(store, &p, now).await?), None),
+        Endpoint::ArchiveObject => {
+            let (bytes, manifest) = archive::object(store, app.archive.as_deref(), capture(captures, "hour")).await?;
+            let filename = manifest.object_key.replace('/', "-");
+            let reply = Reply {
+                status: 200,
+                headers: vec![
+                    ("content-type", crate::archive::hour::OBJECT_CONTENT_TYPE.to_string()),
+                    ("content-disposition", format!("attachment; filename=\"{filename}\"")),
+                    ("x-archive-rows", manifest.rows.to_string()),
+                    ("x-archive-sha256", manifest.sha256.clone()),
+                ],
+                body: Body::Bytes(bytes),
+            };
+            // A download of archived events is an export.
+            (reply, audited("export", None, Some(manifest.rows)))
+        }
         Endpoint::BenchFloor => (ok(&bench::floor(store, &req.body).await?), None),
     })
 }

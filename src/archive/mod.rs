@@ -21,6 +21,10 @@ pub trait ArchiveStore: std::fmt::Debug {
     fn put(&self, key: &str, bytes: Vec<u8>, content_type: &'static str) -> ArchiveFuture<'_, ()>;
     /// The object's bytes, or `None` when there is none.
     fn get(&self, key: &str) -> ArchiveFuture<'_, Option<Vec<u8>>>;
+    /// Up to `limit` keys starting with `prefix` and after `start_after`, in key order.
+    fn list(&self, prefix: &str, start_after: Option<&str>, limit: usize) -> ArchiveFuture<'_, Vec<String>>;
+    /// Removes the object (nothing when there is none).
+    fn delete(&self, key: &str) -> ArchiveFuture<'_, ()>;
 }
 
 /// A shared bucket is a bucket (the native tests keep a handle to look inside).
@@ -31,6 +35,14 @@ impl<T: ArchiveStore + ?Sized> ArchiveStore for std::rc::Rc<T> {
 
     fn get(&self, key: &str) -> ArchiveFuture<'_, Option<Vec<u8>>> {
         (**self).get(key)
+    }
+
+    fn list(&self, prefix: &str, start_after: Option<&str>, limit: usize) -> ArchiveFuture<'_, Vec<String>> {
+        (**self).list(prefix, start_after, limit)
+    }
+
+    fn delete(&self, key: &str) -> ArchiveFuture<'_, ()> {
+        (**self).delete(key)
     }
 }
 
@@ -104,5 +116,22 @@ impl ArchiveStore for MemoryArchive {
             }
         }
         Box::pin(std::future::ready(Ok(object)))
+    }
+
+    fn list(&self, prefix: &str, start_after: Option<&str>, limit: usize) -> ArchiveFuture<'_, Vec<String>> {
+        let keys = self
+            .objects
+            .borrow()
+            .keys()
+            .filter(|k| k.starts_with(prefix) && start_after.is_none_or(|a| k.as_str() > a))
+            .take(limit)
+            .cloned()
+            .collect();
+        Box::pin(std::future::ready(Ok(keys)))
+    }
+
+    fn delete(&self, key: &str) -> ArchiveFuture<'_, ()> {
+        self.objects.borrow_mut().remove(key);
+        Box::pin(std::future::ready(Ok(())))
     }
 }

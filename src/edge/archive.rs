@@ -53,6 +53,35 @@ impl ArchiveStore for R2Archive {
             }
         })
     }
+
+    fn list(&self, prefix: &str, start_after: Option<&str>, limit: usize) -> ArchiveFuture<'_, Vec<String>> {
+        let (prefix, start_after) = (prefix.to_string(), start_after.map(str::to_string));
+        Box::pin(async move {
+            self.list_keys(prefix, start_after, limit)
+                .await
+                .map_err(|e| ArchiveError(e.to_string()))
+        })
+    }
+
+    fn delete(&self, key: &str) -> ArchiveFuture<'_, ()> {
+        let key = key.to_string();
+        Box::pin(async move { self.0.delete(key).await.map_err(|e| ArchiveError(e.to_string())) })
+    }
+}
+
+impl R2Archive {
+    async fn list_keys(
+        &self,
+        prefix: String,
+        start_after: Option<String>,
+        limit: usize,
+    ) -> worker::Result<Vec<String>> {
+        let mut list = self.0.list().prefix(prefix).limit(limit.min(1000) as u32);
+        if let Some(after) = start_after {
+            list = list.start_after(after);
+        }
+        Ok(list.execute().await?.objects().iter().map(|o| o.key()).collect())
+    }
 }
 
 /// The archive bucket, when the deployment binds one.

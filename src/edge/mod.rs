@@ -66,6 +66,10 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
 /// message acknowledged once stored, retried otherwise. Always `Ok`.
 #[event(queue)]
 async fn consume_ingest_queue(batch: MessageBatch<String>, env: Env, _ctx: Context) -> Result<()> {
+    if batch.queue() == queue::DEAD_LETTER_QUEUE {
+        queue::keep_dead_letters(batch, &env).await;
+        return Ok(());
+    }
     queue::consume(batch, &env).await;
     Ok(())
 }

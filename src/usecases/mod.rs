@@ -3,9 +3,11 @@
 //! Each use case returns a typed response; [`crate::api::dispatch`] turns it
 //! into HTTP. All of it runs natively in `cargo test` over SQLite.
 
+pub mod archive;
 pub mod audit;
 pub mod bench;
 pub mod catalog;
+pub mod dead_letter;
 pub mod erasure;
 pub mod events;
 pub mod funnels;

@@ -225,3 +225,134 @@ fn an_export_over_archived_hours_without_the_bucket_is_a_503_not_a_silent_gap() 
     // A range of the hot window alone needs no bucket.
     assert_eq!(export_lines(&s, "from=2026-02-09&to=2026-03-10"), 1 + 30);
 }
+
+#[test]
+fn the_archive_routes_list_the_manifest_and_serve_each_verified_object() {
+    let s = service_with_rows();
+    run_until_done(&s);
+    let listing = s.get("/internal/archive/hours?from=2026-02-01&to=2026-03-10");
+    assert_eq!(listing.status, 200, "{:?}", listing.body);
+    assert_eq!(listing.body["rows"], 23);
+    let hours = listing.body["hours"].as_array().unwrap();
+    assert_eq!(hours.len(), 23);
+    assert_eq!(hours[0]["hour"], "2026-02-08T11", "newest first");
+
+    let one = s.get("/internal/archive/hours/2026-02-07T00");
+    assert_eq!(one.status, 200);
+    let funnel::api::reply::Body::Bytes(bytes) = &one.reply.body else {
+        panic!("bytes")
+    };
+    let header = |name: &str| {
+        one.reply
+            .headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(header("content-type").as_deref(), Some("application/gzip"));
+    assert_eq!(header("x-archive-sha256"), Some(hour::sha256_hex(bytes)));
+    let events = hour::decode(bytes).unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].event_id, "e0");
+
+    for (target, status, code) in [
+        ("/internal/archive/hours/2026-02-07", 400, "invalid_hour"),
+        ("/internal/archive/hours/2026-03-01T00", 404, "not_found"),
+    ] {
+        let a = s.get(target);
+        assert_eq!((a.status, a.code()), (status, code), "{target}");
+    }
+    s.archive.corrupt_reads(true);
+    let damaged = s.get("/internal/archive/hours/2026-02-07T00");
+    assert_eq!((damaged.status, damaged.code()), (503, "archive_unavailable"));
+}
+
+mod dead_letters {
+    use super::*;
+    use funnel::usecases::dead_letter;
+    use serde_json::json;
+
+    /// A queued message as the producer writes it, holding one event.
+    fn queued_message(event_id: &str) -> String {
+        let queue = Service::with_queue(super::super::harness::config(&[("INGEST_MODE", "queue")]));
+        let a = queue.ingest(json!([{ "event_type": "m_otp_send", "event_id": event_id }]));
+        assert_eq!(a.status, 202, "{:?}", a.body);
+        queue.spool().drain().pop().unwrap()
+    }
+
+    fn replay(s: &Service, after: Option<&str>) -> super::super::harness::Answer {
+        let target = match after {
+            Some(a) => format!("/internal/dead-letter/replay?after={a}"),
+            None => "/internal/dead-letter/replay".into(),
+        };
+        s.with_key(funnel::api::Method::Post, &target, &json!(null))
+    }
+
+    #[test]
+    fn dead_letters_are_kept_in_the_bucket_and_a_replay_stores_them_once() {
+        let s = Service::new();
+        let message = queued_message("dl-1");
+        let key = pollster::block_on(dead_letter::keep(&*s.archive, "msg/1", &message, s.app.now)).unwrap();
+        assert_eq!(key, "dead-letter/2026/03/10/msg_1.json");
+        pollster::block_on(dead_letter::keep(
+            &*s.archive,
+            "msg-2",
+            "not a queued message",
+            s.app.now,
+        ))
+        .unwrap();
+
+        let a = replay(&s, None);
+        assert_eq!(a.status, 200, "{:?}", a.body);
+        assert_eq!(
+            (
+                a.body["examined"].clone(),
+                a.body["stored"].clone(),
+                a.body["inserted"].clone(),
+                a.body["kept"].clone()
+            ),
+            (json!(2), json!(1), json!(1), json!(1))
+        );
+        assert_eq!(
+            count(&s, "SELECT COUNT(*) FROM funnel_events WHERE event_id = 'dl-1'"),
+            1
+        );
+        // The stored message left the bucket; the unreadable one stays for a look.
+        assert_eq!(s.archive.keys(), ["dead-letter/2026/03/10/msg-2.json"]);
+        let again = replay(&s, None);
+        assert_eq!(
+            (again.body["stored"].clone(), again.body["kept"].clone()),
+            (json!(0), json!(1))
+        );
+        assert_eq!(
+            count(&s, "SELECT COUNT(*) FROM funnel_events WHERE event_id = 'dl-1'"),
+            1
+        );
+    }
+
+    #[test]
+    fn a_failed_put_is_an_error_so_the_message_is_retried_not_acknowledged() {
+        let s = Service::new();
+        s.archive.fail_next_puts(1);
+        assert!(pollster::block_on(dead_letter::keep(&*s.archive, "m", "{}", s.app.now)).is_err());
+        assert!(s.archive.keys().is_empty());
+    }
+
+    #[test]
+    fn a_replay_pages_with_after_and_refuses_a_foreign_position() {
+        let s = Service::new();
+        for i in 0..dead_letter::MAX_REPLAY + 3 {
+            pollster::block_on(dead_letter::keep(&*s.archive, &format!("m{i:03}"), "junk", s.app.now)).unwrap();
+        }
+        let first = replay(&s, None);
+        assert_eq!(first.body["examined"], dead_letter::MAX_REPLAY);
+        let after = first.body["next_after"].as_str().unwrap().to_string();
+        let second = replay(&s, Some(&after));
+        assert_eq!(
+            (second.body["examined"].clone(), second.body["next_after"].clone()),
+            (json!(3), json!(null))
+        );
+        let bad = replay(&s, Some("events/2026"));
+        assert_eq!((bad.status, bad.code()), (400, "invalid_after"));
+    }
+}

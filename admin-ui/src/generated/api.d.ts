@@ -136,7 +136,7 @@ export interface paths {
         };
         /**
          * The archived hours of a range with each object's key, row count, size and SHA-256, newest first.
-         * @description Needs a bearer key of the `admin` role (an `admin` key may call every route).
+         * @description Needs a bearer key of the `read` role (an `admin` key may call every route).
          */
         get: operations["get_internal_archive_hours"];
         put?: never;
@@ -156,7 +156,7 @@ export interface paths {
         };
         /**
          * One archived hour's object (gzip NDJSON, one event per line), verified against its manifest.
-         * @description Needs a bearer key of the `admin` role (an `admin` key may call every route).
+         * @description Needs a bearer key of the `read` role (an `admin` key may call every route).
          */
         get: operations["get_internal_archive_hours_hour"];
         put?: never;

@@ -57,6 +57,9 @@ pub enum AppError {
     StorageUnavailableForRead,
     /// The deployment lacks a required secret or has an invalid variable.
     Misconfigured,
+    /// The archive bucket (R2) is not bound, unreachable, or holds an object
+    /// that differs from its manifest; the caller may retry.
+    ArchiveUnavailable,
     Internal,
 }
 
@@ -190,6 +193,12 @@ impl AppError {
                 "misconfigured",
                 "Internal Server Error",
                 "The service is not configured correctly; the operator has been told in the logs.",
+            ),
+            ArchiveUnavailable => Problem::new(
+                503,
+                "archive_unavailable",
+                "Service Unavailable",
+                "Part of the range is archived and the archive cannot be read right now. Retry later, or narrow the range to recent events.",
             ),
             Internal => Problem::new(500, "internal_error", "Internal Server Error", "Unexpected error."),
         }

@@ -18,6 +18,7 @@
 pub mod record;
 
 pub mod api;
+pub mod archive;
 pub mod catalog;
 pub mod config;
 pub mod error;

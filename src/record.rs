@@ -85,6 +85,11 @@ macro_rules! event_record {
         impl EventRow {
             /// The `funnel_events` columns in the order a row is serialized.
             pub const COLUMNS: &'static [&'static str] = &[stringify!($first), $( stringify!($name) ),*];
+
+            /// The row as read back, stored under `id`.
+            pub fn stored(&self, id: i64) -> StoredEvent {
+                StoredEvent { id, $first: self.$first.clone(), $( $name: self.$name.clone(), )* }
+            }
         }
 
         impl Serialize for EventRow {

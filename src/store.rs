@@ -9,6 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::archive::hour::ArchivedHour;
 use crate::catalog::kpis::Measure;
 use crate::catalog::quotas::QuotaAction;
 use crate::ingest::batch::{Plan, StoreOutcome};
@@ -303,11 +304,24 @@ pub trait EventStore {
     /// Whether an override existed.
     async fn delete_override(&self, kind: SubjectKind, subject_id: &str, action: &str) -> StoreResult<bool>;
 
-    /// Deletes up to `chunk` of the oldest events before `cutoff`; how many went.
-    async fn delete_expired(&self, cutoff: &str, chunk: i64) -> StoreResult<u64>;
+    /// Up to `limit` of the oldest events before `before`, oldest first (retention's archive).
+    async fn expired_events(&self, before: &str, limit: usize) -> StoreResult<Vec<StoredEvent>>;
 
-    /// Once no expired event is left: drops emptied rollup hours, old
-    /// quarantine entries and old volume counters.
+    /// The manifest rows of these hours (`YYYY-MM-DDTHH`), of those archived.
+    async fn archived_hours_of(&self, hours: &[String]) -> StoreResult<Vec<ArchivedHour>>;
+
+    /// The archived hours overlapping `[from, to)` (stored instants), newest first.
+    async fn archived_hours_in(&self, from: &str, to: &str, limit: usize) -> StoreResult<Vec<ArchivedHour>>;
+
+    /// In one transaction: records the manifest rows of `hours`, then deletes the events
+    /// `ids` of those hours (the rollups keep counting them). How many went.
+    async fn commit_archived(&self, hours: &[ArchivedHour], ids: &[i64]) -> StoreResult<u64>;
+
+    /// The ids of the events in `[from, to)`.
+    async fn event_ids_between(&self, from: &str, to: &str) -> StoreResult<Vec<i64>>;
+
+    /// Once no expired event is left: drops old quarantine entries, old volume
+    /// counters and old sketch parts (rollups and sketches stay).
     async fn prune_expired(&self, cutoff: &str) -> StoreResult<()>;
 
     /// Appends one access-log entry.

@@ -34,6 +34,8 @@ export const PROBLEMS: Record<string, Text> = {
   invalid_source: t("소스 이름 형식이 올바르지 않습니다 (영소문자, 숫자, _, -; 32자 이하).", "A source is lowercase letters, digits, _ or -, at most 32 characters."),
   invalid_success: t("결과는 성공 또는 실패만 고를 수 있습니다.", "The result can only be success or failure."),
   invalid_format: t("내보내기 형식은 CSV 또는 GA4만 가능합니다.", "The export format can only be CSV or GA4."),
+  invalid_after: t("이어서 재처리할 위치가 올바르지 않습니다. 처음부터 다시 실행하세요.", "The position to continue from is not valid. Run it again from the start."),
+  invalid_hour: t("시간은 YYYY-MM-DDTHH (UTC) 형식으로 입력하세요.", "Enter the hour as YYYY-MM-DDTHH (UTC)."),
   invalid_status: t("격리함 상태 조건이 올바르지 않습니다.", "The quarantine status filter is not valid."),
   unknown_funnel: t("그런 이름의 퍼널이 없습니다.", "There is no funnel of that name."),
   invalid_month: t("월은 YYYY-MM 형식으로 입력하세요.", "Enter the month as YYYY-MM."),
@@ -62,6 +64,7 @@ export const PROBLEMS: Record<string, Text> = {
   unsupported_media_type: t("JSON으로 보내야 합니다.", "The body must be sent as JSON."),
   all_events_rejected: t("보낸 이벤트가 모두 거부되었습니다. 격리함에서 사유를 확인하세요.", "Every event sent was rejected. See the reasons in the quarantine."),
   storage_unavailable: t("데이터베이스에 잠시 연결할 수 없습니다. 잠시 후 다시 시도하세요.", "The database cannot be reached right now. Try again in a moment."),
+  archive_unavailable: t("보관소(R2)의 지난 이벤트를 지금 읽을 수 없습니다. 잠시 후 다시 시도하거나 최근 기간으로 좁히세요.", "The archive of older events cannot be read right now. Try again in a moment, or narrow the range to recent events."),
   misconfigured: t("서버 설정이 빠져 있습니다. 운영 담당자에게 알려 주세요.", "The server is missing a setting. Tell whoever runs it."),
   internal_error: t("서버에서 예기치 못한 오류가 났습니다. 다시 시도하고, 계속되면 운영 담당자에게 알려 주세요.", "The server hit an unexpected error. Try again; if it keeps happening, tell whoever runs it."),
 };

@@ -30,6 +30,9 @@ pub struct App<S> {
     pub spool: Option<Box<dyn Spool>>,
     /// The rate limit of browser collection (`None`: no binding, no limit).
     pub limiter: Option<Box<dyn RateLimiter>>,
+    /// The archive bucket (`None`: none bound; retention deletes nothing, and
+    /// an export over archived hours answers 503 `archive_unavailable`).
+    pub archive: Option<std::rc::Rc<dyn crate::archive::ArchiveStore>>,
 }
 
 impl<S> App<S> {
@@ -223,7 +226,7 @@ async fn run<S: EventStore>(
             (ok(&page), audit)
         }
         Endpoint::ExportEvents => {
-            let plan = events::export(store, app.config()?, &p, now).await?;
+            let plan = events::export(store, app.archive.clone(), app.config()?, &p, now).await?;
             let disposition = format!("attachment; filename=\"{}\"", plan.format.filename());
             let reply = Reply {
                 status: 200,
@@ -330,6 +333,28 @@ async fn run<S: EventStore>(
         Endpoint::SketchRebuild => {
             let step = sketches::rebuild_route(store, &p).await?;
             (ok(&step), audited("sketch_rebuild", None, Some(step.rows as i64)))
+        }
+        Endpoint::DeadLetterReplay => {
+            let outcome = dead_letter::replay(store, app.archive.as_deref(), &p, now).await?;
+            let audit = audited("replay", None, Some(outcome.inserted as i64));
+            (ok(&outcome), audit)
+        }
+        Endpoint::ArchiveHours => (ok(&archive::list(store, &p, now).await?), None),
+        Endpoint::ArchiveObject => {
+            let (bytes, manifest) = archive::object(store, app.archive.as_deref(), capture(captures, "hour")).await?;
+            let filename = manifest.object_key.replace('/', "-");
+            let reply = Reply {
+                status: 200,
+                headers: vec![
+                    ("content-type", crate::archive::hour::OBJECT_CONTENT_TYPE.to_string()),
+                    ("content-disposition", format!("attachment; filename=\"{filename}\"")),
+                    ("x-archive-rows", manifest.rows.to_string()),
+                    ("x-archive-sha256", manifest.sha256.clone()),
+                ],
+                body: Body::Bytes(bytes),
+            };
+            // A download of archived events is an export.
+            (reply, audited("export", None, Some(manifest.rows)))
         }
         Endpoint::BenchFloor => (ok(&bench::floor(store, &req.body).await?), None),
         Endpoint::Collect => (collect_reply(app, req, p.get("key")).await?, None),

@@ -87,6 +87,14 @@ fn success(endpoint: Endpoint) -> Success {
         WhoAmI => Success::Json(name::<super::access::WhoAmI>()),
         PiiSweep => Success::Json(name::<crate::usecases::sweep::SweepStep>()),
         SketchRebuild => Success::Json(name::<crate::usecases::sketches::RebuildStep>()),
+        DeadLetterReplay => Success::Json(name::<crate::usecases::dead_letter::DeadLetterReplay>()),
+        ArchiveHours => Success::Json(name::<crate::usecases::archive::ArchiveListing>()),
+        ArchiveObject => Success::Other(
+            200,
+            &["application/gzip"],
+            "The hour's events as gzip NDJSON: one event per line, in the list's form (`success` a boolean, \
+             `properties` an object), oldest first. Headers X-Archive-Rows and X-Archive-Sha256 repeat the manifest.",
+        ),
     }
 }
 
@@ -132,6 +140,7 @@ fn parameter_doc(name: &str) -> &'static str {
         "subject_kind" => "user or tenant.",
         "subject_id" => "The user or tenant id (1–128 characters).",
         "action" => "A quota action (GET /internal/quotas lists them).",
+        "after" => "The `next_after` of the previous replay call (a dead-letter/… key).",
         _ => "",
     }
 }
@@ -366,6 +375,8 @@ fn all_schemas() -> Vec<NamedSchema> {
     push_schema::<super::access::WhoAmI>(&mut all);
     push_schema::<crate::usecases::sweep::SweepStep>(&mut all);
     push_schema::<crate::usecases::sketches::RebuildStep>(&mut all);
+    push_schema::<crate::usecases::archive::ArchiveListing>(&mut all);
+    push_schema::<crate::usecases::dead_letter::DeadLetterReplay>(&mut all);
     all
 }
 

@@ -63,6 +63,9 @@ pub enum Endpoint {
     ErasureProgress,
     WhoAmI,
     PiiSweep,
+    ArchiveHours,
+    ArchiveObject,
+    DeadLetterReplay,
     SketchRebuild,
     BenchFloor,
     BenchDiscard,
@@ -178,6 +181,10 @@ pub const ROUTES: &[Route] = &[
     route!(Get "/internal/whoami", AnyKey, WhoAmI, Some(&[]), 0, "The calling key's name, role and the routes it may call."),
     route!(Post "/internal/pii-sweep", Key(Admin), PiiSweep, Some(&[]), 0, "Runs a step of the PII sweep over rows stored before scrubbing (the cron runs one daily)."),
     route!(Post "/internal/sketches/rebuild", Key(Admin), SketchRebuild, Some(&["after_id"]), 0, "Runs a step of rebuilding the distinct-count sketches from the stored rows (after an upgrade, or rows written around ingest)."),
+    // The archive of expired events (R2), as analysts' tools read it.
+    route!(Get "/internal/archive/hours", Key(Read), ArchiveHours, Some(RANGE), 0, "The archived hours of a range with each object's key, row count, size and SHA-256, newest first."),
+    route!(Get "/internal/archive/hours/{hour}", Key(Read), ArchiveObject, Some(&[]), 0, "One archived hour's object (gzip NDJSON, one event per line), verified against its manifest."),
+    route!(Post "/internal/dead-letter/replay", Key(Admin), DeadLetterReplay, Some(&["after"]), 0, "Delivers the ingest queue's dead letters kept in the archive again (up to 20 a call) and removes those now stored."),
     // The ingest benchmark's references (see bench/).
     route!(Post "/bench/floor", Bench, BenchFloor, None, 8 * MAX_BODY_BYTES, "Benchmark only: stores prepared rows with no checks."),
     route!(Post "/bench/discard", Bench, BenchDiscard, None, MAX_BODY_BYTES, "Benchmark only: everything ingest does but the database write."),
@@ -321,7 +328,10 @@ mod tests {
             let reads_body = matches!(r.method, Method::Post | Method::Put)
                 && !matches!(
                     r.endpoint,
-                    Endpoint::QuarantineReplay | Endpoint::PiiSweep | Endpoint::SketchRebuild
+                    Endpoint::QuarantineReplay
+                        | Endpoint::PiiSweep
+                        | Endpoint::SketchRebuild
+                        | Endpoint::DeadLetterReplay
                 );
             assert_eq!(r.max_body > 0, reads_body, "{} {}", r.method.as_str(), r.path);
         }

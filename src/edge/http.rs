@@ -64,6 +64,7 @@ pub async fn serve(mut req: Request, env: &Env) -> Result<Response> {
         now: Utc::now(),
         spool: super::queue::spool(env),
         limiter: super::ratelimit::limiter(env),
+        archive: super::archive::bucket(env),
     };
     let mut reply = crate::api::handle(&app, route, &captures, &api_req).await;
     if let Some(bookmark) = app.store.backend().bookmark() {

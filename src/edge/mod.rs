@@ -3,6 +3,7 @@
 //! the D1 backend ([`d1`]), and turns the reply back ([`http`]). Routes,
 //! access rules and logic all live in the core.
 
+mod archive;
 mod d1;
 mod env;
 mod http;
@@ -35,7 +36,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     }
 }
 
-/// wrangler.toml's frequent cron: sketch compaction only.
+/// wrangler.toml's frequent cron: sketch compaction and a retention step.
 const COMPACTION_CRON: &str = "*/10 * * * *";
 
 /// wrangler.toml's every-minute cron: the alert rules only.
@@ -56,12 +57,16 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         worker::console_log!("{line}");
         return;
     }
+    let archive = archive::bucket(&env);
     if event.cron() == COMPACTION_CRON {
         let line = crate::usecases::maintenance::compaction(&store).await;
         worker::console_log!("{line}");
+        // Retention also runs here, so a backlog of expired hours drains in bounded steps.
+        let line = crate::usecases::maintenance::retention_step(&store, archive.as_deref(), &config, Utc::now()).await;
+        worker::console_log!("{line}");
         return;
     }
-    for line in crate::usecases::maintenance::run(&store, &config, Utc::now())
+    for line in crate::usecases::maintenance::run(&store, archive.as_deref(), &config, Utc::now())
         .await
         .lines
     {
@@ -73,6 +78,10 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
 /// message acknowledged once stored, retried otherwise. Always `Ok`.
 #[event(queue)]
 async fn consume_ingest_queue(batch: MessageBatch<String>, env: Env, _ctx: Context) -> Result<()> {
+    if batch.queue() == queue::DEAD_LETTER_QUEUE {
+        queue::keep_dead_letters(batch, &env).await;
+        return Ok(());
+    }
     queue::consume(batch, &env).await;
     Ok(())
 }

@@ -84,3 +84,40 @@ pub async fn consume(batch: MessageBatch<String>, env: &Env) {
     }
     console_log!("queue: {stored} messages stored, {retried} retried");
 }
+
+/// The dead-letter queue of wrangler.toml (`dead_letter_queue` of the ingest consumer).
+pub const DEAD_LETTER_QUEUE: &str = "funnel-ingest-dlq";
+
+/// The dead-letter queue's consumer: never drops. Each message is written to the
+/// archive bucket ([`crate::usecases::dead_letter::keep`]) and acknowledged only
+/// then; without the bucket, or when the put fails, it is retried.
+pub async fn keep_dead_letters(batch: MessageBatch<String>, env: &Env) {
+    let Some(archive) = super::archive::bucket(env) else {
+        console_error!(
+            "dead letters retried: no archive bucket bound ({})",
+            super::archive::ARCHIVE_BINDING
+        );
+        batch.retry_all();
+        return;
+    };
+    let now = Utc::now();
+    for message in batch.raw_iter() {
+        let body = message
+            .body()
+            .as_string()
+            .unwrap_or_else(|| format!("{:?}", message.body()));
+        match crate::usecases::dead_letter::keep(&*archive, &message.id(), &body, now).await {
+            Ok(key) => {
+                console_warn!(
+                    "dead letter {} kept at {key}; POST /internal/dead-letter/replay delivers it",
+                    message.id()
+                );
+                message.ack();
+            }
+            Err(e) => {
+                console_error!("dead letter {} retried: {e}", message.id());
+                message.retry();
+            }
+        }
+    }
+}

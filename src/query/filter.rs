@@ -6,6 +6,7 @@ use super::{bad, params::Params, range::TimeRange};
 use crate::catalog;
 use crate::error::AppResult;
 use crate::ingest::normalize::is_source_token;
+use crate::record::StoredEvent;
 use crate::security::fingerprint::{email_filter, EmailFilter};
 use crate::trace::accept_trace_id;
 
@@ -64,6 +65,33 @@ impl EventFilter {
             success: None,
             error_code: None,
         }
+    }
+
+    /// Whether `event` passes the filter: the rule `storage::sql::list_events`
+    /// states in SQL, for events read from elsewhere (the archive's objects).
+    pub fn matches(&self, event: &StoredEvent) -> bool {
+        let same = |wanted: &Option<String>, value: &Option<String>| wanted.is_none() || wanted == value;
+        let catalog_failure = || catalog::failure_types().contains(&event.event_type.as_str());
+        event.ts >= self.range.from_stored()
+            && event.ts < self.range.to_stored()
+            && (self.types.is_empty() || self.types.contains(&event.event_type))
+            && match &self.email {
+                Some(EmailFilter::Fingerprint(fp)) => event.email_fingerprint.as_ref() == Some(fp),
+                Some(EmailFilter::Domain(domain)) => event.email_domain.as_ref() == Some(domain),
+                None => true,
+            }
+            && same(&self.trace_id, &event.trace_id)
+            && same(&self.tenant_id, &event.tenant_id)
+            && same(&self.user_id, &event.user_id)
+            && same(&self.job_id, &event.job_id)
+            && same(&self.session_id, &event.session_id)
+            && self.source.as_ref().is_none_or(|s| *s == event.source)
+            && same(&self.error_code, &event.error_code)
+            && match self.success {
+                Some(true) => event.success == Some(1) && !catalog_failure(),
+                Some(false) => event.success == Some(0) || catalog_failure(),
+                None => true,
+            }
     }
 
     pub fn parse(params: &Params, now: DateTime<Utc>, fingerprint_key: &[u8]) -> AppResult<EventFilter> {

@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::backend::{Batch, Results, Slot, SqlBackend, StorageError};
 use super::{json_chunks, sql, Bind, Statement, MAX_BOUND_JSON_BYTES};
+use crate::archive::hour::ArchivedHour;
 use crate::catalog::kpis::Measure;
 use crate::catalog::quotas::QuotaAction;
 use crate::ingest::batch::{Plan, QuotaState, StoreOutcome};
@@ -708,13 +709,46 @@ impl<B: SqlBackend> EventStore for SqlStore<B> {
         Ok(batch.run(&self.backend).await?.take(slot)?.changes > 0)
     }
 
-    async fn delete_expired(&self, cutoff: &str, chunk: i64) -> StoreResult<u64> {
+    async fn expired_events(&self, before: &str, limit: usize) -> StoreResult<Vec<StoredEvent>> {
+        self.all(Statement::with(
+            sql::EXPIRED_EVENTS,
+            [Bind::text(before), Bind::Int(limit as i64)],
+        ))
+        .await
+    }
+
+    async fn archived_hours_of(&self, hours: &[String]) -> StoreResult<Vec<ArchivedHour>> {
+        self.all(Statement::with(sql::ARCHIVED_HOURS_OF, [Bind::json(hours)]))
+            .await
+    }
+
+    async fn archived_hours_in(&self, from: &str, to: &str, limit: usize) -> StoreResult<Vec<ArchivedHour>> {
+        self.all(Statement::with(
+            sql::ARCHIVED_HOURS_IN_RANGE,
+            [Bind::text(from), Bind::text(to), Bind::Int(limit as i64)],
+        ))
+        .await
+    }
+
+    async fn commit_archived(&self, hours: &[ArchivedHour], ids: &[i64]) -> StoreResult<u64> {
         let mut batch = Batch::new();
-        let slot = batch.push(Statement::with(
-            sql::DELETE_EXPIRED_EVENTS,
-            [Bind::text(cutoff), Bind::Int(chunk)],
-        ));
-        Ok(batch.run(&self.backend).await?.take(slot)?.changes)
+        batch.push(Statement::with(sql::RECORD_ARCHIVED_HOURS, [Bind::json(hours)]));
+        let deleted = batch.push(Statement::with(sql::DELETE_ARCHIVED_EVENTS, [Bind::json(ids)]));
+        Ok(batch.run(&self.backend).await?.take(deleted)?.changes)
+    }
+
+    async fn event_ids_between(&self, from: &str, to: &str) -> StoreResult<Vec<i64>> {
+        #[derive(Deserialize)]
+        struct Id {
+            id: i64,
+        }
+        let rows: Vec<Id> = self
+            .all(Statement::with(
+                sql::EVENT_IDS_BETWEEN,
+                [Bind::text(from), Bind::text(to)],
+            ))
+            .await?;
+        Ok(rows.into_iter().map(|r| r.id).collect())
     }
 
     async fn prune_expired(&self, cutoff: &str) -> StoreResult<()> {

@@ -4,8 +4,13 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use std::collections::HashSet;
+use std::rc::Rc;
+
+use crate::archive::hour::{self, ArchivedHour};
+use crate::archive::{ArchiveError, ArchiveStore};
 use crate::config::Config;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::query::bad;
 use crate::query::cursor::{self, CursorKey, Position};
 use crate::query::filter::EventFilter;
@@ -114,6 +119,10 @@ impl ExportFormat {
 /// An export under way: what to read, and where the next page starts.
 #[derive(Debug, Clone)]
 pub struct ExportPlan {
+    /// Where the archived hours of the range are read (after D1's rows).
+    pub archive: Option<Rc<dyn ArchiveStore>>,
+    /// The archived hours of the range not yet read, newest first.
+    pub archived: Vec<ArchivedHour>,
     pub format: ExportFormat,
     pub filter: EventFilter,
     /// The first chunk of the body, read before answering so a database
@@ -125,6 +134,7 @@ pub struct ExportPlan {
 
 pub async fn export<S: EventStore>(
     store: &S,
+    archive: Option<Rc<dyn ArchiveStore>>,
     config: &Config,
     params: &Params,
     now: DateTime<Utc>,
@@ -139,7 +149,16 @@ pub async fn export<S: EventStore>(
     let rows = store.list_events(&filter, after.as_ref(), EXPORT_PAGE).await?;
     let (page, next) = split_page(rows, EXPORT_PAGE, StoredEvent::position);
     let header = if format == ExportFormat::Csv { csv::HEADER } else { "" };
+    // Past the hot window: the range's archived hours, read after D1's rows.
+    let (from, to) = (filter.range.from_stored(), filter.range.to_stored());
+    let archived = store.archived_hours_in(&from, &to, EXPORT_MAX_PAGES).await?;
+    if !archived.is_empty() && archive.is_none() {
+        log::error!("export: the range holds archived hours but no archive bucket is bound");
+        return Err(AppError::ArchiveUnavailable);
+    }
     Ok(ExportPlan {
+        archive,
+        archived,
         format,
         filter,
         first: format!("{header}{}", format.render(&page)).into_bytes(),
@@ -151,15 +170,49 @@ pub async fn export<S: EventStore>(
 /// The next chunk of an export, or `None` when it is complete. Never more
 /// than one page in memory.
 pub async fn export_next<S: EventStore>(store: &S, plan: &mut ExportPlan) -> AppResult<Option<Vec<u8>>> {
-    let Some(after) = plan.next.take() else {
-        return Ok(None);
-    };
     if plan.pages_left == 0 {
         return Ok(None);
     }
+    let Some(after) = plan.next.take() else {
+        return archived_page(store, plan).await;
+    };
     let rows = store.list_events(&plan.filter, Some(&after), EXPORT_PAGE).await?;
     let (page, next) = split_page(rows, EXPORT_PAGE, StoredEvent::position);
     plan.next = next;
     plan.pages_left -= 1;
     Ok(Some(plan.format.render(&page).into_bytes()))
+}
+
+/// The next archived hour's events that pass the filter, newest first, as
+/// one chunk; `None` once every archived hour was read. Events of the hour
+/// still in D1 (a late event, a run stopped before its delete) were read
+/// from D1 and are skipped here: every event once.
+async fn archived_page<S: EventStore>(store: &S, plan: &mut ExportPlan) -> AppResult<Option<Vec<u8>>> {
+    let (Some(archive), false) = (plan.archive.clone(), plan.archived.is_empty()) else {
+        return Ok(None);
+    };
+    let manifest = plan.archived.remove(0);
+    plan.pages_left -= 1;
+    let bytes = archive
+        .get(&manifest.object_key)
+        .await
+        .map_err(|e| archive_failed(&e))?
+        .ok_or_else(|| archive_failed(&ArchiveError(format!("{}: missing", manifest.object_key))))?;
+    let events = hour::verify(&bytes, &manifest).map_err(|e| archive_failed(&e))?;
+    let start = hour::hour_start(&manifest.hour);
+    let end = crate::time::parse_rfc3339(&start)
+        .map(|t| crate::time::to_stored(t + chrono::Duration::hours(1)))
+        .ok_or(AppError::Internal)?;
+    let in_d1: HashSet<i64> = store.event_ids_between(&start, &end).await?.into_iter().collect();
+    let mut page: Vec<StoredEvent> = events
+        .into_iter()
+        .filter(|e| !in_d1.contains(&e.id) && plan.filter.matches(e))
+        .collect();
+    page.sort_by(|a, b| (&b.ts, b.id).cmp(&(&a.ts, a.id)));
+    Ok(Some(plan.format.render(&page).into_bytes()))
+}
+
+fn archive_failed(e: &ArchiveError) -> AppError {
+    log::error!("export: {e}");
+    AppError::ArchiveUnavailable
 }

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::archive::ArchiveStore;
 use crate::config::Config;
 use crate::store::EventStore;
 use crate::time::to_stored;
@@ -15,17 +16,14 @@ pub struct MaintenanceRun {
     pub lines: Vec<String>,
 }
 
-pub async fn run<S: EventStore>(store: &S, config: &Config, now: DateTime<Utc>) -> MaintenanceRun {
+pub async fn run<S: EventStore>(
+    store: &S,
+    archive: Option<&dyn ArchiveStore>,
+    config: &Config,
+    now: DateTime<Utc>,
+) -> MaintenanceRun {
     let mut out = MaintenanceRun::default();
-    out.lines
-        .push(match retention::run(store, config.retention_days, now).await {
-            Ok(r) if r.done => format!("retention: deleted {} events before {}; done", r.deleted, r.cutoff),
-            Ok(r) => format!(
-                "retention: deleted {} events before {}; more remain for the next run",
-                r.deleted, r.cutoff
-            ),
-            Err(e) => format!("retention stopped (the next run retries): {e}"),
-        });
+    out.lines.push(retention_step(store, archive, config, now).await);
     out.lines.push(match erasure::continue_unfinished(store, now).await {
         Ok(n) => format!("erasure: advanced {n} unfinished erasures"),
         Err(e) => format!("erasure stopped (the next run retries): {e}"),
@@ -48,6 +46,29 @@ pub async fn run<S: EventStore>(store: &S, config: &Config, now: DateTime<Utc>) 
         Err(e) => format!("pii sweep stopped (the next run retries): {e}"),
     });
     out
+}
+
+/// One retention run, as a log line. Without an archive bucket nothing is
+/// deleted: expired events only ever leave D1 for the archive.
+pub async fn retention_step<S: EventStore>(
+    store: &S,
+    archive: Option<&dyn ArchiveStore>,
+    config: &Config,
+    now: DateTime<Utc>,
+) -> String {
+    let Some(archive) = archive else {
+        return "retention skipped: no archive bucket bound (ARCHIVE), nothing deleted".into();
+    };
+    match retention::run(store, archive, config.retention_days, now).await {
+        Ok(r) => format!(
+            "retention: archived {} hours, deleted {} events before {}; {}",
+            r.hours,
+            r.deleted,
+            r.cutoff,
+            if r.done { "done" } else { "more remain for the next run" }
+        ),
+        Err(e) => format!("retention stopped, the rest stays in D1 (the next run retries): {e}"),
+    }
 }
 
 /// Steps of sketch compaction per cron run (each merges up to

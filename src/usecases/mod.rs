@@ -4,10 +4,12 @@
 //! into HTTP. All of it runs natively in `cargo test` over SQLite.
 
 pub mod alerts;
+pub mod archive;
 pub mod audit;
 pub mod bench;
 pub mod catalog;
 pub mod collect;
+pub mod dead_letter;
 pub mod erasure;
 pub mod events;
 pub mod funnels;

@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use funnel::api::reply::{Body, Reply};
 use funnel::api::{self, ApiRequest, App, Method};
+use funnel::archive::MemoryArchive;
 use funnel::config::Config;
 use funnel::record::EventRow;
 use funnel::security::signature;
@@ -37,6 +38,8 @@ pub struct Service {
     pub app: App<SqlStore<Sqlite>>,
     /// The queue behind ingest, when the service has one ([`Service::with_queue`]).
     pub queue: Option<Rc<MemorySpool>>,
+    /// The archive bucket (in memory), also bound in `app`.
+    pub archive: Rc<MemoryArchive>,
 }
 
 /// A reply with its body parsed.
@@ -59,6 +62,7 @@ impl Service {
     }
 
     pub fn with_config(config: Config) -> Service {
+        let archive = Rc::new(MemoryArchive::new());
         Service {
             app: App {
                 store: SqlStore::new(Sqlite::migrated()),
@@ -66,8 +70,10 @@ impl Service {
                 now: now(),
                 spool: None,
                 limiter: None,
+                archive: Some(archive.clone()),
             },
             queue: None,
+            archive,
         }
     }
 

@@ -3,6 +3,7 @@
 //! migrations (only the D1 backend and the HTTP conversion stay in the shell).
 
 mod alerts;
+mod archive;
 mod collect;
 mod distinct;
 mod harness;

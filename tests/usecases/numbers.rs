@@ -196,8 +196,13 @@ fn a_database_holding_out_of_range_numbers_from_before_is_repaired_by_its_migrat
         now: s.app.now,
         spool: None,
         limiter: None,
+        archive: None,
     };
-    let s = Service { app, queue: None };
+    let s = Service {
+        app,
+        queue: None,
+        archive: Default::default(),
+    };
     let overview = s.get("/api/overview");
     assert_eq!(
         (overview.status, overview.body["revenue"][0].clone()),

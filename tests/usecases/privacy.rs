@@ -242,7 +242,12 @@ fn a_large_erasure_finishes_across_calls_and_the_cron() {
         (json!(false), json!(10_000))
     );
     let config = s.app.config.clone().unwrap();
-    let run = pollster::block_on(funnel::usecases::maintenance::run(&s.app.store, &config, s.app.now));
+    let run = pollster::block_on(funnel::usecases::maintenance::run(
+        &s.app.store,
+        s.app.archive.as_deref(),
+        &config,
+        s.app.now,
+    ));
     assert!(run.lines.iter().any(|l| l.contains("advanced 1")), "{:?}", run.lines);
     let id = receipt.body["id"].as_str().unwrap();
     let done = s.get(&format!("/internal/erasure/{id}"));

@@ -68,7 +68,13 @@ fn retention_deletes_expired_events_and_keeps_the_rest() {
     // A year and a half later, with 400 days of retention.
     s.app.now = now() + chrono::Duration::days(540);
     s.ingest(json!([{ "event_type": "m_otp_send", "event_id": "new" }]));
-    let run = pollster::block_on(funnel::usecases::retention::run(&s.app.store, 400, s.app.now)).unwrap();
+    let run = pollster::block_on(funnel::usecases::retention::run(
+        &s.app.store,
+        &*s.archive,
+        400,
+        s.app.now,
+    ))
+    .unwrap();
     assert_eq!((run.deleted, run.done), (1, true));
     let left: Vec<String> = s
         .db()

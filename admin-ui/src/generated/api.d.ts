@@ -171,6 +171,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/internal/archive/hours": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The archived hours of a range with each object's key, row count, size and SHA-256, newest first.
+         * @description Needs a bearer key of the `read` role (an `admin` key may call every route).
+         */
+        get: operations["get_internal_archive_hours"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/internal/archive/hours/{hour}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One archived hour's object (gzip NDJSON, one event per line), verified against its manifest.
+         * @description Needs a bearer key of the `read` role (an `admin` key may call every route).
+         */
+        get: operations["get_internal_archive_hours_hour"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/internal/audit": {
         parameters: {
             query?: never;
@@ -205,6 +245,26 @@ export interface paths {
         get: operations["get_internal_catalog"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/internal/dead-letter/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Delivers the ingest queue's dead letters kept in the archive again (up to 20 a call) and removes those now stored.
+         * @description Needs a bearer key of the `admin` role (an `admin` key may call every route).
+         */
+        post: operations["post_internal_dead_letter_replay"];
         delete?: never;
         options?: never;
         head?: never;
@@ -681,6 +741,41 @@ export interface components {
             /** @description What the rule watches (`kind` names it). */
             watch: components["schemas"]["AlertKind"];
         };
+        ArchiveListing: {
+            from: string;
+            /** @description The archived hours overlapping the range, newest first. */
+            hours: components["schemas"]["ArchivedHour"][];
+            /**
+             * Format: int64
+             * @description Σ rows of `hours`.
+             */
+            rows: number;
+            to: string;
+        };
+        /**
+         * @description An hour's manifest: in D1 (`archived_hours`) and beside the object in the
+         *     bucket (`….manifest.json`), so the bucket alone is self-describing.
+         */
+        ArchivedHour: {
+            /** @description When the object was last written (it is rewritten when a late event of the hour arrives). */
+            archived_at: string;
+            /**
+             * Format: int64
+             * @description The object's size in bytes (gzip).
+             */
+            bytes: number;
+            /** @description The UTC hour, `YYYY-MM-DDTHH`. */
+            hour: string;
+            /** @description The object's key in the bucket: `events/YYYY/MM/DD/HH.ndjson.gz`. */
+            object_key: string;
+            /**
+             * Format: int64
+             * @description Events (lines) in the object.
+             */
+            rows: number;
+            /** @description SHA-256 of the object's bytes, lowercase hex. */
+            sha256: string;
+        };
         /** @description One access-log entry. */
         AuditEntry: {
             at: string;
@@ -777,6 +872,22 @@ export interface components {
              * @description `numerator / denominator` with four decimals; null on a day whose denominator is 0.
              */
             value?: number | null;
+        };
+        /** @description What one replay call did. */
+        DeadLetterReplay: {
+            /** @description Kept messages read in this call. */
+            examined: number;
+            /** @description Events newly stored by those messages. */
+            inserted: number;
+            /** @description Still refused or unreadable: kept, with the reason in the log. */
+            kept: number;
+            /**
+             * @description Pass as `after` to go on past this call's messages (a full call); null when none is left.
+             *     A call without `after` starts again at the first kept message.
+             */
+            next_after?: string | null;
+            /** @description Delivered and stored (or found stored): removed from the bucket. */
+            stored: number;
         };
         /** @description One erasure request and its progress. */
         Erasure: {
@@ -1932,6 +2043,73 @@ export interface operations {
             };
         };
     };
+    get_internal_archive_hours: {
+        parameters: {
+            query?: {
+                /** @description Start, inclusive: RFC 3339, or YYYY-MM-DD for local midnight in `tz`. Default: 13 days before today. */
+                from?: string;
+                /** @description End, exclusive: RFC 3339 or YYYY-MM-DD. Default: the end of today in `tz`. At most 400 days after `from`. */
+                to?: string;
+                /** @description IANA time zone for day buckets and dates (default UTC). */
+                tz?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ArchiveListing"];
+                };
+            };
+            /** @description An RFC 9457 problem with a stable `code` (docs/api.md lists them). A 503 carries Retry-After. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_internal_archive_hours_hour: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                hour: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The hour's events as gzip NDJSON: one event per line, in the list's form (`success` a boolean, `properties` an object), oldest first. Headers X-Archive-Rows and X-Archive-Sha256 repeat the manifest. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/gzip": unknown;
+                };
+            };
+            /** @description An RFC 9457 problem with a stable `code` (docs/api.md lists them). A 503 carries Retry-After. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     get_internal_audit: {
         parameters: {
             query?: {
@@ -1998,6 +2176,38 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Catalog"];
+                };
+            };
+            /** @description An RFC 9457 problem with a stable `code` (docs/api.md lists them). A 503 carries Retry-After. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    post_internal_dead_letter_replay: {
+        parameters: {
+            query?: {
+                /** @description The `next_after` of the previous replay call (a dead-letter/… key). */
+                after?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadLetterReplay"];
                 };
             };
             /** @description An RFC 9457 problem with a stable `code` (docs/api.md lists them). A 503 carries Retry-After. */

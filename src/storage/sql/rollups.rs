@@ -159,7 +159,7 @@ SELECT value, SUM(n) AS n, COALESCE(SUM(sampled), 0) > 0 AS estimated FROM (
 /// [`ROLLUP_TOP`] over a range cut into local days (binds ?1–?3:
 /// `report::summary::DayBinds`; ?4 the JSON list of types, ?5 the property):
 /// whole days of the day rollup's zones from `property_day_rollup`
-/// (migration 0022), other days' whole hours from `property_rollup`, the
+/// (migration 0021), other days' whole hours from `property_rollup`, the
 /// partial edges from the rows. A 90-day Seoul summary reads 90 days per
 /// value, not 2,160 hours.
 const ROLLUP_TOP_BY_DAYS: &str = "\
@@ -373,7 +373,7 @@ pub const ROLL_UP_PROPERTIES: &str = ROLL_UP_NEW_ROWS[1];
 pub const ROLL_UP_CURRENCIES: &str = ROLL_UP_NEW_ROWS[2];
 /// The day rollup's; every write runs it.
 pub const ROLL_UP_DAYS: &str = ROLL_UP_NEW_ROWS[3];
-/// The property day rollup's (migration 0022): with [`ROLL_UP_PROPERTIES`].
+/// The property day rollup's (migration 0021): with [`ROLL_UP_PROPERTIES`].
 pub const ROLL_UP_PROPERTY_DAYS: &str = ROLL_UP_NEW_ROWS[4];
 
 /// Empties the rollups, so [`ROLL_UP_NEW_ROWS`] after a mark of 0 rebuilds them

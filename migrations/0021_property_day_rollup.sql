@@ -1,4 +1,4 @@
--- Migration number: 0022 	 the "top value" KPIs' property counts per local day, as event_day_rollup (0017) keeps events.
+-- Migration number: 0021 	 the "top value" KPIs' property counts per local day, as event_day_rollup (0017) keeps events.
 -- A 90-day summary read ~2,160 hours of property_rollup per KPI; for the zones of
 -- rollup_zones (UTC and Korea) it now reads 90 days. Writes add to it in the same
 -- grouped upsert step as property_rollup (storage::sql::ROLL_UP_PROPERTY_DAYS);
@@ -22,7 +22,9 @@ CROSS JOIN rollup_zones AS z
 WHERE json_extract(e.payload_json, '$.' || p.property) IS NOT NULL
 GROUP BY 1, 2, 3, 4, 5;
 
-CREATE TRIGGER trg_property_day_rollup_delete AFTER DELETE ON funnel_events BEGIN
+-- Rows of an archived hour (0020) leave D1 but stay counted, as in the other rollups.
+CREATE TRIGGER trg_property_day_rollup_delete AFTER DELETE ON funnel_events
+WHEN NOT EXISTS (SELECT 1 FROM archived_hours WHERE hour = substr(OLD.ts, 1, 13)) BEGIN
   UPDATE property_day_rollup SET n = n - 1.0 / OLD.sample_rate
   WHERE (minutes, day) IN (SELECT z.minutes, date(OLD.ts, z.minutes || ' minutes') FROM rollup_zones AS z)
     AND event_type = OLD.event_type

@@ -1,0 +1,74 @@
+//! `GET /internal/archive/hours` (the manifest of the archived hours of a
+//! range) and `GET /internal/archive/hours/{hour}` (one hour's gzip NDJSON
+//! object, verified against its manifest first): the archive as analysts'
+//! tools read it (docs/api.md, "Archive").
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::archive::hour::{self, ArchivedHour};
+use crate::archive::ArchiveStore;
+use crate::error::{AppError, AppResult};
+use crate::query::bad;
+use crate::query::params::Params;
+use crate::query::range::TimeRange;
+use crate::store::EventStore;
+
+/// Most hours one listing returns (400 days of hours fit).
+pub const MAX_HOURS: usize = 10_000;
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ArchiveListing {
+    pub from: String,
+    pub to: String,
+    /// The archived hours overlapping the range, newest first.
+    pub hours: Vec<ArchivedHour>,
+    /// Σ rows of `hours`.
+    pub rows: i64,
+}
+
+pub async fn list<S: EventStore>(store: &S, params: &Params, now: DateTime<Utc>) -> AppResult<ArchiveListing> {
+    let range = TimeRange::parse(params, now)?;
+    let (from, to) = (range.from_stored(), range.to_stored());
+    let hours = store.archived_hours_in(&from, &to, MAX_HOURS).await?;
+    Ok(ArchiveListing {
+        rows: hours.iter().map(|h| h.rows).sum(),
+        from,
+        to,
+        hours,
+    })
+}
+
+/// One hour's object and its manifest; a 404 for an hour not archived, a 503
+/// when the object is unreadable or differs from its manifest.
+pub async fn object<S: EventStore>(
+    store: &S,
+    archive: Option<&dyn ArchiveStore>,
+    hour_name: &str,
+) -> AppResult<(Vec<u8>, ArchivedHour)> {
+    if !hour::is_hour(hour_name) {
+        return Err(bad("hour", "invalid_hour", "`hour` must be YYYY-MM-DDTHH (UTC)."));
+    }
+    let manifest = store
+        .archived_hours_of(&[hour_name.to_string()])
+        .await?
+        .pop()
+        .ok_or(AppError::NotFound)?;
+    let archive = archive.ok_or(AppError::ArchiveUnavailable)?;
+    let unavailable = |e: crate::archive::ArchiveError| {
+        log::error!("archive download: {e}");
+        AppError::ArchiveUnavailable
+    };
+    let bytes = archive
+        .get(&manifest.object_key)
+        .await
+        .map_err(unavailable)?
+        .ok_or_else(|| {
+            unavailable(crate::archive::ArchiveError(format!(
+                "{}: missing",
+                manifest.object_key
+            )))
+        })?;
+    hour::verify(&bytes, &manifest).map_err(unavailable)?;
+    Ok((bytes, manifest))
+}

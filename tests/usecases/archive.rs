@@ -1,0 +1,365 @@
+//! Retention through the archive: expired hours become verified gzip NDJSON
+//! objects before their rows leave D1; rollups stay; the export reads the
+//! archived hours so every event comes back exactly once.
+
+use std::collections::HashSet;
+
+use chrono::Duration;
+use funnel::archive::hour::{self, ArchivedHour};
+use funnel::usecases::retention::{self, RetentionRun, MAX_HOURS_PER_RUN};
+
+use super::harness::{count, dump, old_row, store_unchecked, Service};
+
+const DAYS: i64 = 30;
+/// now() is 2026-03-10T12:00Z: with 30 days, hours before this expire.
+const CUTOFF: &str = "2026-02-08T12:00:00.000Z";
+const TABLES: [&str; 6] = [
+    "event_rollup",
+    "event_day_rollup",
+    "property_rollup",
+    "property_day_rollup",
+    "currency_rollup",
+    "usage_rollup",
+];
+/// The last one's `scope` and `action` are rolled up by hour and by day (the "top value" KPIs).
+const TYPES: [&str; 4] = [
+    "m_otp_send",
+    "m_auth_login_start",
+    "m_auth_login_fail",
+    "command_executed",
+];
+
+/// 60 events 97 minutes apart from 2026-02-07T00:00Z: 23 in expired hours (each its own hour).
+fn service_with_rows() -> Service {
+    let s = Service::new();
+    let start = funnel::time::parse_rfc3339("2026-02-07T00:00:00Z").unwrap();
+    let rows: Vec<_> = (0..60)
+        .map(|i| {
+            let ts = funnel::time::to_stored(start + Duration::minutes(97 * i));
+            let mut row = old_row(
+                &format!("e{i}"),
+                &ts,
+                TYPES[i as usize % 4],
+                None,
+                serde_json::json!({ "n": i, "scope": "doc", "action": format!("a{}", i % 2) }),
+            );
+            row.user_id = Some(format!("u{}", i % 4));
+            row.success = Some(u8::from(i % 5 != 0));
+            row
+        })
+        .collect();
+    store_unchecked(s.db(), &rows);
+    s
+}
+
+fn expired(s: &Service) -> i64 {
+    count(s, &format!("SELECT COUNT(*) FROM funnel_events WHERE ts < '{CUTOFF}'"))
+}
+
+fn rollups(s: &Service) -> Vec<Vec<Vec<String>>> {
+    TABLES.iter().map(|t| dump(s, t)).collect()
+}
+
+fn run(s: &Service) -> RetentionRun {
+    pollster::block_on(retention::run(&s.app.store, &*s.archive, DAYS, s.app.now)).unwrap()
+}
+
+fn run_until_done(s: &Service) -> Vec<RetentionRun> {
+    let mut runs = vec![run(s)];
+    while !runs.last().unwrap().done {
+        assert!(runs.len() < 10, "{runs:?}");
+        runs.push(run(s));
+    }
+    runs
+}
+
+fn manifests(s: &Service) -> Vec<ArchivedHour> {
+    pollster::block_on(funnel::store::EventStore::archived_hours_in(
+        &s.app.store,
+        "2000-01-01T00:00:00.000Z",
+        "2100-01-01T00:00:00.000Z",
+        10_000,
+    ))
+    .unwrap()
+}
+
+/// Every event id in the bucket's objects, each checked against its D1 manifest.
+fn archived_ids(s: &Service) -> Vec<String> {
+    let mut ids = Vec::new();
+    for m in manifests(s) {
+        let bytes = s.archive.object(&m.object_key).expect("the object of a manifest row");
+        ids.extend(hour::verify(&bytes, &m).unwrap().into_iter().map(|e| e.event_id));
+    }
+    ids
+}
+
+fn summary(s: &Service) -> serde_json::Value {
+    let a = s.get("/internal/funnel-events/summary?from=2026-02-01&to=2026-03-10");
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    a.body
+}
+
+#[test]
+fn retention_archives_each_expired_hour_then_deletes_it_and_the_rollups_stay() {
+    let s = service_with_rows();
+    let (before, totals) = (rollups(&s), summary(&s));
+    let to_archive = expired(&s);
+    assert_eq!(to_archive, 23);
+
+    let runs = run_until_done(&s);
+    // 23 hours at most 12 a run: bounded, and finished by the second run.
+    assert_eq!(
+        runs.iter().map(|r| r.hours).collect::<Vec<_>>(),
+        [MAX_HOURS_PER_RUN, 11]
+    );
+    assert_eq!(runs.iter().map(|r| r.deleted).sum::<u64>(), 23);
+    assert_eq!(expired(&s), 0);
+    assert_eq!(count(&s, "SELECT COUNT(*) FROM funnel_events"), 60 - 23);
+
+    // One object and one manifest per hour, named by the hour; the manifests count every row.
+    let m = manifests(&s);
+    assert_eq!(m.len(), 23);
+    assert_eq!(m.iter().map(|m| m.rows).sum::<i64>(), 23);
+    for m in &m {
+        assert_eq!(m.object_key, hour::object_key(&m.hour));
+        let beside: ArchivedHour =
+            serde_json::from_slice(&s.archive.object(&hour::manifest_key(&m.hour)).unwrap()).unwrap();
+        assert_eq!(&beside, m);
+    }
+    let ids = archived_ids(&s);
+    assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 23);
+
+    // Deleting archived rows subtracts nothing: rollups and summaries are unchanged.
+    assert_eq!(rollups(&s), before);
+    assert_eq!(summary(&s)["totals"], totals["totals"]);
+}
+
+#[test]
+fn a_put_that_fails_leaves_the_rows_in_d1_and_the_next_run_archives_them() {
+    let s = service_with_rows();
+    s.archive.fail_next_puts(1);
+    assert!(pollster::block_on(retention::run(&s.app.store, &*s.archive, DAYS, s.app.now)).is_err());
+    assert_eq!(expired(&s), 23);
+    assert!(manifests(&s).is_empty());
+
+    run_until_done(&s);
+    assert_eq!(expired(&s), 0);
+    let ids = archived_ids(&s);
+    assert_eq!((ids.len(), ids.iter().collect::<HashSet<_>>().len()), (23, 23));
+}
+
+#[test]
+fn an_object_that_reads_back_damaged_is_never_trusted_and_nothing_is_deleted() {
+    let s = service_with_rows();
+    s.archive.corrupt_reads(true);
+    let failed = pollster::block_on(retention::run(&s.app.store, &*s.archive, DAYS, s.app.now));
+    assert!(failed.unwrap_err().to_string().contains("SHA-256"));
+    assert_eq!(expired(&s), 23);
+    assert!(manifests(&s).is_empty());
+    s.archive.corrupt_reads(false);
+    run_until_done(&s);
+    assert_eq!(expired(&s), 0);
+}
+
+#[test]
+fn rows_left_in_d1_or_arriving_late_for_an_archived_hour_are_merged_once() {
+    let s = service_with_rows();
+    let sql = |q: &str| s.db().connection().execute_batch(q).unwrap();
+    // Three rows as a run stopped between its verified put and its delete would leave them.
+    sql(&format!(
+        "CREATE TABLE kept AS SELECT * FROM funnel_events WHERE ts < '{CUTOFF}' ORDER BY ts LIMIT 3"
+    ));
+    run_until_done(&s);
+    sql("INSERT INTO funnel_events SELECT * FROM kept");
+    // And a late event of an archived hour.
+    store_unchecked(
+        s.db(),
+        &[old_row(
+            "late",
+            "2026-02-07T00:30:00.000Z",
+            "m_otp_send",
+            None,
+            serde_json::json!({}),
+        )],
+    );
+    let before = rollups(&s);
+    run_until_done(&s);
+    assert_eq!(expired(&s), 0);
+    let ids = archived_ids(&s);
+    assert_eq!((ids.len(), ids.iter().collect::<HashSet<_>>().len()), (24, 24));
+    assert!(ids.contains(&"late".to_string()));
+    assert_eq!(manifests(&s).len(), 23, "the late event joined its hour's object");
+    assert_eq!(rollups(&s), before);
+}
+
+#[test]
+fn the_export_reads_archived_hours_so_every_event_comes_back_once_and_in_order() {
+    let s = service_with_rows();
+    let range = "from=2026-02-01&to=2026-03-10";
+    let queries = [
+        String::new(),
+        "&type=m_auth_login_fail".into(),
+        "&success=false".into(),
+        "&success=true&user_id=u1".into(),
+        "&format=ga4".into(),
+    ];
+    let export = |q: &str| s.drain_export(s.get(&format!("/internal/funnel-events/export?{range}{q}")));
+    let before: Vec<String> = queries.iter().map(|q| export(q)).collect();
+    assert!(before[0].lines().count() == 61 && before[1].lines().count() > 1);
+    run_until_done(&s);
+    assert_eq!(expired(&s), 0);
+    for (q, was) in queries.iter().zip(&before) {
+        assert_eq!(&export(q), was, "export with {q:?} differs across the boundary");
+    }
+    // A range wholly in the archive.
+    let old = export_lines(&s, "from=2026-02-07&to=2026-02-08");
+    assert_eq!(old, 1 + 15);
+}
+
+fn export_lines(s: &Service, query: &str) -> usize {
+    s.drain_export(s.get(&format!("/internal/funnel-events/export?{query}")))
+        .lines()
+        .count()
+}
+
+#[test]
+fn an_export_over_archived_hours_without_the_bucket_is_a_503_not_a_silent_gap() {
+    let mut s = service_with_rows();
+    run_until_done(&s);
+    s.app.archive = None;
+    let a = s.get("/internal/funnel-events/export?from=2026-02-01&to=2026-03-10");
+    assert_eq!((a.status, a.code()), (503, "archive_unavailable"));
+    // A range of the hot window alone needs no bucket.
+    assert_eq!(export_lines(&s, "from=2026-02-09&to=2026-03-10"), 1 + 30);
+}
+
+#[test]
+fn the_archive_routes_list_the_manifest_and_serve_each_verified_object() {
+    let s = service_with_rows();
+    run_until_done(&s);
+    let listing = s.get("/internal/archive/hours?from=2026-02-01&to=2026-03-10");
+    assert_eq!(listing.status, 200, "{:?}", listing.body);
+    assert_eq!(listing.body["rows"], 23);
+    let hours = listing.body["hours"].as_array().unwrap();
+    assert_eq!(hours.len(), 23);
+    assert_eq!(hours[0]["hour"], "2026-02-08T11", "newest first");
+
+    let one = s.get("/internal/archive/hours/2026-02-07T00");
+    assert_eq!(one.status, 200);
+    let funnel::api::reply::Body::Bytes(bytes) = &one.reply.body else {
+        panic!("bytes")
+    };
+    let header = |name: &str| {
+        one.reply
+            .headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(header("content-type").as_deref(), Some("application/gzip"));
+    assert_eq!(header("x-archive-sha256"), Some(hour::sha256_hex(bytes)));
+    let events = hour::decode(bytes).unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].event_id, "e0");
+
+    for (target, status, code) in [
+        ("/internal/archive/hours/2026-02-07", 400, "invalid_hour"),
+        ("/internal/archive/hours/2026-03-01T00", 404, "not_found"),
+    ] {
+        let a = s.get(target);
+        assert_eq!((a.status, a.code()), (status, code), "{target}");
+    }
+    s.archive.corrupt_reads(true);
+    let damaged = s.get("/internal/archive/hours/2026-02-07T00");
+    assert_eq!((damaged.status, damaged.code()), (503, "archive_unavailable"));
+}
+
+mod dead_letters {
+    use super::*;
+    use funnel::usecases::dead_letter;
+    use serde_json::json;
+
+    /// A queued message as the producer writes it, holding one event.
+    fn queued_message(event_id: &str) -> String {
+        let queue = Service::with_queue(super::super::harness::config(&[("INGEST_MODE", "queue")]));
+        let a = queue.ingest(json!([{ "event_type": "m_otp_send", "event_id": event_id }]));
+        assert_eq!(a.status, 202, "{:?}", a.body);
+        queue.spool().drain().pop().unwrap()
+    }
+
+    fn replay(s: &Service, after: Option<&str>) -> super::super::harness::Answer {
+        let target = match after {
+            Some(a) => format!("/internal/dead-letter/replay?after={a}"),
+            None => "/internal/dead-letter/replay".into(),
+        };
+        s.with_key(funnel::api::Method::Post, &target, &json!(null))
+    }
+
+    #[test]
+    fn dead_letters_are_kept_in_the_bucket_and_a_replay_stores_them_once() {
+        let s = Service::new();
+        let message = queued_message("dl-1");
+        let key = pollster::block_on(dead_letter::keep(&*s.archive, "msg/1", &message, s.app.now)).unwrap();
+        assert_eq!(key, "dead-letter/2026/03/10/msg_1.json");
+        pollster::block_on(dead_letter::keep(
+            &*s.archive,
+            "msg-2",
+            "not a queued message",
+            s.app.now,
+        ))
+        .unwrap();
+
+        let a = replay(&s, None);
+        assert_eq!(a.status, 200, "{:?}", a.body);
+        assert_eq!(
+            (
+                a.body["examined"].clone(),
+                a.body["stored"].clone(),
+                a.body["inserted"].clone(),
+                a.body["kept"].clone()
+            ),
+            (json!(2), json!(1), json!(1), json!(1))
+        );
+        assert_eq!(
+            count(&s, "SELECT COUNT(*) FROM funnel_events WHERE event_id = 'dl-1'"),
+            1
+        );
+        // The stored message left the bucket; the unreadable one stays for a look.
+        assert_eq!(s.archive.keys(), ["dead-letter/2026/03/10/msg-2.json"]);
+        let again = replay(&s, None);
+        assert_eq!(
+            (again.body["stored"].clone(), again.body["kept"].clone()),
+            (json!(0), json!(1))
+        );
+        assert_eq!(
+            count(&s, "SELECT COUNT(*) FROM funnel_events WHERE event_id = 'dl-1'"),
+            1
+        );
+    }
+
+    #[test]
+    fn a_failed_put_is_an_error_so_the_message_is_retried_not_acknowledged() {
+        let s = Service::new();
+        s.archive.fail_next_puts(1);
+        assert!(pollster::block_on(dead_letter::keep(&*s.archive, "m", "{}", s.app.now)).is_err());
+        assert!(s.archive.keys().is_empty());
+    }
+
+    #[test]
+    fn a_replay_pages_with_after_and_refuses_a_foreign_position() {
+        let s = Service::new();
+        for i in 0..dead_letter::MAX_REPLAY + 3 {
+            pollster::block_on(dead_letter::keep(&*s.archive, &format!("m{i:03}"), "junk", s.app.now)).unwrap();
+        }
+        let first = replay(&s, None);
+        assert_eq!(first.body["examined"], dead_letter::MAX_REPLAY);
+        let after = first.body["next_after"].as_str().unwrap().to_string();
+        let second = replay(&s, Some(&after));
+        assert_eq!(
+            (second.body["examined"].clone(), second.body["next_after"].clone()),
+            (json!(3), json!(null))
+        );
+        let bad = replay(&s, Some("events/2026"));
+        assert_eq!((bad.status, bad.code()), (400, "invalid_after"));
+    }
+}

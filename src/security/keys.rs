@@ -139,24 +139,33 @@ pub fn parse_api_keys(raw: &str) -> Result<Vec<ApiKey>, String> {
     Ok(keys)
 }
 
-/// The key `token` is, compared with every configured key through `equal`.
-pub fn identify_with(equal: impl Fn(&[u8], &[u8]) -> Choice, token: &str, keys: &[ApiKey]) -> Option<KeyIdentity> {
+/// The position of the first of `digests` equal to `token`'s digest, compared
+/// with every one through `equal`: no early exit and no branch on secret data,
+/// so the timing shows neither which entry matched nor how much of one did.
+/// Shared by bearer keys and publishable keys.
+pub fn position_with<'a>(
+    equal: impl Fn(&[u8], &[u8]) -> Choice,
+    token: &str,
+    digests: impl Iterator<Item = &'a [u8; 32]>,
+) -> Option<usize> {
     let presented = digest(token);
     let mut found = Choice::from(0u8);
     let mut index = 0u32;
-    for (i, key) in keys.iter().enumerate() {
-        let hit = equal(&presented, &key.digest);
-        // The first match wins, chosen without a branch on secret data.
+    for (i, candidate) in digests.enumerate() {
+        let hit = equal(&presented, candidate);
+        // The first match wins.
         let take = hit & !found;
         index = u32::conditional_select(&index, &(i as u32), take);
         found |= hit;
     }
-    bool::from(found).then(|| {
-        let key = &keys[index as usize];
-        KeyIdentity {
-            name: key.name.clone(),
-            role: key.role,
-        }
+    bool::from(found).then_some(index as usize)
+}
+
+/// The key `token` is, compared with every configured key through `equal`.
+pub fn identify_with(equal: impl Fn(&[u8], &[u8]) -> Choice, token: &str, keys: &[ApiKey]) -> Option<KeyIdentity> {
+    position_with(equal, token, keys.iter().map(|k| &k.digest)).map(|i| KeyIdentity {
+        name: keys[i].name.clone(),
+        role: keys[i].role,
     })
 }
 

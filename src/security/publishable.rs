@@ -12,10 +12,10 @@
 //! [`super::authenticate_key`] refuses a `pk_` token, and this list is
 //! consulted only by the collect route.
 
-use subtle::{Choice, ConditionallySelectable};
+use subtle::Choice;
 
 use super::compare;
-use super::keys::digest;
+use super::keys::{digest, position_with};
 
 /// Every publishable key starts with this.
 pub const PREFIX: &str = "pk_";
@@ -126,23 +126,14 @@ pub fn parse_publishable_keys(raw: &str) -> Result<Vec<PublishableKey>, String> 
 }
 
 /// The site whose key `token` is, compared with every configured key through
-/// `equal` (no early exit: the timing shows neither which site matched nor
-/// how much of a key did).
+/// `equal` ([`position_with`]: no early exit, so the timing shows neither
+/// which site matched nor how much of a key did).
 pub fn identify_with<'a>(
     equal: impl Fn(&[u8], &[u8]) -> Choice,
     token: &str,
     keys: &'a [PublishableKey],
 ) -> Option<&'a PublishableKey> {
-    let presented = digest(token);
-    let mut found = Choice::from(0u8);
-    let mut index = 0u32;
-    for (i, key) in keys.iter().enumerate() {
-        let hit = equal(&presented, &key.digest);
-        let take = hit & !found;
-        index = u32::conditional_select(&index, &(i as u32), take);
-        found |= hit;
-    }
-    bool::from(found).then(|| &keys[index as usize])
+    position_with(equal, token, keys.iter().map(|k| &k.digest)).map(|i| &keys[i])
 }
 
 pub fn identify<'a>(token: &str, keys: &'a [PublishableKey]) -> Option<&'a PublishableKey> {

@@ -4,21 +4,18 @@
 // the webhook line. An AI-organize failure spike is made first, so there is an
 // open incident to show whatever ran before.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { chromium } from "playwright-core";
 
 import { ingestSigned, uid } from "../e2e/client.mjs";
+import { launchChromium } from "./chromium.mjs";
 
 const BASE = process.env.FUNNEL_URL;
 const SECRETS = JSON.parse(process.env.FUNNEL_SECRETS ?? "{}");
 const AUTH = { authorization: `Bearer ${SECRETS.READ_KEY}` };
 
 let browser;
+let chromiumSession;
 let page;
-let profile;
 const pageErrors = [];
 
 async function api(path) {
@@ -28,23 +25,19 @@ async function api(path) {
 }
 
 before(async () => {
-  profile = mkdtempSync(join(tmpdir(), "funnel-chromium-alerts-"));
-  browser = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM_BIN ?? "/usr/bin/chromium",
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+  chromiumSession = await launchChromium({
     locale: "ko-KR",
     timezoneId: "Asia/Seoul",
     viewport: { width: 1280, height: 900 },
   });
+  browser = chromiumSession.context;
   page = await browser.newPage();
   page.on("console", (m) => { if (m.type() === "error") pageErrors.push(m.text()); });
   page.on("pageerror", (e) => pageErrors.push(String(e)));
 });
 
 after(async () => {
-  await browser?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
+  await chromiumSession?.close();
 });
 
 /** What a table of the screen shows: each row's id, rule name and scope. */

@@ -4,35 +4,28 @@
 // even from a read replica. Fails if the console stopped sending the header,
 // or the worker stopped answering it.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { chromium } from "playwright-core";
 
 import "../e2e/client.mjs";
+import { launchChromium } from "./chromium.mjs";
 
 const BASE = process.env.FUNNEL_URL;
 const SECRETS = JSON.parse(process.env.FUNNEL_SECRETS ?? "{}");
 const HEADER = "x-funnel-bookmark";
 
 let browser;
-let profile;
+let chromiumSession;
 
 before(async () => {
-  profile = mkdtempSync(join(tmpdir(), "funnel-chromium-bookmark-"));
-  browser = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM_BIN ?? "/usr/bin/chromium",
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+  chromiumSession = await launchChromium({
     locale: "en-US",
     viewport: { width: 1280, height: 900 },
   });
+  browser = chromiumSession.context;
 });
 
 after(async () => {
-  await browser?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
+  await chromiumSession?.close();
 });
 
 test("after a quarantine replay the console reloads the list with the replay's bookmark, and keeps the newest one in sessionStorage", async () => {

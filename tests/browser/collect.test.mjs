@@ -10,11 +10,11 @@ import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { chromium } from "playwright-core";
 
 import { bundleBrowser } from "../../clients/js/build.mjs";
 // Every answer this test reads from the worker is checked against docs/openapi.json too.
 import { uid } from "../e2e/client.mjs";
+import { launchChromium } from "./chromium.mjs";
 
 const BASE = process.env.FUNNEL_URL;
 const SECRETS = JSON.parse(process.env.FUNNEL_SECRETS ?? "{}");
@@ -26,7 +26,7 @@ const OTHER = `http://127.0.0.1:${PORTS.other}`;
 const AUTH = { authorization: `Bearer ${SECRETS.INTERNAL_API_KEY}` };
 
 let browser;
-let profile;
+let chromiumSession;
 let build;
 const servers = [];
 
@@ -58,18 +58,13 @@ before(async () => {
   const script = readFileSync((await bundleBrowser(build)).iife, "utf8");
   await serve(PORTS.allowed, script);
   await serve(PORTS.other, script);
-  profile = mkdtempSync(join(tmpdir(), "funnel-chromium-"));
-  browser = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM_BIN ?? "/usr/bin/chromium",
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-  });
+  chromiumSession = await launchChromium();
+  browser = chromiumSession.context;
 });
 
 after(async () => {
-  await browser?.close();
+  await chromiumSession?.close();
   for (const s of servers) s.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
   if (build) rmSync(build, { recursive: true, force: true });
 });
 

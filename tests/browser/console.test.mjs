@@ -7,14 +7,13 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createHmac, randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { chromium } from "playwright-core";
 
 // Every answer this test reads from the worker is checked against docs/openapi.json too.
 import "../e2e/client.mjs";
+import { launchChromium } from "./chromium.mjs";
 
 const BASE = process.env.FUNNEL_URL;
 const SECRETS = JSON.parse(process.env.FUNNEL_SECRETS ?? "{}");
@@ -24,8 +23,8 @@ const TZ = "Asia/Seoul";
 const AUTH = { authorization: `Bearer ${SECRETS.INTERNAL_API_KEY}` };
 
 let browser;
+let chromiumSession;
 let page;
-let profile;
 const pageErrors = [];
 /** Every `GET /internal/whoami` the main page sent. */
 const whoamiCalls = [];
@@ -121,16 +120,12 @@ before(async () => {
     env: { ...process.env, INGEST_HMAC_SECRET: SECRETS.INGEST_HMAC_SECRET, INTERNAL_API_KEY: SECRETS.INTERNAL_API_KEY },
   });
   assert.equal(demo.status, 0, demo.stderr);
-  profile = mkdtempSync(join(tmpdir(), "funnel-chromium-"));
-  // A fresh profile each run (playwright passes it as --user-data-dir).
-  browser = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM_BIN ?? "/usr/bin/chromium",
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+  chromiumSession = await launchChromium({
     locale: "ko-KR",
     timezoneId: TZ,
     viewport: { width: 1280, height: 900 },
   });
+  browser = chromiumSession.context;
   page = await browser.newPage();
   page.on("console", (m) => { if (m.type() === "error") pageErrors.push(m.text()); });
   page.on("pageerror", (e) => pageErrors.push(String(e)));
@@ -141,8 +136,7 @@ before(async () => {
 });
 
 after(async () => {
-  await browser?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
+  await chromiumSession?.close();
 });
 
 test("the console asks for the key once, keeps it in sessionStorage only, and shows the summary", async () => {

@@ -4,14 +4,13 @@
 // demo data); screenshots go to test-artifacts/console/.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { chromium } from "playwright-core";
 
 // Every answer this test reads from the worker is checked against docs/openapi.json too.
 import { ingestBearer, uid } from "../e2e/client.mjs";
+import { launchChromium } from "./chromium.mjs";
 
 const BASE = process.env.FUNNEL_URL;
 const SECRETS = JSON.parse(process.env.FUNNEL_SECRETS ?? "{}");
@@ -23,7 +22,7 @@ const AUTH = { authorization: `Bearer ${SECRETS.INTERNAL_API_KEY}` };
 const LENSES = [["presstuner", "revenue"], ["presstuner", "workspace"], ["presstuner", "content"], ["pluid", "engagement"], ["pluid", "writing"], ["pluid", "report"]];
 
 let browser;
-let profile;
+let chromiumSession;
 let page;
 const pageErrors = [];
 
@@ -88,15 +87,12 @@ before(async () => {
     });
     assert.equal(demo.status, 0, demo.stderr);
   }
-  profile = mkdtempSync(join(tmpdir(), "funnel-chromium-"));
-  browser = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM_BIN ?? "/usr/bin/chromium",
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+  chromiumSession = await launchChromium({
     locale: "ko-KR",
     timezoneId: TZ,
     viewport: { width: 1280, height: 900 },
   });
+  browser = chromiumSession.context;
   page = await browser.newPage();
   page.on("console", (m) => { if (m.type() === "error") pageErrors.push(m.text()); });
   page.on("pageerror", (e) => pageErrors.push(String(e)));
@@ -109,8 +105,7 @@ before(async () => {
 });
 
 after(async () => {
-  await browser?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
+  await chromiumSession?.close();
 });
 
 test("ops shows every lens of the seed, writing (user density) and report included, with the summary API's numbers", async () => {

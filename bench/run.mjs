@@ -280,6 +280,8 @@ async function benchShape({ name, count }) {
     ["summary, 14 days", q("/internal/funnel-events/summary", { from: seoulDay(-13), to: seoulDay(1), tz })],
     ["summary, 90 days", q("/internal/funnel-events/summary", { from: seoulDay(-89), to: seoulDay(1), tz })],
     ...funnels.map((f) => [`funnel ${f.name}`, q(`/internal/funnels/${f.name}`, { tz })]),
+    // The funnel screen's "split by" (the same rows read, grouped by the value).
+    [`funnel ${funnels[0].name} by email domain`, q(`/internal/funnels/${funnels[0].name}`, { tz, by: "email_domain" })],
     ["trace", `/internal/trace/${encodeURIComponent(trace_id)}`],
     ["list by type", list({ type: "m_auth_login_fail" })],
     ["list by email", list({ q_email: email })],
@@ -292,6 +294,9 @@ async function benchShape({ name, count }) {
     ["usage months", "/internal/usage/months"],
     ["quarantine list", q("/internal/quarantine", { tz })],
     ["audit list", q("/internal/audit", { tz })],
+    ["quotas (plans, limits, overrides)", "/internal/quotas"],
+    ["alerts (incidents and rules)", "/internal/alerts"],
+    ["whoami (the console's first call)", "/internal/whoami"],
   ];
   const health = await load.read(w.url, "/api/health", READ_SECONDS);
   row(`Floor: GET /api/health, ${label}`, `${fmt(health.rps)} req/s`, `${fmt(health.p50)} / ${fmt(health.p99)}`, "1.00");

@@ -153,30 +153,55 @@ fn subjects(funnel: &'static Funnel, steps: &[StepRow], errors: &[ErrorRow]) -> 
 }
 
 pub fn compute(funnel: &'static Funnel, steps: &[StepRow], errors: &[ErrorRow]) -> FunnelResult {
-    let s = subjects(funnel, steps, errors);
-    count(funnel, &s, |_| true)
+    compute_split(funnel, steps, errors, false).0
 }
 
-/// Counts the subjects `keep` selects through the funnel's steps.
-fn count(funnel: &'static Funnel, s: &Subjects, keep: impl Fn(&str) -> bool) -> FunnelResult {
+/// The funnel and, with `split`, its [`breakdown`], from one reading of the
+/// rows: each subject is walked through the steps once, then tallied into
+/// the whole and into its group, so a breakdown costs about what the funnel costs.
+pub fn compute_split(
+    funnel: &'static Funnel,
+    steps: &[StepRow],
+    errors: &[ErrorRow],
+    split: bool,
+) -> (FunnelResult, Option<Vec<BreakdownGroup>>) {
+    let s = subjects(funnel, steps, errors);
+    let walked = walk(&s);
+    let whole = tally(funnel, &s, walked.iter().copied());
+    (whole, split.then(|| groups(funnel, &s, &walked)))
+}
+
+/// How deep each subject got: the steps it reached in order, each no earlier
+/// than the previous one (its first time there, or else its last).
+fn walk(s: &Subjects) -> Vec<(&str, usize)> {
+    s.times
+        .iter()
+        .map(|(subject, steps)| {
+            let mut at: Option<&str> = None;
+            let mut depth = 0;
+            for slot in steps {
+                let Some((first, last)) = slot else { break };
+                let t = match at {
+                    None => first.as_str(),
+                    Some(prev) if first.as_str() >= prev => first.as_str(),
+                    Some(prev) if last.as_str() >= prev => last.as_str(),
+                    Some(_) => break,
+                };
+                at = Some(t);
+                depth += 1;
+            }
+            (subject.as_str(), depth)
+        })
+        .collect()
+}
+
+/// Counts walked subjects through the funnel's steps, with drop-off reasons.
+fn tally<'a>(funnel: &'static Funnel, s: &Subjects, walked: impl Iterator<Item = (&'a str, usize)>) -> FunnelResult {
     let n = funnel.steps.len();
     let mut reached = vec![0u64; n];
     let mut drops: Vec<BTreeMap<String, u64>> = vec![BTreeMap::new(); n];
     let mut dropped_traces: Vec<Vec<&str>> = vec![Vec::new(); n];
-    for (subject, steps) in s.times.iter().filter(|(subject, _)| keep(subject)) {
-        let mut at: Option<&str> = None;
-        let mut depth = 0;
-        for slot in steps {
-            let Some((first, last)) = slot else { break };
-            let t = match at {
-                None => first.as_str(),
-                Some(prev) if first.as_str() >= prev => first.as_str(),
-                Some(prev) if last.as_str() >= prev => last.as_str(),
-                Some(_) => break,
-            };
-            at = Some(t);
-            depth += 1;
-        }
+    for (subject, depth) in walked {
         for r in reached.iter_mut().take(depth) {
             *r += 1;
         }
@@ -288,48 +313,55 @@ pub struct BreakdownGroup {
 /// subjects (then by value), subjects without a value, and `other` for the rest.
 /// Each subject falls in exactly one group, so the groups' counts add up to the funnel's.
 pub fn breakdown(funnel: &'static Funnel, steps: &[StepRow], errors: &[ErrorRow]) -> Vec<BreakdownGroup> {
-    let s = subjects(funnel, steps, errors);
-    let entered = |subject: &str| {
-        s.times
-            .get(subject)
-            .is_some_and(|t| t.first().is_some_and(Option::is_some))
-    };
+    compute_split(funnel, steps, errors, true).1.unwrap_or_default()
+}
+
+/// The groups of [`breakdown`] from the walked subjects: each subject is put
+/// in its group once, then each group is tallied over its own subjects.
+fn groups(funnel: &'static Funnel, s: &Subjects, walked: &[(&str, usize)]) -> Vec<BreakdownGroup> {
     let mut sizes: BTreeMap<&str, u64> = BTreeMap::new();
-    for (subject, value) in &s.group {
-        if entered(subject) {
+    for (subject, depth) in walked {
+        if let (Some(value), true) = (s.group.get(*subject), *depth > 0) {
             *sizes.entry(value.as_str()).or_default() += 1;
         }
     }
     let mut ranked: Vec<(&str, u64)> = sizes.into_iter().collect();
     ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
-    let top: Vec<&str> = ranked.iter().take(BREAKDOWN_GROUPS).map(|(v, _)| *v).collect();
-    let group_of = |subject: &str| s.group.get(subject).map(String::as_str);
-    let group = |value: Option<String>, other: bool, r: FunnelResult| BreakdownGroup {
-        value,
-        other,
-        subjects: r.subjects,
-        steps: r.steps,
-        overall_conversion: r.overall_conversion,
-    };
-    let mut out: Vec<BreakdownGroup> = top
+    let top: HashMap<&str, usize> = ranked
         .iter()
-        .map(|v| {
-            group(
-                Some(v.to_string()),
-                false,
-                count(funnel, &s, |sub| group_of(sub) == Some(v)),
-            )
-        })
+        .take(BREAKDOWN_GROUPS)
+        .enumerate()
+        .map(|(i, (v, _))| (*v, i))
         .collect();
-    let none = count(funnel, &s, |sub| group_of(sub).is_none());
-    if none.subjects > 0 {
-        out.push(group(None, false, none));
+    // Buckets: the top values in rank order, then "no value", then "other".
+    let (none, other) = (top.len(), top.len() + 1);
+    let mut buckets: Vec<Vec<(&str, usize)>> = vec![Vec::new(); top.len() + 2];
+    for &(subject, depth) in walked {
+        let bucket = match s.group.get(subject) {
+            None => none,
+            Some(v) => top.get(v.as_str()).copied().unwrap_or(other),
+        };
+        buckets[bucket].push((subject, depth));
     }
-    let rest = count(funnel, &s, |sub| group_of(sub).is_some_and(|v| !top.contains(&v)));
-    if rest.subjects > 0 {
-        out.push(group(None, true, rest));
+    let mut values: Vec<&str> = vec![""; top.len()];
+    for (v, i) in &top {
+        values[*i] = v;
     }
-    out
+    buckets
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, members)| {
+            let r = tally(funnel, s, members.into_iter());
+            // The named groups always show; "no value" and "other" only when they hold someone.
+            (i < none || r.subjects > 0).then(|| BreakdownGroup {
+                value: (i < none).then(|| values[i].to_string()),
+                other: i == other,
+                subjects: r.subjects,
+                steps: r.steps,
+                overall_conversion: r.overall_conversion,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -66,14 +66,15 @@ pub async fn count<S: EventStore>(
     let range = TimeRange::parse(params, now)?;
     let steps: Vec<&str> = funnel.steps.iter().map(|s| s.event).collect();
     let (step_rows, error_rows) = store.funnel_rows(&Span::from(&range), &steps, by).await?;
+    let (whole, groups) = funnel::compute_split(funnel, &step_rows, &error_rows, by.is_some());
     Ok(FunnelCount {
         from: range.from_stored(),
         to: range.to_stored(),
         tz: range.tz.name().to_string(),
-        funnel: funnel::compute(funnel, &step_rows, &error_rows),
+        funnel: whole,
         breakdown: by.map(|by| FunnelBreakdown {
             by: by.name(),
-            groups: funnel::breakdown(funnel, &step_rows, &error_rows),
+            groups: groups.unwrap_or_default(),
         }),
     })
 }

@@ -17,13 +17,6 @@ use crate::usecases::events::{export_next, ExportPlan};
 
 pub async fn serve(mut req: Request, env: &Env) -> Result<Response> {
     let url = req.url()?;
-    let Some(method) = Method::parse(req.method().as_ref()) else {
-        return into_response(refuse(&AppError::MethodNotAllowed), None, env).await;
-    };
-    let (route, captures) = match dispatch::route(method, url.path()) {
-        Ok(found) => found,
-        Err(e) => return into_response(refuse(&e), None, env).await,
-    };
     let mut api_req = ApiRequest {
         path: url.path().to_string(),
         query: url
@@ -34,20 +27,31 @@ pub async fn serve(mut req: Request, env: &Env) -> Result<Response> {
         body: Vec::new(),
         host: url.host_str().map(str::to_string),
     };
+    let config = env::config(env);
+    // Every refusal before the route runs goes through the same finishing as
+    // the route's own answers (CORS on /collect included).
+    let refused = |e: AppError, api_req: &ApiRequest| dispatch::refuse_request(config.as_ref(), api_req, &e);
+    let Some(method) = Method::parse(req.method().as_ref()) else {
+        return into_response(refused(AppError::MethodNotAllowed, &api_req), None, env).await;
+    };
+    let (route, captures) = match dispatch::route(method, url.path()) {
+        Ok(found) => found,
+        Err(e) => return into_response(refused(e, &api_req), None, env).await,
+    };
     if route.max_body > 0 {
         // The declared length first: a too-large body is refused unread.
         if let Err(e) = dispatch::check_body_size(route, api_req.header("content-length"), None) {
-            return into_response(refuse(&e), None, env).await;
+            return into_response(refused(e, &api_req), None, env).await;
         }
         let body = match req.bytes().await {
             Ok(body) => body,
             Err(_) => {
                 let e = AppError::InvalidBody("The body could not be read.".into());
-                return into_response(refuse(&e), None, env).await;
+                return into_response(refused(e, &api_req), None, env).await;
             }
         };
         if let Err(e) = dispatch::check_body_size(route, None, Some(body.len())) {
-            return into_response(refuse(&e), None, env).await;
+            return into_response(refused(e, &api_req), None, env).await;
         }
         api_req.body = body;
     }
@@ -56,11 +60,11 @@ pub async fn serve(mut req: Request, env: &Env) -> Result<Response> {
         .and_then(|start| env::store_in_session(env, &start))
     {
         Ok(store) => store,
-        Err(e) => return into_response(refuse(&e), None, env).await,
+        Err(e) => return into_response(refused(e, &api_req), None, env).await,
     };
     let app = App {
         store,
-        config: env::config(env),
+        config,
         now: Utc::now(),
         spool: super::queue::spool(env),
         limiter: super::ratelimit::limiter(env),

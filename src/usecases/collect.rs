@@ -105,7 +105,7 @@ pub async fn collect<S: EventStore>(
     let site = admit(config, req.key, req.origin)?;
     check_rate(limiter, &buckets(req.client_ip, site)).await?;
     if !is_beacon_content_type(req.content_type) {
-        return Err(AppError::UnsupportedMediaType);
+        return Err(AppError::NotABeaconBody);
     }
     let sender = Sender {
         default_source: &site.site,

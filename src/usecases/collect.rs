@@ -9,9 +9,11 @@
 //! browser-safe type and not metered, or it is rejected with
 //! `not_browser_safe` (the others are stored).
 //!
-//! CORS: the dispatcher echoes `Access-Control-Allow-Origin` only for an
-//! origin the key lists; any other origin gets a 403 and no CORS header, so
-//! its page cannot read anything.
+//! CORS: every answer on `/collect` leaves through
+//! [`crate::api::dispatch::respond`] (the shell's early refusals too: 413,
+//! 405), which echoes `Access-Control-Allow-Origin` only for an origin the
+//! key lists; any other origin (`null` included: an opaque origin names no
+//! site) gets a 403 and no CORS header, so its page cannot read anything.
 
 use chrono::{DateTime, Utc};
 

@@ -36,6 +36,9 @@ pub enum AppError {
         got: usize,
     },
     UnsupportedMediaType,
+    /// `POST /collect` with a body that is not JSON text: a form
+    /// (`URLSearchParams`, `FormData`) or a Blob of another type.
+    NotABeaconBody,
     InvalidJson(String),
     /// The JSON parsed but is not the documented request shape.
     InvalidBody(String),
@@ -122,7 +125,8 @@ impl AppError {
                     AuthFailure::BadKey => ("bad_key", "The bearer key is not valid."),
                     AuthFailure::BadPublishableKey => (
                         "bad_publishable_key",
-                        "The key query parameter is not a configured publishable key.",
+                        "The key query parameter (/collect?key=pk_…) is missing or not a configured \
+                         publishable key; a key in the body or a header is not read.",
                     ),
                 };
                 Problem::new(401, code, "Unauthorized", detail)
@@ -150,6 +154,14 @@ impl AppError {
                 "unsupported_media_type",
                 "Unsupported Media Type",
                 "Send the body as Content-Type: application/json.",
+            ),
+            NotABeaconBody => Problem::new(
+                415,
+                "unsupported_media_type",
+                "Unsupported Media Type",
+                "Send the events as JSON text: navigator.sendBeacon(url, JSON.stringify(body)) (text/plain) \
+                 or fetch with Content-Type: application/json. A form body (URLSearchParams, FormData) \
+                 or a Blob of another type is not read.",
             ),
             InvalidJson(detail) => Problem::new(400, "invalid_json", "Invalid JSON", detail.clone()),
             InvalidBody(detail) => Problem::new(400, "invalid_body", "Invalid request body", detail.clone()),

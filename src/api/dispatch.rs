@@ -85,23 +85,41 @@ pub async fn handle<S: EventStore>(
         e => e,
     });
     let reply = reply.unwrap_or_else(|e| Reply::problem(&e));
-    let reply = if route.access == Access::Publishable {
-        with_cors(app, req, reply)
+    respond(app.config.as_ref(), req, reply)
+}
+
+/// Every answer leaves through here, whether its route ran or the request was
+/// refused before (unknown method, wrong method, body too large or unreadable):
+/// the security headers, and on browser collection's path the CORS headers,
+/// so a page can read every refusal meant for it.
+pub fn respond(config: Option<&Config>, req: &ApiRequest, reply: Reply) -> Reply {
+    let reply = if routes::is_publishable_path(&req.path) {
+        with_cors(config, req, reply)
     } else {
         reply
     };
     finish(reply)
 }
 
+/// A problem answered before (or instead of) the route: see [`respond`].
+pub fn refuse_request(config: Option<&Config>, req: &ApiRequest, err: &AppError) -> Reply {
+    respond(config, req, Reply::problem(err))
+}
+
 /// A collect answer (success or problem) readable by the page only when its
 /// origin is one the presented key lists; `Vary: Origin` either way, since
 /// the answer depends on it.
-fn with_cors<S>(app: &App<S>, req: &ApiRequest, reply: Reply) -> Reply {
+fn with_cors(config: Option<&Config>, req: &ApiRequest, reply: Reply) -> Reply {
     let origin = req.header("origin");
-    let allowed = app
-        .config
-        .as_ref()
-        .is_some_and(|c| usecases::collect::admit(c, publishable_key(req), origin).is_ok());
+    let keys = publishable_keys(req);
+    // Two `key` parameters are refused (400 `repeated_parameter`); that answer
+    // is readable only when every key given lists the origin.
+    let allowed = config.is_some_and(|c| {
+        !keys.is_empty()
+            && keys
+                .iter()
+                .all(|key| usecases::collect::admit(c, Some(key), origin).is_ok())
+    });
     let reply = reply.with_header("vary", "Origin");
     match origin {
         Some(origin) if allowed => reply.with_header("access-control-allow-origin", origin),
@@ -109,9 +127,15 @@ fn with_cors<S>(app: &App<S>, req: &ApiRequest, reply: Reply) -> Reply {
     }
 }
 
-/// The `key` query parameter (a beacon cannot send headers).
-fn publishable_key(req: &ApiRequest) -> Option<&str> {
-    req.query.iter().find(|(k, _)| k == "key").map(|(_, v)| v.as_str())
+/// Every `key` query parameter (a beacon cannot send headers), trimmed as
+/// [`Params::get`] reads it.
+fn publishable_keys(req: &ApiRequest) -> Vec<&str> {
+    req.query
+        .iter()
+        .filter(|(k, _)| k == "key")
+        .map(|(_, v)| v.trim())
+        .filter(|v| !v.is_empty())
+        .collect()
 }
 
 /// Runs the use case and, when the route names a person or changes

@@ -217,6 +217,14 @@ pub fn find(method: Method, path: &str) -> Match {
     }
 }
 
+/// Whether `path` is a route of browser collection (whatever the method): every
+/// answer there, refusals before any route ran included, carries its CORS headers.
+pub fn is_publishable_path(path: &str) -> bool {
+    ROUTES
+        .iter()
+        .any(|r| r.access == Access::Publishable && match_path(r.path, path).is_some())
+}
+
 fn match_path(template: &'static str, path: &str) -> Option<Vec<(&'static str, String)>> {
     let mut captures = Vec::new();
     let mut parts = path.split('/');

@@ -11,20 +11,15 @@ use crate::api::dispatch::{self, refuse};
 use crate::api::reply::{Body, Reply, CONSOLE_CSP};
 use crate::api::session::{session_start, BOOKMARK_HEADER};
 use crate::api::{ApiRequest, App, Method};
+use crate::config::Config;
 use crate::error::AppError;
 use crate::storage::SqlStore;
 use crate::usecases::events::{export_next, ExportPlan};
 
-pub async fn serve(mut req: Request, env: &Env) -> Result<Response> {
+/// The core's view of a request, its body not yet read.
+pub fn request_of(req: &Request) -> Result<ApiRequest> {
     let url = req.url()?;
-    let Some(method) = Method::parse(req.method().as_ref()) else {
-        return into_response(refuse(&AppError::MethodNotAllowed), None, env).await;
-    };
-    let (route, captures) = match dispatch::route(method, url.path()) {
-        Ok(found) => found,
-        Err(e) => return into_response(refuse(&e), None, env).await,
-    };
-    let mut api_req = ApiRequest {
+    Ok(ApiRequest {
         path: url.path().to_string(),
         query: url
             .query_pairs()
@@ -33,21 +28,35 @@ pub async fn serve(mut req: Request, env: &Env) -> Result<Response> {
         headers: req.headers().entries().collect(),
         body: Vec::new(),
         host: url.host_str().map(str::to_string),
+    })
+}
+
+/// Answers `req` (`api_req` is [`request_of`] it; the body is read into it).
+pub async fn serve(mut req: Request, api_req: &mut ApiRequest, config: Option<Config>, env: &Env) -> Result<Response> {
+    // Every refusal before the route runs goes through the same finishing as
+    // the route's own answers (CORS on /collect included).
+    let refused = |e: AppError, api_req: &ApiRequest| dispatch::refuse_request(config.as_ref(), api_req, &e);
+    let Some(method) = Method::parse(req.method().as_ref()) else {
+        return into_response(refused(AppError::MethodNotAllowed, api_req), None, env).await;
+    };
+    let (route, captures) = match dispatch::route(method, &api_req.path) {
+        Ok(found) => found,
+        Err(e) => return into_response(refused(e, api_req), None, env).await,
     };
     if route.max_body > 0 {
         // The declared length first: a too-large body is refused unread.
         if let Err(e) = dispatch::check_body_size(route, api_req.header("content-length"), None) {
-            return into_response(refuse(&e), None, env).await;
+            return into_response(refused(e, api_req), None, env).await;
         }
         let body = match req.bytes().await {
             Ok(body) => body,
             Err(_) => {
                 let e = AppError::InvalidBody("The body could not be read.".into());
-                return into_response(refuse(&e), None, env).await;
+                return into_response(refused(e, api_req), None, env).await;
             }
         };
         if let Err(e) = dispatch::check_body_size(route, None, Some(body.len())) {
-            return into_response(refuse(&e), None, env).await;
+            return into_response(refused(e, api_req), None, env).await;
         }
         api_req.body = body;
     }
@@ -56,17 +65,17 @@ pub async fn serve(mut req: Request, env: &Env) -> Result<Response> {
         .and_then(|start| env::store_in_session(env, &start))
     {
         Ok(store) => store,
-        Err(e) => return into_response(refuse(&e), None, env).await,
+        Err(e) => return into_response(refused(e, api_req), None, env).await,
     };
     let app = App {
         store,
-        config: env::config(env),
+        config,
         now: Utc::now(),
         spool: super::queue::spool(env),
         limiter: super::ratelimit::limiter(env),
         archive: super::archive::bucket(env),
     };
-    let mut reply = crate::api::handle(&app, route, &captures, &api_req).await;
+    let mut reply = crate::api::handle(&app, route, &captures, api_req).await;
     if let Some(bookmark) = app.store.backend().bookmark() {
         reply.headers.push((BOOKMARK_HEADER, bookmark));
     }

@@ -27,11 +27,23 @@ fn start() {
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     // Every error becomes a problem+json in the core; only a failure to build
     // any response at all reaches workers-rs (which answers a bare 500).
-    match http::serve(req, &env).await {
+    let config = env::config(&env);
+    let mut api_req = match http::request_of(&req) {
+        Ok(api_req) => api_req,
+        Err(e) => {
+            worker::console_error!("request unreadable: {e}");
+            let reply = api::dispatch::refuse(&crate::error::AppError::Internal);
+            return http::into_response(reply, None, &env).await;
+        }
+    };
+    match http::serve(req, &mut api_req, config, &env).await {
         Ok(response) => Ok(response),
         Err(e) => {
             worker::console_error!("response failed: {e}");
-            http::into_response(api::dispatch::refuse(&crate::error::AppError::Internal), None, &env).await
+            // The last resort leaves like every other answer (CORS on /collect).
+            let config = env::config(&env);
+            let reply = api::dispatch::refuse_request(config.as_ref(), &api_req, &crate::error::AppError::Internal);
+            http::into_response(reply, None, &env).await
         }
     }
 }

@@ -9,9 +9,11 @@
 //! browser-safe type and not metered, or it is rejected with
 //! `not_browser_safe` (the others are stored).
 //!
-//! CORS: the dispatcher echoes `Access-Control-Allow-Origin` only for an
-//! origin the key lists; any other origin gets a 403 and no CORS header, so
-//! its page cannot read anything.
+//! CORS: every answer on `/collect` leaves through
+//! [`crate::api::dispatch::respond`] (the shell's early refusals too: 413,
+//! 405), which echoes `Access-Control-Allow-Origin` only for an origin the
+//! key lists; any other origin (`null` included: an opaque origin names no
+//! site) gets a 403 and no CORS header, so its page cannot read anything.
 
 use chrono::{DateTime, Utc};
 
@@ -105,7 +107,7 @@ pub async fn collect<S: EventStore>(
     let site = admit(config, req.key, req.origin)?;
     check_rate(limiter, &buckets(req.client_ip, site)).await?;
     if !is_beacon_content_type(req.content_type) {
-        return Err(AppError::UnsupportedMediaType);
+        return Err(AppError::NotABeaconBody);
     }
     let sender = Sender {
         default_source: &site.site,

@@ -3,7 +3,8 @@
 // browser build of the client (clients/js/src/browser.ts, bundled here) and
 // its events arrive when the page is left (pagehide → sendBeacon); the other
 // origin is blocked by CORS and its requests (fetch, no-cors, beacon) refused by the worker; the
-// publishable key sends no other type and reads nothing.
+// publishable key sends no other type and reads nothing; the listed page can read
+// a 413 (CORS on the shell's refusals); a sandboxed frame (origin "null") sends nothing.
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
@@ -30,12 +31,16 @@ let chromiumSession;
 let build;
 const servers = [];
 
-/** A page server: `/` is a blank page, `/funnel-browser.js` the browser build. */
+/** A page server: `/` is a blank page (`/no-referrer` the same with `Referrer-Policy: no-referrer`), `/funnel-browser.js` the browser build. */
 function serve(port, script) {
   const server = createServer((req, res) => {
     if (req.url === "/funnel-browser.js") {
       res.writeHead(200, { "content-type": "text/javascript" });
       res.end(script);
+    } else if (req.url === "/no-referrer") {
+      // A page whose referrer policy withholds its origin: its beacons leave with `Origin: null`.
+      res.writeHead(200, { "content-type": "text/html", "referrer-policy": "no-referrer" });
+      res.end("<!doctype html><title>site</title><script src=\"/funnel-browser.js\"></script><body>site</body>");
     } else {
       res.writeHead(200, { "content-type": "text/html" });
       res.end("<!doctype html><title>site</title><script src=\"/funnel-browser.js\"></script><body>site</body>");
@@ -153,4 +158,75 @@ test("from the listed origin the publishable key sends no other type and reads n
   assert.equal((await stored("purchase_completed", [ids.money])).length, 0);
   assert.equal((await stored("compile_prompt", [ids.metered])).length, 0);
   await page.close();
+});
+
+test("the listed origin's page can read a 413 (the shell's refusal carries CORS headers); another origin's cannot", async () => {
+  const read = async (origin) => {
+    const page = await browser.newPage();
+    await page.goto(`${origin}/`);
+    const outcome = await page.evaluate(async ({ url, key }) => {
+      try {
+        const res = await fetch(`${url}/collect?key=${key}`, {
+          method: "POST",
+          headers: { "content-type": "text/plain;charset=UTF-8" },
+          body: " ".repeat(65_537),
+        });
+        return `read ${res.status} ${(await res.json()).code}`;
+      } catch (e) {
+        return `blocked: ${e.name}`;
+      }
+    }, { url: BASE, key: PK });
+    await page.close();
+    return outcome;
+  };
+  assert.equal(await read(ALLOWED), "read 413 payload_too_large");
+  assert.equal(await read(OTHER), "blocked: TypeError");
+});
+
+test("a sandboxed frame (origin \"null\") is told once in the console and sends nothing; a no-referrer page of the listed origin still sends from Chromium", async () => {
+  const page = await browser.newPage();
+  const said = [];
+  page.on("console", (m) => said.push(m.text()));
+  const collects = [];
+  page.on("request", (r) => r.url().includes("/collect") && collects.push(r.url()));
+  await page.goto(`${ALLOWED}/`);
+  // A sandboxed iframe (no allow-same-origin): `location.origin` is "null".
+  await page.evaluate(({ url, key, script }) => new Promise((resolve) => {
+    const frame = document.createElement("iframe");
+    frame.sandbox = "allow-scripts";
+    frame.srcdoc = `<script src="${script}"></script><script>
+      const s = window.funnel.init({ url: "${url}", key: "${key}", flushIntervalMs: 0 });
+      s.track("m_page_view", { anonymous_id: "a" });
+      s.flush();
+      console.log("frame done " + location.origin);
+    </script>`;
+    frame.onload = resolve;
+    document.body.append(frame);
+  }), { url: BASE, key: PK, script: `${ALLOWED}/funnel-browser.js` });
+  for (let i = 0; i < 20 && !said.some((t) => t.startsWith("frame done")); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(said.includes("frame done null"), said.join(" | "));
+  assert.equal(said.filter((t) => t.includes('origin is "null"')).length, 1, said.join(" | "));
+  assert.deepEqual(collects, [], "the frame made no request");
+  await page.close();
+
+  // A page of the listed origin served with Referrer-Policy: no-referrer. The Fetch standard
+  // sends `Origin: null` for its no-cors POSTs (refused, as above); Chromium sends the page's
+  // origin for its beacons and no-cors requests all the same, so they arrive (docs/api.md).
+  const strict = await browser.newPage();
+  await strict.goto(`${ALLOWED}/no-referrer`);
+  const ids = { opaque: uid("noref"), beacon: uid("noref") };
+  await strict.evaluate(async ({ url, key, ids }) => {
+    const body = JSON.stringify({ events: [{ event_type: "m_page_view", event_id: ids.opaque, anonymous_id: "a" }] });
+    await fetch(`${url}/collect?key=${key}`, { method: "POST", mode: "no-cors", headers: { "content-type": "text/plain" }, body });
+    const s = window.funnel.init({ url, key, flushIntervalMs: 0 });
+    s.track("m_page_view", { event_id: ids.beacon });
+  }, { url: BASE, key: PK, ids });
+  await strict.goto("about:blank");
+  let arrived = [];
+  for (let i = 0; i < 40 && arrived.length < 2; i++) {
+    await new Promise((r) => setTimeout(r, 250));
+    arrived = await stored("m_page_view", Object.values(ids));
+  }
+  assert.deepEqual(arrived.map((e) => e.event_id).sort(), Object.values(ids).sort());
+  await strict.close();
 });

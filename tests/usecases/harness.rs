@@ -129,8 +129,10 @@ impl Service {
             body: body.to_vec(),
             host: Some(host.to_string()),
         };
+        // Refusals before the route runs leave as the worker's do (CORS on /collect included).
+        let refuse = |e: &funnel::error::AppError| api::dispatch::refuse_request(self.app.config.as_ref(), &req, e);
         let reply = match api::dispatch::route(method, path) {
-            Err(e) => api::dispatch::refuse(&e),
+            Err(e) => refuse(&e),
             // As the worker: a route without a body limit never reads the body.
             Ok((route, captures)) if route.max_body == 0 => {
                 let req = ApiRequest {
@@ -140,7 +142,7 @@ impl Service {
                 pollster::block_on(api::handle(&self.app, route, &captures, &req))
             }
             Ok((route, captures)) => match api::dispatch::check_body_size(route, None, Some(body.len())) {
-                Err(e) => api::dispatch::refuse(&e),
+                Err(e) => refuse(&e),
                 Ok(()) => pollster::block_on(api::handle(&self.app, route, &captures, &req)),
             },
         };

@@ -40,6 +40,8 @@ export interface BrowserEnvironment {
   setInterval?: (fn: () => void, ms: number) => unknown;
   clearInterval?: (handle: unknown) => void;
   warn?: (message: string) => void;
+  /** The page's origin (`location.origin`): `"null"` for a sandboxed iframe or a file:// page. */
+  origin?: string;
 }
 
 export interface BrowserOptions extends BrowserEnvironment {
@@ -58,6 +60,11 @@ const encoder = new TextEncoder();
 const bytes = (s: string) => encoder.encode(s).length;
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 const ENVELOPE = '{"events":[]}';
+
+/** Said once when the page's origin is opaque: the service refuses `Origin: null`. */
+export const OPAQUE_ORIGIN_WARNING =
+  'funnel: this page\'s origin is "null" (a sandboxed iframe or a file:// page): /collect refuses it ' +
+  "(403 origin_not_allowed, an opaque origin names no site), so its events are not sent";
 
 /** Groups serialized events into bodies of at most `maxBytes` and `maxEvents`; an event too large alone is returned in `tooLarge`. */
 export function packBeacons(events: string[], maxBytes = MAX_BEACON_BYTES, maxEvents = MAX_BEACON_EVENTS) {
@@ -91,6 +98,8 @@ export class FunnelBrowser {
   private readonly env: Required<Pick<BrowserEnvironment, "now" | "randomBytes" | "warn">> & BrowserEnvironment;
   private readonly maxQueue: number;
   private timer: unknown = null;
+  /** The page has an opaque origin: nothing it sends could be accepted. */
+  readonly opaqueOrigin: boolean;
   private readonly onHidden = () => {
     if (this.env.document?.visibilityState === "hidden") this.flush();
   };
@@ -109,8 +118,11 @@ export class FunnelBrowser {
       setInterval: (fn, ms) => setInterval(fn, ms),
       clearInterval: (h) => clearInterval(h as ReturnType<typeof setInterval>),
       warn: (m) => console.warn(m),
+      origin: (g as { location?: { origin?: string } }).location?.origin,
       ...options,
     };
+    this.opaqueOrigin = this.env.origin === "null";
+    if (this.opaqueOrigin) this.env.warn(OPAQUE_ORIGIN_WARNING);
     this.endpoint = `${options.url.replace(/\/+$/, "")}${COLLECT_PATH}?key=${encodeURIComponent(options.key)}`;
     this.maxQueue = options.maxQueue ?? 1000;
     this.anonymousId = this.loadAnonymousId();
@@ -123,6 +135,8 @@ export class FunnelBrowser {
   /** Queues one event. Never throws: a type a page may not send, or an event that cannot be serialized, is dropped with a warning. */
   track<T extends BrowserEventType>(type: T, fields?: BrowserFields<T>): void {
     try {
+      // Said once at init; every request would be refused (403), so none is made.
+      if (this.opaqueOrigin) return;
       if (!(BROWSER_EVENT_TYPES as readonly string[]).includes(type)) {
         this.env.warn(`funnel: ${String(type)} cannot be sent from a browser; dropped`);
         return;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { FunnelBrowser, MAX_BEACON_BYTES, packBeacons, type BrowserOptions } from "../src/browser";
+import { FunnelBrowser, MAX_BEACON_BYTES, OPAQUE_ORIGIN_WARNING, packBeacons, type BrowserOptions } from "../src/browser";
 
 /** A page: event targets for window and document, a beacon that records (or refuses), a fetch that records. */
 function page(options: Partial<BrowserOptions> & { beaconAccepts?: boolean } = {}) {
@@ -113,4 +113,21 @@ test("close sends what is left and stops listening", () => {
   p.funnel.track("page_view", { properties: { page_name: "b" } });
   p.hide();
   assert.equal(p.events().length, 1, "no listener after close");
+});
+
+test("a page whose origin is \"null\" is told once in the console and sends nothing, without throwing", () => {
+  const p = page({ origin: "null" });
+  assert.deepEqual(p.warnings, [OPAQUE_ORIGIN_WARNING]);
+  assert.match(p.warnings[0], /origin_not_allowed/);
+  p.funnel.track("page_view", { properties: { page_name: "pricing" } });
+  p.funnel.track("search", { properties: { search_term: "x" } });
+  p.hide();
+  p.funnel.close();
+  assert.equal(p.beacons.length + p.fetches.length, 0);
+  assert.equal(p.warnings.length, 1, "said once");
+  const listed = page({ origin: "https://docs.example.com" });
+  listed.funnel.track("page_view", { properties: { page_name: "pricing" } });
+  listed.hide();
+  assert.equal(listed.beacons.length, 1);
+  assert.deepEqual(listed.warnings, []);
 });

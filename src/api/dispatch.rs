@@ -308,6 +308,7 @@ async fn run<S: EventStore>(
         Endpoint::Erasure => {
             let receipt = erasure::request(
                 store,
+                app.archive.as_deref(),
                 fingerprint_key()?,
                 key_name,
                 req.header("content-type"),
@@ -320,7 +321,7 @@ async fn run<S: EventStore>(
             let audit = audited(
                 "erasure",
                 Some(e.subject.clone()),
-                Some(e.events_deleted + e.quarantine_deleted),
+                Some(e.events_deleted + e.quarantine_deleted + e.archived_deleted),
             );
             (ok(&receipt), audit)
         }

@@ -31,9 +31,15 @@ const TYPES: [&str; 4] = [
 
 /// 60 events 97 minutes apart from 2026-02-07T00:00Z: 23 in expired hours (each its own hour).
 fn service_with_rows() -> Service {
+    service_with_rows_where(|_| true)
+}
+
+/// The same events, of those whose index `keep` accepts (event `i` is user `u{i % 4}`'s).
+fn service_with_rows_where(keep: impl Fn(i64) -> bool) -> Service {
     let s = Service::new();
     let start = funnel::time::parse_rfc3339("2026-02-07T00:00:00Z").unwrap();
     let rows: Vec<_> = (0..60)
+        .filter(|i| keep(*i))
         .map(|i| {
             let ts = funnel::time::to_stored(start + Duration::minutes(97 * i));
             let mut row = old_row(
@@ -362,4 +368,152 @@ mod dead_letters {
         let bad = replay(&s, Some("events/2026"));
         assert_eq!((bad.status, bad.code()), (400, "invalid_after"));
     }
+}
+
+/// Every archived event, each object checked against its D1 manifest.
+fn archived_events(s: &Service) -> Vec<funnel::record::StoredEvent> {
+    let mut events = Vec::new();
+    for m in manifests(s) {
+        let bytes = s.archive.object(&m.object_key).expect("the object of a manifest row");
+        events.extend(hour::verify(&bytes, &m).unwrap());
+    }
+    events
+}
+
+/// Σ per rollup table of its measure, per event type (the rows that are not zero).
+fn rollup_totals(s: &Service) -> Vec<Vec<Vec<String>>> {
+    [
+        "SELECT event_type, round(SUM(n), 6), round(SUM(errored), 6) FROM event_rollup GROUP BY 1 HAVING SUM(n) <> 0",
+        "SELECT event_type, round(SUM(n), 6) FROM event_day_rollup GROUP BY 1 HAVING SUM(n) <> 0",
+        "SELECT event_type, property, value, round(SUM(n), 6) FROM property_rollup GROUP BY 1, 2, 3 HAVING SUM(n) <> 0",
+        "SELECT event_type, property, value, round(SUM(n), 6) FROM property_day_rollup GROUP BY 1, 2, 3 HAVING SUM(n) <> 0",
+        "SELECT user_id, action, month, used FROM usage_rollup WHERE used <> 0 ORDER BY 1, 2, 3",
+    ]
+    .iter()
+    .map(|q| dump(s, &format!("({q})")))
+    .collect()
+}
+
+fn erase_u1(s: &Service) -> serde_json::Value {
+    let a = s.with_key(
+        funnel::api::Method::Post,
+        "/internal/erasure",
+        &serde_json::json!({ "user_id": "u1" }),
+    );
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    a.body
+}
+
+fn u1_left(s: &Service) -> (i64, usize) {
+    let in_d1 = count(s, "SELECT COUNT(*) FROM funnel_events WHERE user_id = 'u1'");
+    let archived = archived_events(s)
+        .iter()
+        .filter(|e| e.user_id.as_deref() == Some("u1"))
+        .count();
+    (in_d1, archived)
+}
+
+#[test]
+fn erasure_rewrites_the_archived_hours_holding_the_subject_and_the_rollups_lose_exactly_those_events() {
+    let s = service_with_rows();
+    run_until_done(&s);
+    // The same service without u1 ever: what must exist after the erasure.
+    let without = service_with_rows_where(|i| i % 4 != 1);
+    run_until_done(&without);
+    // And a late event of u1 in an archived hour, not archived yet (its delete
+    // alone would not leave the rollups: archived hours' deletes do not subtract).
+    let mut late = old_row(
+        "late",
+        "2026-02-07T00:30:00.000Z",
+        "m_otp_send",
+        None,
+        serde_json::json!({}),
+    );
+    late.user_id = Some("u1".into());
+    store_unchecked(s.db(), &[late]);
+    // u1 has 16 events: 6 archived (in 6 hour objects) and 10 in D1.
+    assert_eq!(u1_left(&s), (10, 6));
+    assert_eq!(
+        count(
+            &s,
+            "SELECT COUNT(*) FROM archived_subjects WHERE subject_kind = 'user_id' AND subject = 'u1'"
+        ),
+        6
+    );
+    let untouched: Vec<String> = manifests(&s)
+        .iter()
+        .filter(|m| {
+            !archived_events(&s)
+                .iter()
+                .any(|e| e.user_id.as_deref() == Some("u1") && hour::hour_of(&e.ts) == m.hour)
+        })
+        .map(|m| m.sha256.clone())
+        .collect();
+
+    let receipt = erase_u1(&s);
+    assert_eq!(receipt["done"], true, "{receipt}");
+    assert_eq!(
+        (receipt["events_deleted"].as_i64(), receipt["archived_deleted"].as_i64()),
+        (Some(10), Some(6))
+    );
+
+    // No row and no object holds u1; every other event is where it was, once.
+    assert_eq!(u1_left(&s), (0, 0));
+    let mut ids: Vec<String> = archived_events(&s).into_iter().map(|e| e.event_id).collect();
+    let mut expected: Vec<String> = archived_events(&without).into_iter().map(|e| e.event_id).collect();
+    ids.sort();
+    expected.sort();
+    assert_eq!((ids.len(), &ids), (17, &expected));
+    // Hours without u1 were not rewritten; the bucket's manifests match D1's.
+    let after: Vec<ArchivedHour> = manifests(&s);
+    assert!(untouched.iter().all(|sha| after.iter().any(|m| &m.sha256 == sha)));
+    for m in &after {
+        let beside: ArchivedHour =
+            serde_json::from_slice(&s.archive.object(&hour::manifest_key(&m.hour)).unwrap()).unwrap();
+        assert_eq!(&beside, m);
+    }
+    assert_eq!(
+        count(&s, "SELECT COUNT(*) FROM archived_subjects WHERE subject = 'u1'"),
+        0
+    );
+    assert_eq!(count(&s, "SELECT COUNT(*) FROM archive_rewrites"), 0);
+    // The rollups count what exists, as if u1 had never sent anything.
+    assert_eq!(rollup_totals(&s), rollup_totals(&without));
+    assert_eq!(summary(&s)["totals"], summary(&without)["totals"]);
+}
+
+#[test]
+fn a_failed_archive_write_leaves_the_object_intact_and_the_erasure_resumes_without_debiting_twice() {
+    let s = service_with_rows();
+    run_until_done(&s);
+    let without = service_with_rows_where(|i| i % 4 != 1);
+    run_until_done(&without);
+    let before: Vec<ArchivedHour> = manifests(&s);
+
+    s.archive.fail_next_puts(1);
+    let receipt = erase_u1(&s);
+    assert_eq!(receipt["done"], false, "{receipt}");
+    // D1 is clean; the archive is as it was, every object still its manifest's.
+    assert_eq!(u1_left(&s), (0, 6));
+    assert_eq!(manifests(&s), before);
+    assert_eq!(count(&s, "SELECT COUNT(*) FROM archive_rewrites"), 1);
+    let id = receipt["id"].as_str().unwrap().to_string();
+    assert_eq!(s.get(&format!("/internal/erasure/{id}")).body["done"], false);
+
+    // The cron's share resumes it.
+    let archive: &dyn funnel::archive::ArchiveStore = &*s.archive;
+    pollster::block_on(funnel::usecases::erasure::continue_unfinished(
+        &s.app.store,
+        Some(archive),
+        s.app.now,
+    ))
+    .unwrap();
+    let progress = s.get(&format!("/internal/erasure/{id}")).body;
+    assert_eq!(
+        (progress["done"].as_bool(), progress["archived_deleted"].as_i64()),
+        (Some(true), Some(6))
+    );
+    assert_eq!(u1_left(&s), (0, 0));
+    assert_eq!(archived_events(&s).len(), 17);
+    assert_eq!(rollup_totals(&s), rollup_totals(&without));
 }

@@ -517,3 +517,29 @@ fn a_failed_archive_write_leaves_the_object_intact_and_the_erasure_resumes_witho
     assert_eq!(archived_events(&s).len(), 17);
     assert_eq!(rollup_totals(&s), rollup_totals(&without));
 }
+
+#[test]
+fn a_rebuild_from_the_rows_is_refused_once_hours_are_archived_and_keeps_what_they_contributed() {
+    let s = service_with_rows();
+    // Before any hour is archived a rebuild runs.
+    let step = s.with_key(
+        funnel::api::Method::Post,
+        "/internal/sketches/rebuild",
+        &serde_json::json!({}),
+    );
+    assert_eq!(step.status, 200, "{:?}", step.body);
+    assert!(pollster::block_on(funnel::usecases::sketches::refuse_once_archived(&s.app.store)).is_ok());
+
+    run_until_done(&s);
+    let (before, sketches) = (rollups(&s), dump(&s, "sketches"));
+    let refused = s.with_key(
+        funnel::api::Method::Post,
+        "/internal/sketches/rebuild",
+        &serde_json::json!({}),
+    );
+    assert_eq!(refused.status, 409, "{:?}", refused.body);
+    assert_eq!(refused.body["code"], "archived_hours_present");
+    assert!(refused.body["detail"].as_str().unwrap().contains("2026-02-08T11"));
+    assert!(pollster::block_on(funnel::usecases::sketches::refuse_once_archived(&s.app.store)).is_err());
+    assert_eq!((rollups(&s), dump(&s, "sketches")), (before, sketches));
+}

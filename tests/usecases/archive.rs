@@ -543,3 +543,73 @@ fn a_rebuild_from_the_rows_is_refused_once_hours_are_archived_and_keeps_what_the
     assert!(pollster::block_on(funnel::usecases::sketches::refuse_once_archived(&s.app.store)).is_err());
     assert_eq!((rollups(&s), dump(&s, "sketches")), (before, sketches));
 }
+
+/// `hours` expired events one an hour from 2026-01-01T00:30Z (each its own
+/// archived hour once retention ran) and 5 recent ones in D1.
+fn service_with_archived_hours(hours: i64) -> Service {
+    let s = Service::new();
+    let start = funnel::time::parse_rfc3339("2026-01-01T00:30:00Z").unwrap();
+    let recent = funnel::time::parse_rfc3339("2026-03-01T00:30:00Z").unwrap();
+    let rows: Vec<_> = (0..hours)
+        .map(|i| start + Duration::hours(i))
+        .chain((0..5).map(|i| recent + Duration::hours(i)))
+        .enumerate()
+        .map(|(i, t)| {
+            old_row(
+                &format!("h{i}"),
+                &funnel::time::to_stored(t),
+                "m_otp_send",
+                None,
+                serde_json::json!({}),
+            )
+        })
+        .collect();
+    store_unchecked(s.db(), &rows);
+    while !run(&s).done {}
+    assert_eq!(manifests(&s).len() as i64, hours);
+    s
+}
+
+/// An export request's event ids (CSV rows after the header) and its continuation.
+fn export_request(s: &Service, query: &str) -> (Vec<String>, Option<String>) {
+    let answer = s.get(&format!(
+        "/internal/funnel-events/export?from=2025-12-01&to=2026-03-10{query}"
+    ));
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    let next = answer
+        .reply
+        .headers
+        .iter()
+        .find(|(name, _)| *name == "x-export-next-archived-before")
+        .map(|(_, v)| v.clone());
+    let body = s.drain_export(answer);
+    let ids = body
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').find(|c| c.starts_with('h')).unwrap().to_string())
+        .collect();
+    (ids, next)
+}
+
+#[test]
+fn an_export_reads_as_many_archived_hours_as_one_request_may_and_says_where_to_continue() {
+    use funnel::usecases::events::EXPORT_ARCHIVED_HOURS;
+    // At the limit: one request, no continuation.
+    let s = service_with_archived_hours(EXPORT_ARCHIVED_HOURS as i64);
+    let (ids, next) = export_request(&s, "");
+    assert_eq!((ids.len(), next), (EXPORT_ARCHIVED_HOURS + 5, None));
+
+    // One hour past it: the first request reads D1's rows and the newest
+    // hours, and names the oldest hour it read; the continuation reads the rest.
+    let s = service_with_archived_hours(EXPORT_ARCHIVED_HOURS as i64 + 1);
+    let (first, next) = export_request(&s, "");
+    assert_eq!(first.len(), EXPORT_ARCHIVED_HOURS + 5);
+    assert_eq!(next.as_deref(), Some("2026-01-01T01"));
+    let (rest, after) = export_request(&s, &format!("&archived_before={}", next.unwrap()));
+    assert_eq!((rest, after), (vec!["h0".to_string()], None));
+    let all: HashSet<&String> = first.iter().collect();
+    assert_eq!(all.len(), EXPORT_ARCHIVED_HOURS + 5, "every event once");
+
+    let bad = s.get("/internal/funnel-events/export?archived_before=2026-01-01");
+    assert_eq!((bad.status, bad.code()), (400, "invalid_archived_before"));
+}

@@ -2390,6 +2390,7 @@ export interface operations {
                 cursor?: string;
                 /** @description csv (default) or ga4. */
                 format?: string;
+                archived_before?: string;
             };
             header?: never;
             path?: never;

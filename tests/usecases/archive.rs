@@ -613,3 +613,45 @@ fn an_export_reads_as_many_archived_hours_as_one_request_may_and_says_where_to_c
     let bad = s.get("/internal/funnel-events/export?archived_before=2026-01-01");
     assert_eq!((bad.status, bad.code()), (400, "invalid_archived_before"));
 }
+
+fn total_events(summary: &serde_json::Value) -> i64 {
+    summary["totals"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|n| n.as_i64().unwrap())
+        .sum()
+}
+
+#[test]
+fn a_summary_edge_inside_an_archived_hour_takes_the_whole_hour_so_nothing_archived_is_missed() {
+    let s = service_with_rows();
+    // Events at 01:37, 03:14, 04:51, 06:28 and 08:05: both edges' hours hold one.
+    let inside = "/internal/funnel-events/summary?from=2026-02-07T01:10:00Z&to=2026-02-07T08:20:00Z";
+    let before = s.get(inside).body;
+    assert_eq!(total_events(&before), 5);
+    assert_eq!(before["from"], "2026-02-07T01:10:00.000Z");
+
+    run_until_done(&s);
+    let after = s.get(inside).body;
+    assert_eq!(total_events(&after), 5, "{after}");
+    // The answer states the range it counted: whole archived hours at both edges.
+    assert_eq!(
+        (after["from"].as_str(), after["to"].as_str()),
+        (Some("2026-02-07T01:00:00.000Z"), Some("2026-02-07T09:00:00.000Z"))
+    );
+    // An edge in the hot window stays as asked (its rows are there).
+    let mixed = s
+        .get("/internal/funnel-events/summary?from=2026-02-07T01:10:00Z&to=2026-03-09T10:30:00Z")
+        .body;
+    assert_eq!(
+        (mixed["from"].as_str(), mixed["to"].as_str()),
+        (Some("2026-02-07T01:00:00.000Z"), Some("2026-03-09T10:30:00.000Z"))
+    );
+    assert_eq!(total_events(&mixed), 59);
+    // The overview widens the same way.
+    let overview = s
+        .get("/api/overview?from=2026-02-07T01:10:00Z&to=2026-02-07T08:20:00Z")
+        .body;
+    assert_eq!(overview["from"], "2026-02-07T01:00:00.000Z", "{overview}");
+}

@@ -842,9 +842,10 @@ impl<B: SqlBackend> EventStore for SqlStore<B> {
             [Bind::text(&e.subject), Bind::Int(chunk)],
         ));
         let mut results = batch.run(&self.backend).await?;
+        // Counted by the ids returned: D1's `changes` includes the delete triggers' writes.
         let erased = ErasedRows {
-            events: results.take(events)?.changes,
-            quarantine: results.take(quarantine)?.changes,
+            events: results.take(events)?.rows.len() as u64,
+            quarantine: results.take(quarantine)?.rows.len() as u64,
         };
         let done = (erased.events as i64) < chunk && (erased.quarantine as i64) < chunk;
         let progress = Statement::with(

@@ -114,11 +114,11 @@ pub fn unfinished_erasures(limit: usize) -> Statement {
 
 /// Up to ?2 events of an address. The delete triggers keep every rollup exact.
 pub const ERASE_EVENTS_BY_FINGERPRINT: &str = "\
-DELETE FROM funnel_events WHERE id IN (SELECT id FROM funnel_events WHERE email_fingerprint = ?1 LIMIT ?2)";
+DELETE FROM funnel_events WHERE id IN (SELECT id FROM funnel_events WHERE email_fingerprint = ?1 LIMIT ?2) RETURNING id";
 
 /// Up to ?2 events of a user.
 pub const ERASE_EVENTS_BY_USER: &str = "\
-DELETE FROM funnel_events WHERE id IN (SELECT id FROM funnel_events WHERE user_id = ?1 LIMIT ?2)";
+DELETE FROM funnel_events WHERE id IN (SELECT id FROM funnel_events WHERE user_id = ?1 LIMIT ?2) RETURNING id";
 
 /// Before the delete of the same chunk (the same subquery, so the same rows): the rows of it in
 /// an archived hour (a late event the next retention run would archive), whose delete the
@@ -135,17 +135,19 @@ SELECT ts, event_type, user_id, success, error_code, payload_json, sample_rate F
 WHERE id IN (SELECT id FROM funnel_events WHERE user_id = ?1 LIMIT ?2)
   AND substr(ts, 1, 13) IN (SELECT hour FROM archived_hours)";
 
+/// (The erase statements return the ids they deleted: the caller counts those, as D1's
+/// `changes` also counts the rollup triggers' writes.)
 /// Up to ?2 quarantined copies that carry an address's fingerprint.
 pub const ERASE_QUARANTINE_BY_FINGERPRINT: &str = "\
 DELETE FROM event_quarantine WHERE id IN (SELECT id FROM event_quarantine
-  WHERE json_extract(event_json, '$.email_fingerprint') = ?1 LIMIT ?2)";
+  WHERE json_extract(event_json, '$.email_fingerprint') = ?1 LIMIT ?2) RETURNING id";
 
 /// Up to ?2 quarantined copies of a user (under any spelling senders use).
 pub const ERASE_QUARANTINE_BY_USER: &str = "\
 DELETE FROM event_quarantine WHERE id IN (SELECT id FROM event_quarantine
   WHERE json_extract(event_json, '$.user_id') = ?1 UNION SELECT id FROM event_quarantine
   WHERE json_extract(event_json, '$.userId') = ?1 UNION SELECT id FROM event_quarantine
-  WHERE json_extract(event_json, '$.sub') = ?1 LIMIT ?2)";
+  WHERE json_extract(event_json, '$.sub') = ?1 LIMIT ?2) RETURNING id";
 
 /// Adds a chunk's deletions; binds: id, events, quarantine rows, finished_at or NULL (D1 holds no
 /// row of the subject). Finished only once no archived hour holds the subject either.

@@ -1,7 +1,8 @@
 //! Recomputes everything derived from the stored rows of a local database
 //! file: the hourly rollups and the distinct-count sketches. For rows written
 //! without the write path (the benchmark's bulk loader, the demo's backdated
-//! rows); on D1 the same work would exceed a request's limits.
+//! rows); on D1 the same work would exceed a request's limits. Refused once
+//! any hour is archived (its rows are gone; the rebuild would drop them).
 //!
 //!     cargo run --release --example rebuild_derived -- <sqlite file>
 
@@ -21,6 +22,10 @@ fn main() {
         std::process::exit(1);
     });
     let store = SqlStore::new(Sqlite::from_connection(conn));
+    if let Err(e) = pollster::block_on(funnel::usecases::sketches::refuse_once_archived(&store)) {
+        eprintln!("rebuild_derived: {}", e.to_problem().detail);
+        std::process::exit(1);
+    }
     let started = Instant::now();
     pollster::block_on(store.rebuild_rollups()).expect("rollups rebuild");
     let rollups = started.elapsed();

@@ -63,6 +63,11 @@ pub enum AppError {
     /// The archive bucket (R2) is not bound, unreachable, or holds an object
     /// that differs from its manifest; the caller may retry.
     ArchiveUnavailable,
+    /// The request cannot run in the data's present state (names why in `code`).
+    Conflict {
+        code: &'static str,
+        detail: String,
+    },
     Internal,
 }
 
@@ -212,6 +217,7 @@ impl AppError {
                 "Service Unavailable",
                 "Part of the range is archived and the archive cannot be read right now. Retry later, or narrow the range to recent events.",
             ),
+            Conflict { code, detail } => Problem::new(409, code, "Conflict", detail.clone()),
             Internal => Problem::new(500, "internal_error", "Internal Server Error", "Unexpected error."),
         }
     }

@@ -163,12 +163,24 @@ pub struct Erasure {
     pub requested_by: String,
     pub events_deleted: i64,
     pub quarantine_deleted: i64,
+    /// Events removed from archived hour objects.
+    pub archived_deleted: i64,
     /// When no row of the subject was left; null while the erasure runs.
     pub finished_at: Option<String>,
 }
 
 fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     Ok(i64::deserialize(d)? != 0)
+}
+
+/// An archived hour's object being rewritten by an erasure: the new object's manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ArchiveRewrite {
+    pub hour: String,
+    pub erasure_id: String,
+    pub rows: i64,
+    pub bytes: i64,
+    pub sha256: String,
 }
 
 /// Rows one erasure step deleted.
@@ -341,6 +353,28 @@ pub trait EventStore {
     async fn erase_step(&self, erasure: &Erasure, chunk: i64, now: &str) -> StoreResult<ErasedRows>;
 
     async fn get_erasure(&self, id: &str) -> StoreResult<Option<Erasure>>;
+
+    /// The manifests of up to `limit` archived hours whose objects hold the subject
+    /// (the index retention writes), oldest first.
+    async fn archived_hours_of_subject(
+        &self,
+        kind: &str,
+        subject: &str,
+        limit: usize,
+    ) -> StoreResult<Vec<ArchivedHour>>;
+
+    /// The rewrites begun (and not finished) of these hours.
+    async fn archive_rewrites_of(&self, hours: &[String]) -> StoreResult<Vec<ArchiveRewrite>>;
+
+    /// Step one of rewriting an hour's object without the subject: in one transaction,
+    /// records the new object's manifest and debits the rollups (and the erasure's count) by
+    /// `removed` (empty when an earlier run already debited them).
+    async fn begin_archive_rewrite(&self, rewrite: &ArchiveRewrite, removed: &[StoredEvent]) -> StoreResult<()>;
+
+    /// Step two, once the new object is verified: its manifest replaces the hour's, the hour
+    /// leaves the subject's index, and the erasure finishes when no archived hour of the
+    /// subject is left.
+    async fn finish_archive_rewrite(&self, erasure: &Erasure, manifest: &ArchivedHour, now: &str) -> StoreResult<()>;
 
     /// Erasures with rows left, oldest first.
     async fn unfinished_erasures(&self, limit: usize) -> StoreResult<Vec<Erasure>>;

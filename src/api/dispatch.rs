@@ -252,12 +252,17 @@ async fn run<S: EventStore>(
         Endpoint::ExportEvents => {
             let plan = events::export(store, app.archive.clone(), app.config()?, &p, now).await?;
             let disposition = format!("attachment; filename=\"{}\"", plan.format.filename());
+            let mut headers = vec![
+                ("content-type", plan.format.content_type().to_string()),
+                ("content-disposition", disposition),
+            ];
+            // Older archived hours than one request reads: where the next one continues.
+            if let Some(hour) = &plan.next_archived_before {
+                headers.push(("x-export-next-archived-before", hour.clone()));
+            }
             let reply = Reply {
                 status: 200,
-                headers: vec![
-                    ("content-type", plan.format.content_type().to_string()),
-                    ("content-disposition", disposition),
-                ],
+                headers,
                 body: Body::Export(Box::new(plan)),
             };
             // Every export is logged, with the person it names when it names one.
@@ -332,6 +337,7 @@ async fn run<S: EventStore>(
         Endpoint::Erasure => {
             let receipt = erasure::request(
                 store,
+                app.archive.as_deref(),
                 fingerprint_key()?,
                 key_name,
                 req.header("content-type"),
@@ -344,7 +350,7 @@ async fn run<S: EventStore>(
             let audit = audited(
                 "erasure",
                 Some(e.subject.clone()),
-                Some(e.events_deleted + e.quarantine_deleted),
+                Some(e.events_deleted + e.quarantine_deleted + e.archived_deleted),
             );
             (ok(&receipt), audit)
         }

@@ -88,15 +88,16 @@ pub struct Route {
 }
 
 const RANGE: &[&str] = &["from", "to", "tz"];
-/// The list's parameters and `format`.
+/// The list's parameters, `format` and `archived_before` (an export's continuation).
 const EXPORT_PARAMS: &[&str] = &{
-    let mut all = [""; LIST_PARAMS.len() + 1];
+    let mut all = [""; LIST_PARAMS.len() + 2];
     let mut i = 0;
     while i < LIST_PARAMS.len() {
         all[i] = LIST_PARAMS[i];
         i += 1;
     }
     all[i] = "format";
+    all[i + 1] = "archived_before";
     all
 };
 const QUARANTINE_PARAMS: &[&str] = &[

@@ -25,9 +25,9 @@ use crate::report::summary;
 use crate::report::usage::{ActionMonth, ActionUsage, Override, SubjectKind};
 use crate::sketch::distinct::{self, Distinct};
 use crate::store::{
-    ActorRow, AuditEntry, AuditQuery, AuditRow, CatalogRows, ErasedRows, Erasure, EventStore, FailureQuery, JobState,
-    MeasureRow, OverrideRow, OverviewRows, QuarantineQuery, SketchKey, SketchPartRow, Span, StoreResult, StoredSketch,
-    SummaryRows, SweepEventRow, SweepQuarantineRow,
+    ActorRow, ArchiveRewrite, AuditEntry, AuditQuery, AuditRow, CatalogRows, ErasedRows, Erasure, EventStore,
+    FailureQuery, JobState, MeasureRow, OverrideRow, OverviewRows, QuarantineQuery, SketchKey, SketchPartRow, Span,
+    StoreResult, StoredSketch, SummaryRows, SweepEventRow, SweepQuarantineRow,
 };
 
 /// The event store over a SQL backend.
@@ -733,6 +733,7 @@ impl<B: SqlBackend> EventStore for SqlStore<B> {
     async fn commit_archived(&self, hours: &[ArchivedHour], ids: &[i64]) -> StoreResult<u64> {
         let mut batch = Batch::new();
         batch.push(Statement::with(sql::RECORD_ARCHIVED_HOURS, [Bind::json(hours)]));
+        batch.push(Statement::with(sql::RECORD_ARCHIVED_SUBJECTS, [Bind::json(ids)]));
         let deleted = batch.push(Statement::with(sql::DELETE_ARCHIVED_EVENTS, [Bind::json(ids)]));
         Ok(batch.run(&self.backend).await?.take(deleted)?.changes)
     }
@@ -819,21 +820,32 @@ impl<B: SqlBackend> EventStore for SqlStore<B> {
     }
 
     async fn erase_step(&self, e: &Erasure, chunk: i64, now: &str) -> StoreResult<ErasedRows> {
-        let (events_sql, quarantine_sql) = if e.subject_kind == "user_id" {
-            (sql::ERASE_EVENTS_BY_USER, sql::ERASE_QUARANTINE_BY_USER)
+        let (debit_sql, events_sql, quarantine_sql) = if e.subject_kind == "user_id" {
+            (
+                sql::DEBIT_ERASED_EVENTS_BY_USER,
+                sql::ERASE_EVENTS_BY_USER,
+                sql::ERASE_QUARANTINE_BY_USER,
+            )
         } else {
-            (sql::ERASE_EVENTS_BY_FINGERPRINT, sql::ERASE_QUARANTINE_BY_FINGERPRINT)
+            (
+                sql::DEBIT_ERASED_EVENTS_BY_FINGERPRINT,
+                sql::ERASE_EVENTS_BY_FINGERPRINT,
+                sql::ERASE_QUARANTINE_BY_FINGERPRINT,
+            )
         };
         let mut batch = Batch::new();
+        batch.push(Statement::with(debit_sql, [Bind::text(&e.subject), Bind::Int(chunk)]));
+        batch.push(Statement::new(sql::DEBIT_ARCHIVED_EVENTS[1]));
         let events = batch.push(Statement::with(events_sql, [Bind::text(&e.subject), Bind::Int(chunk)]));
         let quarantine = batch.push(Statement::with(
             quarantine_sql,
             [Bind::text(&e.subject), Bind::Int(chunk)],
         ));
         let mut results = batch.run(&self.backend).await?;
+        // Counted by the ids returned: D1's `changes` includes the delete triggers' writes.
         let erased = ErasedRows {
-            events: results.take(events)?.changes,
-            quarantine: results.take(quarantine)?.changes,
+            events: results.take(events)?.rows.len() as u64,
+            quarantine: results.take(quarantine)?.rows.len() as u64,
         };
         let done = (erased.events as i64) < chunk && (erased.quarantine as i64) < chunk;
         let progress = Statement::with(
@@ -852,6 +864,83 @@ impl<B: SqlBackend> EventStore for SqlStore<B> {
     async fn get_erasure(&self, id: &str) -> StoreResult<Option<Erasure>> {
         let rows: Vec<Erasure> = self.all(Statement::with(sql::GET_ERASURE, [Bind::text(id)])).await?;
         Ok(rows.into_iter().next())
+    }
+
+    async fn archived_hours_of_subject(
+        &self,
+        kind: &str,
+        subject: &str,
+        limit: usize,
+    ) -> StoreResult<Vec<ArchivedHour>> {
+        self.all(Statement::with(
+            sql::ARCHIVED_HOURS_OF_SUBJECT,
+            [Bind::text(kind), Bind::text(subject), Bind::Int(limit as i64)],
+        ))
+        .await
+    }
+
+    async fn archive_rewrites_of(&self, hours: &[String]) -> StoreResult<Vec<ArchiveRewrite>> {
+        self.all(Statement::with(sql::ARCHIVE_REWRITES_OF, [Bind::json(hours)]))
+            .await
+    }
+
+    async fn begin_archive_rewrite(&self, r: &ArchiveRewrite, removed: &[StoredEvent]) -> StoreResult<()> {
+        let mut batch = Batch::new();
+        batch.push(Statement::with(
+            sql::RECORD_ARCHIVE_REWRITE,
+            [
+                Bind::text(&r.hour),
+                Bind::text(&r.erasure_id),
+                Bind::Int(r.rows),
+                Bind::Int(r.bytes),
+                Bind::text(&r.sha256),
+            ],
+        ));
+        if !removed.is_empty() {
+            // The columns the rollups' debit reads, in the stored form.
+            let debits: Vec<serde_json::Value> = removed
+                .iter()
+                .map(|e| {
+                    serde_json::json!({
+                        "ts": e.ts, "event_type": e.event_type, "user_id": e.user_id,
+                        "success": e.success, "error_code": e.error_code,
+                        "payload_json": e.payload_json, "sample_rate": e.sample_rate,
+                    })
+                })
+                .collect();
+            batch.push(Statement::with(sql::DEBIT_ARCHIVED_EVENTS[0], [Bind::json(&debits)]));
+            batch.push(Statement::new(sql::DEBIT_ARCHIVED_EVENTS[1]));
+            batch.push(Statement::with(
+                sql::COUNT_ARCHIVED_ERASED,
+                [Bind::text(&r.erasure_id), Bind::Int(removed.len() as i64)],
+            ));
+        }
+        batch.run(&self.backend).await.map(drop)
+    }
+
+    async fn finish_archive_rewrite(&self, e: &Erasure, manifest: &ArchivedHour, now: &str) -> StoreResult<()> {
+        let mut batch = Batch::new();
+        batch.push(Statement::with(
+            sql::RECORD_ARCHIVED_HOURS,
+            [Bind::json(std::slice::from_ref(manifest))],
+        ));
+        batch.push(Statement::with(
+            sql::FINISH_ARCHIVE_REWRITE[0],
+            [Bind::text(&manifest.hour)],
+        ));
+        batch.push(Statement::with(
+            sql::FINISH_ARCHIVE_REWRITE[1],
+            [
+                Bind::text(&manifest.hour),
+                Bind::text(&e.subject_kind),
+                Bind::text(&e.subject),
+            ],
+        ));
+        batch.push(Statement::with(
+            sql::FINISH_ERASURE_IF_ARCHIVE_CLEAN,
+            [Bind::text(&e.id), Bind::text(now)],
+        ));
+        batch.run(&self.backend).await.map(drop)
     }
 
     async fn unfinished_erasures(&self, limit: usize) -> StoreResult<Vec<Erasure>> {

@@ -39,6 +39,40 @@ pub async fn list<S: EventStore>(store: &S, params: &Params, now: DateTime<Utc>)
     })
 }
 
+/// The range, widened to whole hours at an edge that falls inside an archived
+/// hour: that hour's rows are gone, and the rollups count it only whole. A
+/// read from the rollups then answers exactly for the range it states (the
+/// answer's `from`/`to` are the widened ones). One D1 read, only when an edge
+/// is not on the hour.
+pub async fn whole_archived_edges<S: EventStore>(store: &S, mut range: TimeRange) -> AppResult<TimeRange> {
+    use chrono::{Duration, DurationRound};
+    let floor = |t: DateTime<Utc>| t.duration_trunc(Duration::hours(1)).unwrap_or(t);
+    let (from_floor, to_floor) = (floor(range.from), floor(range.to));
+    let mut edges = Vec::new();
+    if from_floor != range.from {
+        edges.push(crate::query::range::hour_key(from_floor));
+    }
+    if to_floor != range.to {
+        edges.push(crate::query::range::hour_key(to_floor));
+    }
+    if edges.is_empty() {
+        return Ok(range);
+    }
+    let archived: Vec<String> = store
+        .archived_hours_of(&edges)
+        .await?
+        .into_iter()
+        .map(|h| h.hour)
+        .collect();
+    if from_floor != range.from && archived.contains(&crate::query::range::hour_key(from_floor)) {
+        range.from = from_floor;
+    }
+    if to_floor != range.to && archived.contains(&crate::query::range::hour_key(to_floor)) {
+        range.to = to_floor + Duration::hours(1);
+    }
+    Ok(range)
+}
+
 /// One hour's object and its manifest; a 404 for an hour not archived, a 503
 /// when the object is unreadable or differs from its manifest.
 pub async fn object<S: EventStore>(

@@ -10,17 +10,26 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
+use std::collections::HashMap;
+
+use crate::archive::hour::{self, ArchivedHour};
+use crate::archive::{ArchiveError, ArchiveStore};
 use crate::error::{AppError, AppResult};
 use crate::ingest::body;
 use crate::query::bad;
+use crate::record::StoredEvent;
 use crate::security::fingerprint::fingerprint_email;
-use crate::store::{Erasure, EventStore, StoreResult};
+use crate::store::{ArchiveRewrite, Erasure, EventStore, StorageError, StoreResult};
 use crate::time::to_stored;
 
 /// Rows per delete statement (each table), and statements per call: a call
 /// stays far inside the platform's per-request query budget.
 pub const ERASE_CHUNK: i64 = 1_000;
 pub const ERASE_STEPS_PER_CALL: usize = 10;
+/// Archived hour objects rewritten per call: each is a get, a put, a get to
+/// verify and the manifest's put (4 R2 calls) and 2 D1 batches, so a call
+/// spends at most 32 R2 calls.
+pub const ARCHIVE_HOURS_PER_CALL: usize = 8;
 /// The largest erasure request body.
 pub const ERASURE_MAX_BODY: usize = 4096;
 
@@ -94,22 +103,173 @@ pub fn parse_request(raw: &[u8], fingerprint_key: &[u8]) -> AppResult<(&'static 
     Ok(("user_id", user.to_string(), suppress))
 }
 
-/// Runs up to [`ERASE_STEPS_PER_CALL`] chunks of one erasure; the updated erasure.
-async fn advance<S: EventStore>(store: &S, mut erasure: Erasure, now: DateTime<Utc>) -> StoreResult<Erasure> {
+/// Runs up to [`ERASE_STEPS_PER_CALL`] chunks of one erasure in D1, then (once
+/// D1 holds none of the subject's rows) rewrites up to
+/// [`ARCHIVE_HOURS_PER_CALL`] archived hour objects that hold them; the
+/// updated erasure.
+async fn advance<S: EventStore>(
+    store: &S,
+    archive: Option<&dyn ArchiveStore>,
+    erasure: Erasure,
+    now: DateTime<Utc>,
+) -> StoreResult<Erasure> {
+    let mut d1_clean = false;
     for _ in 0..ERASE_STEPS_PER_CALL {
         let rows = store.erase_step(&erasure, ERASE_CHUNK, &to_stored(now)).await?;
-        erasure.events_deleted += rows.events as i64;
-        erasure.quarantine_deleted += rows.quarantine as i64;
         if (rows.events as i64) < ERASE_CHUNK && (rows.quarantine as i64) < ERASE_CHUNK {
-            erasure.finished_at = Some(to_stored(now));
+            d1_clean = true;
             break;
         }
     }
-    Ok(erasure)
+    if d1_clean {
+        erase_archived(store, archive, &erasure, now).await?;
+    }
+    Ok(store.get_erasure(&erasure.id).await?.unwrap_or(erasure))
 }
 
+/// Rewrites the archived hours holding the subject, each in two recorded
+/// steps (see [`rewrite_hour`]). An archive failure stops here and leaves the
+/// erasure unfinished: the next call or cron run resumes it.
+async fn erase_archived<S: EventStore>(
+    store: &S,
+    archive: Option<&dyn ArchiveStore>,
+    erasure: &Erasure,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let hours = store
+        .archived_hours_of_subject(&erasure.subject_kind, &erasure.subject, ARCHIVE_HOURS_PER_CALL)
+        .await?;
+    if hours.is_empty() {
+        return Ok(());
+    }
+    let Some(archive) = archive else {
+        log::error!("erasure: archived hours hold the subject but no archive bucket is bound");
+        return Ok(());
+    };
+    let names: Vec<String> = hours.iter().map(|h| h.hour.clone()).collect();
+    let pending: HashMap<String, ArchiveRewrite> = store
+        .archive_rewrites_of(&names)
+        .await?
+        .into_iter()
+        .map(|r| (r.hour.clone(), r))
+        .collect();
+    for manifest in &hours {
+        match rewrite_hour(store, archive, erasure, manifest, pending.get(&manifest.hour), now).await {
+            Ok(()) => {}
+            Err(RewriteError::Storage(e)) => return Err(e),
+            Err(RewriteError::Archive(e)) => {
+                log::error!("erasure stopped in the archive (resumes on the next run): {e}");
+                return Ok(());
+            }
+        }
+    }
+    Ok(())
+}
+
+enum RewriteError {
+    Storage(StorageError),
+    Archive(ArchiveError),
+}
+
+impl From<StorageError> for RewriteError {
+    fn from(e: StorageError) -> Self {
+        RewriteError::Storage(e)
+    }
+}
+
+impl From<ArchiveError> for RewriteError {
+    fn from(e: ArchiveError) -> Self {
+        RewriteError::Archive(e)
+    }
+}
+
+/// Whether an event is the erasure's subject's.
+fn is_subjects(erasure: &Erasure, event: &StoredEvent) -> bool {
+    let field = if erasure.subject_kind == "user_id" {
+        &event.user_id
+    } else {
+        &event.email_fingerprint
+    };
+    field.as_deref() == Some(erasure.subject.as_str())
+}
+
+/// One hour's object without the subject's events, the way retention writes
+/// objects (write, read back, check size, SHA-256, rows, hour; then the
+/// manifest beside it). Step one (D1, before the object is touched) records the
+/// new manifest and debits the rollups; step two (after the verified write)
+/// makes it the hour's manifest. A run stopped between them finds the pending
+/// manifest: when the object already matches it only step two is left, else
+/// the object (still the old one) is rewritten without a second debit.
+async fn rewrite_hour<S: EventStore>(
+    store: &S,
+    archive: &dyn ArchiveStore,
+    erasure: &Erasure,
+    manifest: &ArchivedHour,
+    pending: Option<&ArchiveRewrite>,
+    now: DateTime<Utc>,
+) -> Result<(), RewriteError> {
+    let archived_at = to_stored(now);
+    let bytes = archive
+        .get(&manifest.object_key)
+        .await?
+        .ok_or_else(|| ArchiveError(format!("{}: missing, the manifest lists it", manifest.object_key)))?;
+    let pending_manifest = pending.map(|p| ArchivedHour {
+        rows: p.rows,
+        bytes: p.bytes,
+        sha256: p.sha256.clone(),
+        archived_at: archived_at.clone(),
+        ..manifest.clone()
+    });
+    if let Some(done) = pending_manifest.filter(|m| hour::verify(&bytes, m).is_ok()) {
+        write_manifest(archive, &done).await?;
+        store.finish_archive_rewrite(erasure, &done, &archived_at).await?;
+        return Ok(());
+    }
+    let (removed, kept): (Vec<StoredEvent>, Vec<StoredEvent>) = hour::verify(&bytes, manifest)?
+        .into_iter()
+        .partition(|e| is_subjects(erasure, e));
+    if removed.is_empty() && pending.is_none() {
+        // The index named an hour the subject has no event in (any more).
+        store.finish_archive_rewrite(erasure, manifest, &archived_at).await?;
+        return Ok(());
+    }
+    let (new_bytes, new_manifest) = hour::encode(&manifest.hour, &kept, &archived_at)?;
+    let rewrite = ArchiveRewrite {
+        hour: manifest.hour.clone(),
+        erasure_id: erasure.id.clone(),
+        rows: new_manifest.rows,
+        bytes: new_manifest.bytes,
+        sha256: new_manifest.sha256.clone(),
+    };
+    // Debited once: a pending rewrite already did.
+    let debit: &[StoredEvent] = if pending.is_some() { &[] } else { &removed };
+    store.begin_archive_rewrite(&rewrite, debit).await?;
+    archive
+        .put(&new_manifest.object_key, new_bytes, hour::OBJECT_CONTENT_TYPE)
+        .await?;
+    let stored = archive
+        .get(&new_manifest.object_key)
+        .await?
+        .ok_or_else(|| ArchiveError(format!("{}: not found right after its put", new_manifest.object_key)))?;
+    hour::verify(&stored, &new_manifest)?;
+    write_manifest(archive, &new_manifest).await?;
+    store
+        .finish_archive_rewrite(erasure, &new_manifest, &archived_at)
+        .await?;
+    Ok(())
+}
+
+async fn write_manifest(archive: &dyn ArchiveStore, manifest: &ArchivedHour) -> Result<(), ArchiveError> {
+    let json = serde_json::to_vec_pretty(manifest).map_err(|e| ArchiveError(e.to_string()))?;
+    archive
+        .put(&hour::manifest_key(&manifest.hour), json, hour::MANIFEST_CONTENT_TYPE)
+        .await
+}
+
+#[allow(clippy::too_many_arguments)]
 pub async fn request<S: EventStore>(
     store: &S,
+    archive: Option<&dyn ArchiveStore>,
     fingerprint_key: &[u8],
     key_name: &str,
     content_type: Option<&str>,
@@ -130,10 +290,11 @@ pub async fn request<S: EventStore>(
         requested_by: key_name.to_string(),
         events_deleted: 0,
         quarantine_deleted: 0,
+        archived_deleted: 0,
         finished_at: None,
     };
     store.create_erasure(&erasure).await?;
-    Ok(receipt(advance(store, erasure, now).await?))
+    Ok(receipt(advance(store, archive, erasure, now).await?))
 }
 
 pub async fn progress<S: EventStore>(store: &S, id: &str) -> AppResult<ErasureReceipt> {
@@ -148,11 +309,15 @@ pub async fn progress<S: EventStore>(store: &S, id: &str) -> AppResult<ErasureRe
 }
 
 /// The cron's share: continues the oldest unfinished erasures.
-pub async fn continue_unfinished<S: EventStore>(store: &S, now: DateTime<Utc>) -> StoreResult<usize> {
+pub async fn continue_unfinished<S: EventStore>(
+    store: &S,
+    archive: Option<&dyn ArchiveStore>,
+    now: DateTime<Utc>,
+) -> StoreResult<usize> {
     let pending = store.unfinished_erasures(5).await?;
     let n = pending.len();
     for erasure in pending {
-        advance(store, erasure, now).await?;
+        advance(store, archive, erasure, now).await?;
     }
     Ok(n)
 }

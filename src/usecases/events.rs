@@ -26,6 +26,9 @@ pub const MAX_LIMIT: usize = 500;
 pub const EXPORT_PAGE: usize = 500;
 /// The export stops after this many pages (100,000 rows); narrow the range for more.
 pub const EXPORT_MAX_PAGES: usize = 200;
+/// Archived hours one export request reads (each one R2 read): past them the
+/// answer names where the next request continues (`x-export-next-archived-before`).
+pub const EXPORT_ARCHIVED_HOURS: usize = 200;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct EventPage {
@@ -121,8 +124,14 @@ impl ExportFormat {
 pub struct ExportPlan {
     /// Where the archived hours of the range are read (after D1's rows).
     pub archive: Option<Rc<dyn ArchiveStore>>,
-    /// The archived hours of the range not yet read, newest first.
+    /// The archived hours of this request not yet read, newest first.
     pub archived: Vec<ArchivedHour>,
+    /// The ids of the events of those hours still in D1 (read from D1, so
+    /// skipped in the objects).
+    pub archived_in_d1: HashSet<i64>,
+    /// More archived hours of the range are older than those of this request:
+    /// the next request passes this hour as `archived_before`.
+    pub next_archived_before: Option<String>,
     pub format: ExportFormat,
     pub filter: EventFilter,
     /// The first chunk of the body, read before answering so a database
@@ -144,21 +153,57 @@ pub async fn export<S: EventStore>(
         "ga4" => ExportFormat::Ga4,
         _ => return Err(bad("format", "invalid_format", "`format` must be csv or ga4.")),
     };
+    let archived_before =
+        match params.get("archived_before") {
+            None => None,
+            Some(h) if hour::is_hour(h) => Some(h.to_string()),
+            Some(_) => return Err(bad(
+                "archived_before",
+                "invalid_archived_before",
+                "`archived_before` must be YYYY-MM-DDTHH: the `x-export-next-archived-before` of the previous answer.",
+            )),
+        };
     let key = CursorKey::derive(config.email_fingerprint_key.as_bytes());
     let (filter, after) = filter_and_position(params, config, &key, now)?;
-    let rows = store.list_events(&filter, after.as_ref(), EXPORT_PAGE).await?;
-    let (page, next) = split_page(rows, EXPORT_PAGE, StoredEvent::position);
     let header = if format == ExportFormat::Csv { csv::HEADER } else { "" };
-    // Past the hot window: the range's archived hours, read after D1's rows.
-    let (from, to) = (filter.range.from_stored(), filter.range.to_stored());
-    let archived = store.archived_hours_in(&from, &to, EXPORT_MAX_PAGES).await?;
+    // A continuation reads only archived hours: D1's rows came with the first request.
+    let (page, next) = if archived_before.is_some() {
+        (Vec::new(), None)
+    } else {
+        let rows = store.list_events(&filter, after.as_ref(), EXPORT_PAGE).await?;
+        split_page(rows, EXPORT_PAGE, StoredEvent::position)
+    };
+    // Past the hot window: the range's archived hours (older than
+    // `archived_before`), newest first, read after D1's rows.
+    let from = filter.range.from_stored();
+    let to = match &archived_before {
+        Some(h) => hour::hour_start(h).min(filter.range.to_stored()),
+        None => filter.range.to_stored(),
+    };
+    let mut archived = store.archived_hours_in(&from, &to, EXPORT_ARCHIVED_HOURS + 1).await?;
+    let next_archived_before = (archived.len() > EXPORT_ARCHIVED_HOURS).then(|| {
+        archived.truncate(EXPORT_ARCHIVED_HOURS);
+        archived.last().map(|h| h.hour.clone()).unwrap_or_default()
+    });
     if !archived.is_empty() && archive.is_none() {
         log::error!("export: the range holds archived hours but no archive bucket is bound");
         return Err(AppError::ArchiveUnavailable);
     }
+    // One read for the events of these hours still in D1 (late ones, or a
+    // retention run stopped before its delete: few, the hours are old).
+    let archived_in_d1 = match (archived.last(), archived.first()) {
+        (Some(oldest), Some(newest)) => store
+            .event_ids_between(&hour::hour_start(&oldest.hour), &hour_end(&newest.hour)?)
+            .await?
+            .into_iter()
+            .collect(),
+        _ => HashSet::new(),
+    };
     Ok(ExportPlan {
         archive,
         archived,
+        archived_in_d1,
+        next_archived_before,
         format,
         filter,
         first: format!("{header}{}", format.render(&page)).into_bytes(),
@@ -167,15 +212,23 @@ pub async fn export<S: EventStore>(
     })
 }
 
+/// The first instant after an hour, in the stored form.
+fn hour_end(name: &str) -> AppResult<String> {
+    crate::time::parse_rfc3339(&hour::hour_start(name))
+        .map(|t| crate::time::to_stored(t + chrono::Duration::hours(1)))
+        .ok_or(AppError::Internal)
+}
+
 /// The next chunk of an export, or `None` when it is complete. Never more
-/// than one page in memory.
+/// than one page (or one archived hour) in memory.
 pub async fn export_next<S: EventStore>(store: &S, plan: &mut ExportPlan) -> AppResult<Option<Vec<u8>>> {
+    let Some(after) = plan.next.take() else {
+        return archived_page(plan).await;
+    };
     if plan.pages_left == 0 {
+        // D1's rows reached the export's limit: it ends here.
         return Ok(None);
     }
-    let Some(after) = plan.next.take() else {
-        return archived_page(store, plan).await;
-    };
     let rows = store.list_events(&plan.filter, Some(&after), EXPORT_PAGE).await?;
     let (page, next) = split_page(rows, EXPORT_PAGE, StoredEvent::position);
     plan.next = next;
@@ -184,29 +237,23 @@ pub async fn export_next<S: EventStore>(store: &S, plan: &mut ExportPlan) -> App
 }
 
 /// The next archived hour's events that pass the filter, newest first, as
-/// one chunk; `None` once every archived hour was read. Events of the hour
-/// still in D1 (a late event, a run stopped before its delete) were read
-/// from D1 and are skipped here: every event once.
-async fn archived_page<S: EventStore>(store: &S, plan: &mut ExportPlan) -> AppResult<Option<Vec<u8>>> {
+/// one chunk; `None` once every archived hour of the request was read. Events
+/// of the hour still in D1 (a late event, a run stopped before its delete)
+/// were read from D1 and are skipped here: every event once.
+async fn archived_page(plan: &mut ExportPlan) -> AppResult<Option<Vec<u8>>> {
     let (Some(archive), false) = (plan.archive.clone(), plan.archived.is_empty()) else {
         return Ok(None);
     };
     let manifest = plan.archived.remove(0);
-    plan.pages_left -= 1;
     let bytes = archive
         .get(&manifest.object_key)
         .await
         .map_err(|e| archive_failed(&e))?
         .ok_or_else(|| archive_failed(&ArchiveError(format!("{}: missing", manifest.object_key))))?;
     let events = hour::verify(&bytes, &manifest).map_err(|e| archive_failed(&e))?;
-    let start = hour::hour_start(&manifest.hour);
-    let end = crate::time::parse_rfc3339(&start)
-        .map(|t| crate::time::to_stored(t + chrono::Duration::hours(1)))
-        .ok_or(AppError::Internal)?;
-    let in_d1: HashSet<i64> = store.event_ids_between(&start, &end).await?.into_iter().collect();
     let mut page: Vec<StoredEvent> = events
         .into_iter()
-        .filter(|e| !in_d1.contains(&e.id) && plan.filter.matches(e))
+        .filter(|e| !plan.archived_in_d1.contains(&e.id) && plan.filter.matches(e))
         .collect();
     page.sort_by(|a, b| (&b.ts, b.id).cmp(&(&a.ts, a.id)));
     Ok(Some(plan.format.render(&page).into_bytes()))

@@ -24,10 +24,11 @@ pub async fn run<S: EventStore>(
 ) -> MaintenanceRun {
     let mut out = MaintenanceRun::default();
     out.lines.push(retention_step(store, archive, config, now).await);
-    out.lines.push(match erasure::continue_unfinished(store, now).await {
-        Ok(n) => format!("erasure: advanced {n} unfinished erasures"),
-        Err(e) => format!("erasure stopped (the next run retries): {e}"),
-    });
+    out.lines
+        .push(match erasure::continue_unfinished(store, archive, now).await {
+            Ok(n) => format!("erasure: advanced {n} unfinished erasures"),
+            Err(e) => format!("erasure stopped (the next run retries): {e}"),
+        });
     let cutoff = to_stored(now - Duration::days(config.audit_retention_days));
     out.lines.push(match store.prune_audit(&cutoff).await {
         Ok(n) => format!("audit: dropped {n} entries before {cutoff}"),

@@ -34,7 +34,8 @@ pub async fn overview<S: EventStore>(
     links: &LinkBases,
     now: DateTime<Utc>,
 ) -> AppResult<Overview> {
-    let range = TimeRange::parse(params, now)?;
+    // An edge inside an archived hour takes the whole hour: its rows are gone.
+    let range = super::archive::whole_archived_edges(store, TimeRange::parse(params, now)?).await?;
     let today = to_stored(start_of_day(range.tz, now.with_timezone(&range.tz).date_naive()));
     // The timeline's buckets: local days, or hours (`bucket=hour`, a console's one-day view).
     let buckets = range.buckets(params.get("bucket"))?;

@@ -82,6 +82,27 @@ pub async fn compact<S: EventStore>(store: &S, max_steps: usize) -> AppResult<us
     Ok(total)
 }
 
+/// A rebuild from D1's rows (sketches, rollups) is refused once any hour is
+/// archived: those hours' rows are gone, so clearing what they contributed
+/// would lose it for good (rollups and sketches cannot be rebuilt from the
+/// archive within a request's limits). A 409 `archived_hours_present`.
+pub async fn refuse_once_archived<S: EventStore>(store: &S) -> AppResult<()> {
+    let any = store
+        .archived_hours_in("0000-01-01T00:00:00.000Z", "9999-12-31T23:59:59.999Z", 1)
+        .await?;
+    match any.first() {
+        None => Ok(()),
+        Some(newest) => Err(AppError::Conflict {
+            code: "archived_hours_present",
+            detail: format!(
+                "Hours up to {} are archived and their rows are no longer in the database: a rebuild from the rows \
+                 would drop what they contributed, so it is refused.",
+                newest.hour
+            ),
+        }),
+    }
+}
+
 /// Rows read per step of a rebuild.
 pub const REBUILD_PAGE: usize = 20_000;
 
@@ -103,6 +124,7 @@ pub struct RebuildStep {
 /// Used after an upgrade to migration 0015 (rows stored before it have no
 /// sketch), for rows no write sketched (the bulk loader's, the demo's backdated ones).
 pub async fn rebuild_step<S: EventStore>(store: &S, after_id: i64) -> AppResult<RebuildStep> {
+    refuse_once_archived(store).await?;
     if after_id == 0 {
         store.clear_sketches().await?;
     }

@@ -46,7 +46,8 @@ fn in_declared_order<S: Serializer>(kpis: &BTreeMap<&'static str, KpiValue>, out
 }
 
 pub async fn summary<S: EventStore>(store: &S, params: &Params, now: DateTime<Utc>) -> AppResult<Summary> {
-    let range = TimeRange::parse(params, now)?;
+    // An edge inside an archived hour takes the whole hour: its rows are gone.
+    let range = super::archive::whole_archived_edges(store, TimeRange::parse(params, now)?).await?;
     let days = range.buckets(params.get("bucket"))?;
     let measures = summary::measured();
     let rows = store.summary_rows(&Span::from(&range), &days, &measures).await?;

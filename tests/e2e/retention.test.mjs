@@ -64,7 +64,7 @@ test("the cron archives expired hours to R2 before deleting them; export, summar
       events.push({
         event_type: i % 3 ? "app_open" : "m_otp_send",
         event_id: `${tag}_${i < 1200 ? "old" : "kept"}_${i}`,
-        user_id: `u${i % 50}`,
+        user_id: `${tag}_u${i % 50}`,
         tenant_id: tag,
       });
     }
@@ -150,4 +150,32 @@ print(json.dumps(len(moves)))`, tag);
     }
   }
   assert.equal(compared, 1200);
+
+  // Erasure reaches the archive: one user's 30 events (24 archived, in as many hour objects, and
+  // 6 in D1) leave every object and row, and the rollups lose exactly them.
+  const subject = `${tag}_u7`;
+  const erased = await call("/internal/erasure", {
+    method: "POST",
+    headers: { ...auth, "content-type": "application/json" },
+    body: JSON.stringify({ user_id: subject }),
+  });
+  assert.equal(erased.status, 200, erased.text);
+  let receipt = erased.body;
+  // At most 8 hour objects per call: the cron continues it.
+  for (let run = 0; run < 10 && !receipt.done; run++) {
+    const res = await fetch(`${BASE}/__scheduled?cron=${encodeURIComponent("17 3 * * *")}`);
+    assert.equal(res.status, 200, await res.text());
+    receipt = (await call(`/internal/erasure/${receipt.id}`, { headers: auth })).body;
+  }
+  assert.deepEqual(
+    { done: receipt.done, events: receipt.events_deleted, archived: receipt.archived_deleted },
+    { done: true, events: 6, archived: 24 },
+  );
+  const csvAfter = await exportCsv();
+  assert.equal(csvAfter.trimEnd().split("\r\n").length, 1 + 1500 - 30);
+  assert.ok(!csvAfter.includes(subject), "no exported row holds the erased user");
+  const after = await call(`/internal/archive/hours?${range}`, { headers: auth });
+  assert.equal(after.body.rows, 1200 - 24);
+  const total = (s) => Object.values(s.totals).reduce((a, b) => a + b, 0);
+  assert.equal(total(await summary()), total(summaryBefore) - 30);
 });

@@ -31,9 +31,15 @@ const TYPES: [&str; 4] = [
 
 /// 60 events 97 minutes apart from 2026-02-07T00:00Z: 23 in expired hours (each its own hour).
 fn service_with_rows() -> Service {
+    service_with_rows_where(|_| true)
+}
+
+/// The same events, of those whose index `keep` accepts (event `i` is user `u{i % 4}`'s).
+fn service_with_rows_where(keep: impl Fn(i64) -> bool) -> Service {
     let s = Service::new();
     let start = funnel::time::parse_rfc3339("2026-02-07T00:00:00Z").unwrap();
     let rows: Vec<_> = (0..60)
+        .filter(|i| keep(*i))
         .map(|i| {
             let ts = funnel::time::to_stored(start + Duration::minutes(97 * i));
             let mut row = old_row(
@@ -362,4 +368,290 @@ mod dead_letters {
         let bad = replay(&s, Some("events/2026"));
         assert_eq!((bad.status, bad.code()), (400, "invalid_after"));
     }
+}
+
+/// Every archived event, each object checked against its D1 manifest.
+fn archived_events(s: &Service) -> Vec<funnel::record::StoredEvent> {
+    let mut events = Vec::new();
+    for m in manifests(s) {
+        let bytes = s.archive.object(&m.object_key).expect("the object of a manifest row");
+        events.extend(hour::verify(&bytes, &m).unwrap());
+    }
+    events
+}
+
+/// Σ per rollup table of its measure, per event type (the rows that are not zero).
+fn rollup_totals(s: &Service) -> Vec<Vec<Vec<String>>> {
+    [
+        "SELECT event_type, round(SUM(n), 6), round(SUM(errored), 6) FROM event_rollup GROUP BY 1 HAVING SUM(n) <> 0",
+        "SELECT event_type, round(SUM(n), 6) FROM event_day_rollup GROUP BY 1 HAVING SUM(n) <> 0",
+        "SELECT event_type, property, value, round(SUM(n), 6) FROM property_rollup GROUP BY 1, 2, 3 HAVING SUM(n) <> 0",
+        "SELECT event_type, property, value, round(SUM(n), 6) FROM property_day_rollup GROUP BY 1, 2, 3 HAVING SUM(n) <> 0",
+        "SELECT user_id, action, month, used FROM usage_rollup WHERE used <> 0 ORDER BY 1, 2, 3",
+    ]
+    .iter()
+    .map(|q| dump(s, &format!("({q})")))
+    .collect()
+}
+
+fn erase_u1(s: &Service) -> serde_json::Value {
+    let a = s.with_key(
+        funnel::api::Method::Post,
+        "/internal/erasure",
+        &serde_json::json!({ "user_id": "u1" }),
+    );
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    a.body
+}
+
+fn u1_left(s: &Service) -> (i64, usize) {
+    let in_d1 = count(s, "SELECT COUNT(*) FROM funnel_events WHERE user_id = 'u1'");
+    let archived = archived_events(s)
+        .iter()
+        .filter(|e| e.user_id.as_deref() == Some("u1"))
+        .count();
+    (in_d1, archived)
+}
+
+#[test]
+fn erasure_rewrites_the_archived_hours_holding_the_subject_and_the_rollups_lose_exactly_those_events() {
+    let s = service_with_rows();
+    run_until_done(&s);
+    // The same service without u1 ever: what must exist after the erasure.
+    let without = service_with_rows_where(|i| i % 4 != 1);
+    run_until_done(&without);
+    // And a late event of u1 in an archived hour, not archived yet (its delete
+    // alone would not leave the rollups: archived hours' deletes do not subtract).
+    let mut late = old_row(
+        "late",
+        "2026-02-07T00:30:00.000Z",
+        "m_otp_send",
+        None,
+        serde_json::json!({}),
+    );
+    late.user_id = Some("u1".into());
+    store_unchecked(s.db(), &[late]);
+    // u1 has 16 events: 6 archived (in 6 hour objects) and 10 in D1.
+    assert_eq!(u1_left(&s), (10, 6));
+    assert_eq!(
+        count(
+            &s,
+            "SELECT COUNT(*) FROM archived_subjects WHERE subject_kind = 'user_id' AND subject = 'u1'"
+        ),
+        6
+    );
+    let untouched: Vec<String> = manifests(&s)
+        .iter()
+        .filter(|m| {
+            !archived_events(&s)
+                .iter()
+                .any(|e| e.user_id.as_deref() == Some("u1") && hour::hour_of(&e.ts) == m.hour)
+        })
+        .map(|m| m.sha256.clone())
+        .collect();
+
+    let receipt = erase_u1(&s);
+    assert_eq!(receipt["done"], true, "{receipt}");
+    assert_eq!(
+        (receipt["events_deleted"].as_i64(), receipt["archived_deleted"].as_i64()),
+        (Some(10), Some(6))
+    );
+
+    // No row and no object holds u1; every other event is where it was, once.
+    assert_eq!(u1_left(&s), (0, 0));
+    let mut ids: Vec<String> = archived_events(&s).into_iter().map(|e| e.event_id).collect();
+    let mut expected: Vec<String> = archived_events(&without).into_iter().map(|e| e.event_id).collect();
+    ids.sort();
+    expected.sort();
+    assert_eq!((ids.len(), &ids), (17, &expected));
+    // Hours without u1 were not rewritten; the bucket's manifests match D1's.
+    let after: Vec<ArchivedHour> = manifests(&s);
+    assert!(untouched.iter().all(|sha| after.iter().any(|m| &m.sha256 == sha)));
+    for m in &after {
+        let beside: ArchivedHour =
+            serde_json::from_slice(&s.archive.object(&hour::manifest_key(&m.hour)).unwrap()).unwrap();
+        assert_eq!(&beside, m);
+    }
+    assert_eq!(
+        count(&s, "SELECT COUNT(*) FROM archived_subjects WHERE subject = 'u1'"),
+        0
+    );
+    assert_eq!(count(&s, "SELECT COUNT(*) FROM archive_rewrites"), 0);
+    // The rollups count what exists, as if u1 had never sent anything.
+    assert_eq!(rollup_totals(&s), rollup_totals(&without));
+    assert_eq!(summary(&s)["totals"], summary(&without)["totals"]);
+}
+
+#[test]
+fn a_failed_archive_write_leaves_the_object_intact_and_the_erasure_resumes_without_debiting_twice() {
+    let s = service_with_rows();
+    run_until_done(&s);
+    let without = service_with_rows_where(|i| i % 4 != 1);
+    run_until_done(&without);
+    let before: Vec<ArchivedHour> = manifests(&s);
+
+    s.archive.fail_next_puts(1);
+    let receipt = erase_u1(&s);
+    assert_eq!(receipt["done"], false, "{receipt}");
+    // D1 is clean; the archive is as it was, every object still its manifest's.
+    assert_eq!(u1_left(&s), (0, 6));
+    assert_eq!(manifests(&s), before);
+    assert_eq!(count(&s, "SELECT COUNT(*) FROM archive_rewrites"), 1);
+    let id = receipt["id"].as_str().unwrap().to_string();
+    assert_eq!(s.get(&format!("/internal/erasure/{id}")).body["done"], false);
+
+    // The cron's share resumes it.
+    let archive: &dyn funnel::archive::ArchiveStore = &*s.archive;
+    pollster::block_on(funnel::usecases::erasure::continue_unfinished(
+        &s.app.store,
+        Some(archive),
+        s.app.now,
+    ))
+    .unwrap();
+    let progress = s.get(&format!("/internal/erasure/{id}")).body;
+    assert_eq!(
+        (progress["done"].as_bool(), progress["archived_deleted"].as_i64()),
+        (Some(true), Some(6))
+    );
+    assert_eq!(u1_left(&s), (0, 0));
+    assert_eq!(archived_events(&s).len(), 17);
+    assert_eq!(rollup_totals(&s), rollup_totals(&without));
+}
+
+#[test]
+fn a_rebuild_from_the_rows_is_refused_once_hours_are_archived_and_keeps_what_they_contributed() {
+    let s = service_with_rows();
+    // Before any hour is archived a rebuild runs.
+    let step = s.with_key(
+        funnel::api::Method::Post,
+        "/internal/sketches/rebuild",
+        &serde_json::json!({}),
+    );
+    assert_eq!(step.status, 200, "{:?}", step.body);
+    assert!(pollster::block_on(funnel::usecases::sketches::refuse_once_archived(&s.app.store)).is_ok());
+
+    run_until_done(&s);
+    let (before, sketches) = (rollups(&s), dump(&s, "sketches"));
+    let refused = s.with_key(
+        funnel::api::Method::Post,
+        "/internal/sketches/rebuild",
+        &serde_json::json!({}),
+    );
+    assert_eq!(refused.status, 409, "{:?}", refused.body);
+    assert_eq!(refused.body["code"], "archived_hours_present");
+    assert!(refused.body["detail"].as_str().unwrap().contains("2026-02-08T11"));
+    assert!(pollster::block_on(funnel::usecases::sketches::refuse_once_archived(&s.app.store)).is_err());
+    assert_eq!((rollups(&s), dump(&s, "sketches")), (before, sketches));
+}
+
+/// `hours` expired events one an hour from 2026-01-01T00:30Z (each its own
+/// archived hour once retention ran) and 5 recent ones in D1.
+fn service_with_archived_hours(hours: i64) -> Service {
+    let s = Service::new();
+    let start = funnel::time::parse_rfc3339("2026-01-01T00:30:00Z").unwrap();
+    let recent = funnel::time::parse_rfc3339("2026-03-01T00:30:00Z").unwrap();
+    let rows: Vec<_> = (0..hours)
+        .map(|i| start + Duration::hours(i))
+        .chain((0..5).map(|i| recent + Duration::hours(i)))
+        .enumerate()
+        .map(|(i, t)| {
+            old_row(
+                &format!("h{i}"),
+                &funnel::time::to_stored(t),
+                "m_otp_send",
+                None,
+                serde_json::json!({}),
+            )
+        })
+        .collect();
+    store_unchecked(s.db(), &rows);
+    while !run(&s).done {}
+    assert_eq!(manifests(&s).len() as i64, hours);
+    s
+}
+
+/// An export request's event ids (CSV rows after the header) and its continuation.
+fn export_request(s: &Service, query: &str) -> (Vec<String>, Option<String>) {
+    let answer = s.get(&format!(
+        "/internal/funnel-events/export?from=2025-12-01&to=2026-03-10{query}"
+    ));
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    let next = answer
+        .reply
+        .headers
+        .iter()
+        .find(|(name, _)| *name == "x-export-next-archived-before")
+        .map(|(_, v)| v.clone());
+    let body = s.drain_export(answer);
+    let ids = body
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').find(|c| c.starts_with('h')).unwrap().to_string())
+        .collect();
+    (ids, next)
+}
+
+#[test]
+fn an_export_reads_as_many_archived_hours_as_one_request_may_and_says_where_to_continue() {
+    use funnel::usecases::events::EXPORT_ARCHIVED_HOURS;
+    // At the limit: one request, no continuation.
+    let s = service_with_archived_hours(EXPORT_ARCHIVED_HOURS as i64);
+    let (ids, next) = export_request(&s, "");
+    assert_eq!((ids.len(), next), (EXPORT_ARCHIVED_HOURS + 5, None));
+
+    // One hour past it: the first request reads D1's rows and the newest
+    // hours, and names the oldest hour it read; the continuation reads the rest.
+    let s = service_with_archived_hours(EXPORT_ARCHIVED_HOURS as i64 + 1);
+    let (first, next) = export_request(&s, "");
+    assert_eq!(first.len(), EXPORT_ARCHIVED_HOURS + 5);
+    assert_eq!(next.as_deref(), Some("2026-01-01T01"));
+    let (rest, after) = export_request(&s, &format!("&archived_before={}", next.unwrap()));
+    assert_eq!((rest, after), (vec!["h0".to_string()], None));
+    let all: HashSet<&String> = first.iter().collect();
+    assert_eq!(all.len(), EXPORT_ARCHIVED_HOURS + 5, "every event once");
+
+    let bad = s.get("/internal/funnel-events/export?archived_before=2026-01-01");
+    assert_eq!((bad.status, bad.code()), (400, "invalid_archived_before"));
+}
+
+fn total_events(summary: &serde_json::Value) -> i64 {
+    summary["totals"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|n| n.as_i64().unwrap())
+        .sum()
+}
+
+#[test]
+fn a_summary_edge_inside_an_archived_hour_takes_the_whole_hour_so_nothing_archived_is_missed() {
+    let s = service_with_rows();
+    // Events at 01:37, 03:14, 04:51, 06:28 and 08:05: both edges' hours hold one.
+    let inside = "/internal/funnel-events/summary?from=2026-02-07T01:10:00Z&to=2026-02-07T08:20:00Z";
+    let before = s.get(inside).body;
+    assert_eq!(total_events(&before), 5);
+    assert_eq!(before["from"], "2026-02-07T01:10:00.000Z");
+
+    run_until_done(&s);
+    let after = s.get(inside).body;
+    assert_eq!(total_events(&after), 5, "{after}");
+    // The answer states the range it counted: whole archived hours at both edges.
+    assert_eq!(
+        (after["from"].as_str(), after["to"].as_str()),
+        (Some("2026-02-07T01:00:00.000Z"), Some("2026-02-07T09:00:00.000Z"))
+    );
+    // An edge in the hot window stays as asked (its rows are there).
+    let mixed = s
+        .get("/internal/funnel-events/summary?from=2026-02-07T01:10:00Z&to=2026-03-09T10:30:00Z")
+        .body;
+    assert_eq!(
+        (mixed["from"].as_str(), mixed["to"].as_str()),
+        (Some("2026-02-07T01:00:00.000Z"), Some("2026-03-09T10:30:00.000Z"))
+    );
+    assert_eq!(total_events(&mixed), 59);
+    // The overview widens the same way.
+    let overview = s
+        .get("/api/overview?from=2026-02-07T01:10:00Z&to=2026-02-07T08:20:00Z")
+        .body;
+    assert_eq!(overview["from"], "2026-02-07T01:00:00.000Z", "{overview}");
 }

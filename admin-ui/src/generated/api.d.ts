@@ -891,6 +891,11 @@ export interface components {
         };
         /** @description One erasure request and its progress. */
         Erasure: {
+            /**
+             * Format: int64
+             * @description Events removed from archived hour objects.
+             */
+            archived_deleted: number;
             /** Format: int64 */
             events_deleted: number;
             /** @description When no row of the subject was left; null while the erasure runs. */
@@ -2385,6 +2390,7 @@ export interface operations {
                 cursor?: string;
                 /** @description csv (default) or ga4. */
                 format?: string;
+                archived_before?: string;
             };
             header?: never;
             path?: never;

@@ -94,12 +94,12 @@ INSERT INTO suppressions (subject_kind, subject, erasure_id, created_at) VALUES 
 ON CONFLICT (subject_kind, subject) DO NOTHING";
 
 const ERASURE_COLUMNS: &str = "SELECT id, subject_kind, subject, suppress, requested_at, requested_by, \
-events_deleted, quarantine_deleted, finished_at FROM erasures";
+events_deleted, quarantine_deleted, archived_deleted, finished_at FROM erasures";
 
 /// One erasure. Binds: id.
 pub const GET_ERASURE: &str = concat!(
     "SELECT id, subject_kind, subject, suppress, requested_at, requested_by, ",
-    "events_deleted, quarantine_deleted, finished_at FROM erasures WHERE id = ?1"
+    "events_deleted, quarantine_deleted, archived_deleted, finished_at FROM erasures WHERE id = ?1"
 );
 
 /// Erasures with rows left, oldest first. Binds: limit.
@@ -114,28 +114,91 @@ pub fn unfinished_erasures(limit: usize) -> Statement {
 
 /// Up to ?2 events of an address. The delete triggers keep every rollup exact.
 pub const ERASE_EVENTS_BY_FINGERPRINT: &str = "\
-DELETE FROM funnel_events WHERE id IN (SELECT id FROM funnel_events WHERE email_fingerprint = ?1 LIMIT ?2)";
+DELETE FROM funnel_events WHERE id IN (SELECT id FROM funnel_events WHERE email_fingerprint = ?1 LIMIT ?2) RETURNING id";
 
 /// Up to ?2 events of a user.
 pub const ERASE_EVENTS_BY_USER: &str = "\
-DELETE FROM funnel_events WHERE id IN (SELECT id FROM funnel_events WHERE user_id = ?1 LIMIT ?2)";
+DELETE FROM funnel_events WHERE id IN (SELECT id FROM funnel_events WHERE user_id = ?1 LIMIT ?2) RETURNING id";
 
+/// Before the delete of the same chunk (the same subquery, so the same rows): the rows of it in
+/// an archived hour (a late event the next retention run would archive), whose delete the
+/// triggers do not subtract (migration 0020), go through the rollups' debit (0022) instead.
+pub const DEBIT_ERASED_EVENTS_BY_FINGERPRINT: &str = "\
+INSERT INTO archive_debits (ts, event_type, user_id, success, error_code, payload_json, sample_rate)
+SELECT ts, event_type, user_id, success, error_code, payload_json, sample_rate FROM funnel_events
+WHERE id IN (SELECT id FROM funnel_events WHERE email_fingerprint = ?1 LIMIT ?2)
+  AND substr(ts, 1, 13) IN (SELECT hour FROM archived_hours)";
+
+pub const DEBIT_ERASED_EVENTS_BY_USER: &str = "\
+INSERT INTO archive_debits (ts, event_type, user_id, success, error_code, payload_json, sample_rate)
+SELECT ts, event_type, user_id, success, error_code, payload_json, sample_rate FROM funnel_events
+WHERE id IN (SELECT id FROM funnel_events WHERE user_id = ?1 LIMIT ?2)
+  AND substr(ts, 1, 13) IN (SELECT hour FROM archived_hours)";
+
+/// (The erase statements return the ids they deleted: the caller counts those, as D1's
+/// `changes` also counts the rollup triggers' writes.)
 /// Up to ?2 quarantined copies that carry an address's fingerprint.
 pub const ERASE_QUARANTINE_BY_FINGERPRINT: &str = "\
 DELETE FROM event_quarantine WHERE id IN (SELECT id FROM event_quarantine
-  WHERE json_extract(event_json, '$.email_fingerprint') = ?1 LIMIT ?2)";
+  WHERE json_extract(event_json, '$.email_fingerprint') = ?1 LIMIT ?2) RETURNING id";
 
 /// Up to ?2 quarantined copies of a user (under any spelling senders use).
 pub const ERASE_QUARANTINE_BY_USER: &str = "\
 DELETE FROM event_quarantine WHERE id IN (SELECT id FROM event_quarantine
   WHERE json_extract(event_json, '$.user_id') = ?1 UNION SELECT id FROM event_quarantine
   WHERE json_extract(event_json, '$.userId') = ?1 UNION SELECT id FROM event_quarantine
-  WHERE json_extract(event_json, '$.sub') = ?1 LIMIT ?2)";
+  WHERE json_extract(event_json, '$.sub') = ?1 LIMIT ?2) RETURNING id";
 
-/// Adds a chunk's deletions; binds: id, events, quarantine rows, finished_at or NULL.
+/// Adds a chunk's deletions; binds: id, events, quarantine rows, finished_at or NULL (D1 holds no
+/// row of the subject). Finished only once no archived hour holds the subject either.
 pub const RECORD_ERASURE_PROGRESS: &str = "\
 UPDATE erasures SET events_deleted = events_deleted + ?2, quarantine_deleted = quarantine_deleted + ?3,
-  finished_at = ?4 WHERE id = ?1";
+  finished_at = CASE WHEN NOT EXISTS (SELECT 1 FROM archived_subjects AS a
+    WHERE a.subject_kind = erasures.subject_kind AND a.subject = erasures.subject) THEN ?4 END
+  WHERE id = ?1";
+
+// Erasure in the archive (src/usecases/erasure.rs): the hours whose objects hold the subject,
+// and the two steps of rewriting one.
+
+/// The manifests of up to ?3 archived hours holding subject ?2 of kind ?1, oldest first.
+pub const ARCHIVED_HOURS_OF_SUBJECT: &str = "\
+SELECT h.hour, h.object_key, h.rows, h.bytes, h.sha256, h.archived_at
+FROM archived_subjects AS a JOIN archived_hours AS h ON h.hour = a.hour
+WHERE a.subject_kind = ?1 AND a.subject = ?2 ORDER BY a.hour LIMIT ?3";
+
+/// The pending rewrites of the hours in the JSON list ?1.
+pub const ARCHIVE_REWRITES_OF: &str = "\
+SELECT hour, erasure_id, rows, bytes, sha256 FROM archive_rewrites WHERE hour IN (SELECT value FROM json_each(?1))";
+
+/// Step one of a rewrite: records the new object's manifest. Binds: hour, erasure id, rows, bytes, sha256.
+pub const RECORD_ARCHIVE_REWRITE: &str = "\
+INSERT OR REPLACE INTO archive_rewrites (hour, erasure_id, rows, bytes, sha256) VALUES (?1, ?2, ?3, ?4, ?5)";
+
+/// ... in the same batch, debits the rollups by the removed events (the JSON list ?1 of stored
+/// events; the triggers of archive_debits) and empties the debit table.
+pub const DEBIT_ARCHIVED_EVENTS: &[&str] = &[
+    "INSERT INTO archive_debits (ts, event_type, user_id, success, error_code, payload_json, sample_rate)
+     SELECT value ->> 'ts', value ->> 'event_type', value ->> 'user_id', value ->> 'success',
+            value ->> 'error_code', value ->> 'payload_json', value ->> 'sample_rate'
+     FROM json_each(?1)",
+    "DELETE FROM archive_debits",
+];
+
+/// ... and counts them. Binds: erasure id, events removed.
+pub const COUNT_ARCHIVED_ERASED: &str = "UPDATE erasures SET archived_deleted = archived_deleted + ?2 WHERE id = ?1";
+
+/// Step two, once the new object is verified: the pending manifest replaces the hour's (see
+/// RECORD_ARCHIVED_HOURS) and the hour leaves the subject's index. Binds: hour, kind, subject.
+pub const FINISH_ARCHIVE_REWRITE: &[&str] = &[
+    "DELETE FROM archive_rewrites WHERE hour = ?1",
+    "DELETE FROM archived_subjects WHERE hour = ?1 AND subject_kind = ?2 AND subject = ?3",
+];
+
+/// ... and finishes the erasure when no archived hour of the subject is left (D1's rows went first).
+/// Binds: erasure id, finished_at.
+pub const FINISH_ERASURE_IF_ARCHIVE_CLEAN: &str = "\
+UPDATE erasures SET finished_at = ?2 WHERE id = ?1 AND finished_at IS NULL AND NOT EXISTS
+  (SELECT 1 FROM archived_subjects AS a WHERE a.subject_kind = erasures.subject_kind AND a.subject = erasures.subject)";
 
 // The PII sweep of rows stored before every string was scrubbed.
 

@@ -40,6 +40,16 @@ FROM json_each(?1) WHERE true
 ON CONFLICT (hour) DO UPDATE SET object_key = excluded.object_key, rows = excluded.rows, bytes = excluded.bytes,
   sha256 = excluded.sha256, archived_at = excluded.archived_at";
 
+/// The people (user id, address fingerprint) of the events of the JSON id list ?1, by hour: the
+/// index an erasure reads to find the archived objects holding someone (migration 0022). Runs
+/// before the delete, in its batch.
+pub const RECORD_ARCHIVED_SUBJECTS: &str = "\
+INSERT OR IGNORE INTO archived_subjects (subject_kind, subject, hour)
+SELECT 'user_id', user_id, substr(ts, 1, 13) FROM funnel_events
+  WHERE id IN (SELECT value FROM json_each(?1)) AND user_id IS NOT NULL
+UNION SELECT 'email_fingerprint', email_fingerprint, substr(ts, 1, 13) FROM funnel_events
+  WHERE id IN (SELECT value FROM json_each(?1)) AND email_fingerprint IS NOT NULL";
+
 /// Deletes the events of the JSON id list ?1, and only those of an archived hour.
 pub const DELETE_ARCHIVED_EVENTS: &str = "\
 DELETE FROM funnel_events WHERE id IN (SELECT value FROM json_each(?1))

@@ -5,12 +5,13 @@
 // the hot window returns every event exactly once; DuckDB reads the objects and counts what the
 // summary counts.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { test } from "node:test";
+import { promisify } from "node:util";
 
 import { BASE, call, ingestSigned, SECRETS, uid } from "./client.mjs";
 import { d1File, ROOT } from "./worker.mjs";
@@ -25,16 +26,27 @@ function sqlite(script, ...args) {
   return JSON.parse(r.stdout);
 }
 
+/**
+ * Runs a program without blocking the event loop. The slow steps (installing DuckDB, reading the
+ * archive) must not block it: while blocked, the pooled keep-alive sockets the worker closes are
+ * not noticed, and the next request written to one fails with "fetch failed" (other side closed).
+ */
+async function run(program, args) {
+  try {
+    return (await promisify(execFile)(program, args, { encoding: "utf8", maxBuffer: 64 << 20 })).stdout;
+  } catch (e) {
+    assert.fail(`${program} ${args.join(" ")}: ${e.stderr ?? e.message}`);
+  }
+}
+
 /** Python with the `duckdb` package, in .tools/duckdb-venv (installed from PyPI once). */
-function duckdbPython() {
+async function duckdbPython() {
   const venv = join(ROOT, ".tools", "duckdb-venv");
   const python = join(venv, "bin", "python");
   const has = () => existsSync(python) && spawnSync(python, ["-c", "import duckdb"]).status === 0;
   if (!has()) {
-    for (const args of [["python3", "-m", "venv", venv], [join(venv, "bin", "pip"), "install", "-q", "duckdb==2.0.0"]]) {
-      const r = spawnSync(args[0], args.slice(1), { encoding: "utf8" });
-      assert.equal(r.status, 0, `${args.join(" ")}: ${r.stderr}`);
-    }
+    await run("python3", ["-m", "venv", venv]);
+    await run(join(venv, "bin", "pip"), ["install", "-q", "duckdb==2.0.0"]);
   }
   return python;
 }
@@ -137,9 +149,7 @@ print(json.dumps(len(moves)))`, tag);
   }
 
   // DuckDB reads the objects; its counts per type and day equal the summary's (from the rollups).
-  const r = spawnSync(duckdbPython(), [join(ROOT, "scripts", "archive_counts.py"), dir], { encoding: "utf8" });
-  assert.equal(r.status, 0, r.stderr);
-  const duck = JSON.parse(r.stdout);
+  const duck = JSON.parse(await run(await duckdbPython(), [join(ROOT, "scripts", "archive_counts.py"), dir]));
   assert.equal(duck.rows, 1200);
   const days = new Map(summaryBefore.daily.map((d) => [d.date, d.counts]));
   let compared = 0;

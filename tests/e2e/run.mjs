@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Runs the end-to-end tests against a real worker: builds it (wrangler's
-// [build] command), applies the migrations to a fresh local D1 in a temp dir,
+// Runs the end-to-end tests against a real worker: builds it once (wrangler's
+// [build] command; every test worker then serves that build, see
+// `prebuiltConfig`), applies the migrations to a fresh local D1 in a temp dir,
 // starts `wrangler dev` on a free loopback port with random test secrets, runs
 // `node --test tests/e2e/*.test.mjs tests/browser/*.test.mjs`, and always
 // stops the worker.
@@ -10,7 +11,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { applyMigrations, freePort, ROOT, startWorker } from "./worker.mjs";
+import { applyMigrations, freePort, prebuiltConfig, ROOT, startWorker } from "./worker.mjs";
 
 const work = mkdtempSync(join(tmpdir(), "funnel-e2e-"));
 const secrets = Object.fromEntries(
@@ -48,6 +49,8 @@ await new Promise((resolve, reject) => {
 let status = 1;
 let worker;
 try {
+  // The tests inherit it: the workers they start themselves serve the same build.
+  process.env.FUNNEL_WRANGLER_CONFIG = prebuiltConfig();
   applyMigrations(persistDir);
   worker = await startWorker({ persistDir, envFile });
   console.log(`e2e: worker ready at ${worker.url}`);

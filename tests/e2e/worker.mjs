@@ -1,7 +1,7 @@
 // Starts and stops a real worker (`wrangler dev`) for tests: a free loopback
 // port, a given D1 directory and env file, output captured for the log check.
 import { spawn, spawnSync } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -22,8 +22,26 @@ export function freePort() {
   });
 }
 
+/**
+ * Builds the worker once (wrangler.toml's [build] command) and writes beside wrangler.toml a
+ * config without that step (`wrangler.prebuilt.toml`, not committed), so every `wrangler dev`
+ * started from it serves exactly this build. A worker started with [build] watches src/ and,
+ * whenever wrangler re-reads its configuration, rebuilds and restarts ("The file src changed,
+ * restarting build..."): in the middle of a test, whose requests then fail with "fetch failed".
+ */
+export function prebuiltConfig(root = ROOT) {
+  const run = spawnSync("bash", [join(root, "scripts", "build-worker.sh")], { cwd: root, env, stdio: "inherit" });
+  if (run.status !== 0) throw new Error(`the worker build failed (${run.status})`);
+  const config = join(root, "wrangler.prebuilt.toml");
+  writeFileSync(config, readFileSync(join(root, "wrangler.toml"), "utf8").replace(/^\[build\][^[]*/m, ""));
+  return config;
+}
+
+/** The config test workers start from: run.mjs's prebuilt one when set, else wrangler.toml. */
+const defaultConfig = () => process.env.FUNNEL_WRANGLER_CONFIG || undefined;
+
 /** `root`/`config`: another checkout's worker (the benchmark's comparison runs two side by side). */
-export function applyMigrations(persistDir, { root = ROOT, config } = {}) {
+export function applyMigrations(persistDir, { root = ROOT, config = defaultConfig() } = {}) {
   const run = spawnSync(wrangler, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistDir,
                                    ...(config ? ["--config", config] : [])],
                         { cwd: root, env, encoding: "utf8" });
@@ -31,7 +49,7 @@ export function applyMigrations(persistDir, { root = ROOT, config } = {}) {
 }
 
 /** Starts wrangler dev; resolves once /api/health answers (any status when `anyHealth`). */
-export async function startWorker({ persistDir, envFile, anyHealth = false, timeoutMs = 15 * 60 * 1000, root = ROOT, config }) {
+export async function startWorker({ persistDir, envFile, anyHealth = false, timeoutMs = 15 * 60 * 1000, root = ROOT, config = defaultConfig() }) {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const child = spawn(

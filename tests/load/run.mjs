@@ -21,7 +21,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { applyMigrations, d1File, lockD1Periodically, startWorker } from "../e2e/worker.mjs";
+import { applyMigrations, d1File, lockD1Periodically, prebuiltConfig, startWorker } from "../e2e/worker.mjs";
 
 const SECONDS = Number(process.env.LOAD_SECONDS ?? 60);
 const CLIENTS = Number(process.env.LOAD_CLIENTS ?? 6);
@@ -119,6 +119,7 @@ let worker;
 let faults;
 let status = 1;
 try {
+  process.env.FUNNEL_WRANGLER_CONFIG = prebuiltConfig();
   applyMigrations(persistDir);
   worker = await startWorker({ persistDir, envFile });
   const half = (SECONDS * 1000) / 2;

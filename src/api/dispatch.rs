@@ -425,12 +425,7 @@ async fn ingest_reply<S: EventStore>(app: &App<S>, req: &ApiRequest, sink: Sink)
         &mut ingest::random_event_id,
     )
     .await?;
-    let content_type = if answer.response.is_problem {
-        PROBLEM_CONTENT_TYPE
-    } else {
-        "application/json"
-    };
-    let reply = Reply::serialized(answer.response.status, content_type, &answer.response.body);
+    let reply = batch_reply(&answer.response);
     Ok(match answer.trace_id {
         Some(trace) => reply.with_header("x-trace-id", trace),
         None => reply,
@@ -458,16 +453,17 @@ async fn collect_reply<S: EventStore>(app: &App<S>, req: &ApiRequest, key: Optio
         &mut usecases::ingest::random_event_id,
     )
     .await?;
-    let content_type = if answer.response.is_problem {
+    Ok(batch_reply(&answer.response))
+}
+
+/// A batch's per-event answer: problem+json when every event failed, JSON otherwise.
+fn batch_reply(response: &crate::ingest::batch::IngestResponse) -> Reply {
+    let content_type = if response.is_problem {
         PROBLEM_CONTENT_TYPE
     } else {
         "application/json"
     };
-    Ok(Reply::serialized(
-        answer.response.status,
-        content_type,
-        &answer.response.body,
-    ))
+    Reply::serialized(response.status, content_type, &response.body)
 }
 
 /// A 200 with a JSON body.

@@ -15,9 +15,15 @@ pub struct Envelope {
 
 /// True for `application/json`, with or without parameters (`; charset=utf-8`).
 pub fn is_json_content_type(value: Option<&str>) -> bool {
+    has_media_type(value, "application/json")
+}
+
+/// Whether a `Content-Type` header's essence (before any `;` parameters) is
+/// `media_type`, ignoring case and surrounding spaces.
+pub fn has_media_type(value: Option<&str>, media_type: &str) -> bool {
     value
         .and_then(|v| v.split(';').next())
-        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case(media_type))
 }
 
 /// A declared `Content-Length` over the cap is refused before the body is read.

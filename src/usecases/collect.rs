@@ -60,10 +60,7 @@ pub fn admit<'a>(config: &'a Config, key: Option<&str>, origin: Option<&str>) ->
 
 /// JSON, or the `text/plain` that `sendBeacon` gives a string body (read as JSON).
 pub fn is_beacon_content_type(value: Option<&str>) -> bool {
-    body::is_json_content_type(value)
-        || value
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("text/plain"))
+    body::is_json_content_type(value) || body::has_media_type(value, "text/plain")
 }
 
 /// The rate-limit buckets of a request: its address, then its site.

@@ -43,6 +43,11 @@ pub fn hour_start(hour: &str) -> String {
     format!("{hour}:00:00.000Z")
 }
 
+/// The first instant after an hour, in the stored form (`None` for a malformed hour).
+pub fn hour_end(hour: &str) -> Option<String> {
+    crate::time::parse_rfc3339(&hour_start(hour)).map(|t| crate::time::to_stored(t + chrono::Duration::hours(1)))
+}
+
 /// Whether `hour` is a well-formed `YYYY-MM-DDTHH`.
 pub fn is_hour(hour: &str) -> bool {
     crate::time::parse_rfc3339(&format!("{hour}:00:00Z")).is_some() && hour.len() == 13

@@ -136,7 +136,8 @@ pub fn hour_key(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H").to_string()
 }
 
-fn floor_hour(t: DateTime<Utc>) -> DateTime<Utc> {
+/// The start of the UTC hour `t` falls in.
+pub fn floor_hour(t: DateTime<Utc>) -> DateTime<Utc> {
     use chrono::{DurationRound, TimeDelta};
     t.duration_trunc(TimeDelta::hours(1)).unwrap_or(t)
 }

@@ -45,9 +45,8 @@ pub async fn list<S: EventStore>(store: &S, params: &Params, now: DateTime<Utc>)
 /// answer's `from`/`to` are the widened ones). One D1 read, only when an edge
 /// is not on the hour.
 pub async fn whole_archived_edges<S: EventStore>(store: &S, mut range: TimeRange) -> AppResult<TimeRange> {
-    use chrono::{Duration, DurationRound};
-    let floor = |t: DateTime<Utc>| t.duration_trunc(Duration::hours(1)).unwrap_or(t);
-    let (from_floor, to_floor) = (floor(range.from), floor(range.to));
+    use crate::query::range::floor_hour;
+    let (from_floor, to_floor) = (floor_hour(range.from), floor_hour(range.to));
     let mut edges = Vec::new();
     if from_floor != range.from {
         edges.push(crate::query::range::hour_key(from_floor));
@@ -68,7 +67,7 @@ pub async fn whole_archived_edges<S: EventStore>(store: &S, mut range: TimeRange
         range.from = from_floor;
     }
     if to_floor != range.to && archived.contains(&crate::query::range::hour_key(to_floor)) {
-        range.to = to_floor + Duration::hours(1);
+        range.to = to_floor + chrono::Duration::hours(1);
     }
     Ok(range)
 }

@@ -193,7 +193,10 @@ pub async fn export<S: EventStore>(
     // retention run stopped before its delete: few, the hours are old).
     let archived_in_d1 = match (archived.last(), archived.first()) {
         (Some(oldest), Some(newest)) => store
-            .event_ids_between(&hour::hour_start(&oldest.hour), &hour_end(&newest.hour)?)
+            .event_ids_between(
+                &hour::hour_start(&oldest.hour),
+                &hour::hour_end(&newest.hour).ok_or(AppError::Internal)?,
+            )
             .await?
             .into_iter()
             .collect(),
@@ -210,13 +213,6 @@ pub async fn export<S: EventStore>(
         next,
         pages_left: EXPORT_MAX_PAGES - 1,
     })
-}
-
-/// The first instant after an hour, in the stored form.
-fn hour_end(name: &str) -> AppResult<String> {
-    crate::time::parse_rfc3339(&hour::hour_start(name))
-        .map(|t| crate::time::to_stored(t + chrono::Duration::hours(1)))
-        .ok_or(AppError::Internal)
 }
 
 /// The next chunk of an export, or `None` when it is complete. Never more

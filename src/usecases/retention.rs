@@ -16,7 +16,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, Duration, DurationRound, Utc};
+use chrono::{DateTime, Duration, Utc};
 
 use crate::archive::hour::{self, ArchivedHour};
 use crate::archive::{ArchiveError, ArchiveStore};
@@ -36,8 +36,7 @@ pub const MAX_HOURS_PER_RUN: usize = 12;
 /// Events with `ts` before this (stored form) are past retention: the start
 /// of the hour `days` days ago, so only whole hours expire.
 pub fn cutoff(now: DateTime<Utc>, days: i64) -> String {
-    let at = now - Duration::days(days);
-    crate::time::to_stored(at.duration_trunc(Duration::hours(1)).unwrap_or(at))
+    crate::time::to_stored(crate::query::range::floor_hour(now - Duration::days(days)))
 }
 
 /// What one run did.

@@ -247,6 +247,15 @@ pub trait EventStore {
         limit: usize,
     ) -> StoreResult<Vec<StoredEvent>>;
 
+    /// Where the list's rows after `after` reach `skip + 1` and `skip + 2`
+    /// rows: those rows' positions, of the ones that exist (0, 1 or 2).
+    async fn event_positions_at(
+        &self,
+        filter: &EventFilter,
+        after: Option<&Position>,
+        skip: usize,
+    ) -> StoreResult<Vec<Position>>;
+
     /// A trace's events, oldest first: `max + 1` at most.
     async fn trace_events(&self, trace_id: &str, max: usize) -> StoreResult<Vec<StoredEvent>>;
 

@@ -256,7 +256,11 @@ async fn run<S: EventStore>(
                 ("content-type", plan.format.content_type().to_string()),
                 ("content-disposition", disposition),
             ];
-            // Older archived hours than one request reads: where the next one continues.
+            // More than one request returns: where the next one continues (D1's
+            // rows first, by cursor; then older archived hours).
+            if let Some(cursor) = &plan.next_cursor {
+                headers.push(("x-export-next-cursor", cursor.clone()));
+            }
             if let Some(hour) = &plan.next_archived_before {
                 headers.push(("x-export-next-archived-before", hour.clone()));
             }

@@ -63,7 +63,9 @@ fn success(endpoint: Endpoint) -> Success {
             200,
             &["text/csv", "application/x-ndjson"],
             "RFC 4180 CSV with a header row (format=csv), or one GA4 Measurement Protocol request body per line \
-             (format=ga4, application/x-ndjson).",
+             (format=ga4, application/x-ndjson). At most 100,000 D1 rows and 200 archived hours per request: \
+             X-Export-Next-Cursor (pass as `cursor`) or X-Export-Next-Archived-Before (pass as `archived_before`) \
+             says where the next request continues; the last answer has neither.",
         ),
         Summary => Success::Json(name::<crate::usecases::summary::Summary>()),
         Trace => Success::Json(name::<Timeline>()),
@@ -124,7 +126,10 @@ fn parameter_doc(name: &str) -> &'static str {
         "error_code" => "Exact error code.",
         "key" => "/collect: the site's publishable key (pk_…). /internal/audit: a key's name to filter by.",
         "limit" => "Page size (list: 1–500, default 50; replay: 1–500, default 500).",
-        "cursor" => "The `next_cursor` of the previous page (bound to the other parameters).",
+        "cursor" => {
+            "The `next_cursor` of the previous page, or an export's `x-export-next-cursor` (bound to the other parameters)."
+        }
+        "archived_before" => "An export's `x-export-next-archived-before` (YYYY-MM-DDTHH): the next older archived hours.",
         "format" => "csv (default) or ga4.",
         "bucket" => "day (default) or hour: `daily` holds one bucket per local day, or per hour (ranges of at most 7 days), keyed by the hour's UTC start.",
         "status" => "pending or all (default).",

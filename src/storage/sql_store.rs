@@ -378,6 +378,15 @@ impl<B: SqlBackend> EventStore for SqlStore<B> {
         self.all(sql::list_events(filter, after, limit)).await
     }
 
+    async fn event_positions_at(
+        &self,
+        filter: &EventFilter,
+        after: Option<&Position>,
+        skip: usize,
+    ) -> StoreResult<Vec<Position>> {
+        self.all(sql::event_positions_at(filter, after, skip)).await
+    }
+
     async fn trace_events(&self, trace_id: &str, max: usize) -> StoreResult<Vec<StoredEvent>> {
         self.all(sql::trace_events(trace_id, max)).await
     }

@@ -24,8 +24,9 @@ pub const DEFAULT_LIMIT: usize = 50;
 pub const MAX_LIMIT: usize = 500;
 /// Rows per read of the export.
 pub const EXPORT_PAGE: usize = 500;
-/// The export stops after this many pages (100,000 rows); narrow the range for more.
-pub const EXPORT_MAX_PAGES: usize = 200;
+/// D1 rows one export request returns at most (200 pages): past them the
+/// answer names where the next request continues (`x-export-next-cursor`).
+pub const EXPORT_ROWS: usize = 100_000;
 /// Archived hours one export request reads (each one R2 read): past them the
 /// answer names where the next request continues (`x-export-next-archived-before`).
 pub const EXPORT_ARCHIVED_HOURS: usize = 200;
@@ -132,13 +133,18 @@ pub struct ExportPlan {
     /// More archived hours of the range are older than those of this request:
     /// the next request passes this hour as `archived_before`.
     pub next_archived_before: Option<String>,
+    /// More D1 rows match than one request returns: the next request passes
+    /// this as `cursor` (and reads the archived hours once D1's rows are done).
+    pub next_cursor: Option<String>,
     pub format: ExportFormat,
     pub filter: EventFilter,
     /// The first chunk of the body, read before answering so a database
     /// failure is still a clean problem response.
     pub first: Vec<u8>,
     pub next: Option<Position>,
-    pub pages_left: usize,
+    /// The last D1 row of this request when more follow it (the position
+    /// `next_cursor` holds): the pages stop there.
+    pub last: Option<Position>,
 }
 
 pub async fn export<S: EventStore>(
@@ -166,13 +172,37 @@ pub async fn export<S: EventStore>(
     let key = CursorKey::derive(config.email_fingerprint_key.as_bytes());
     let (filter, after) = filter_and_position(params, config, &key, now)?;
     let header = if format == ExportFormat::Csv { csv::HEADER } else { "" };
-    // A continuation reads only archived hours: D1's rows came with the first request.
-    let (page, next) = if archived_before.is_some() {
-        (Vec::new(), None)
+    // A continuation of archived hours reads no D1 rows: they came before it.
+    let (page, next, last) = if archived_before.is_some() {
+        (Vec::new(), None, None)
     } else {
+        // Where this request's D1 rows end, found before answering (the headers go
+        // first): the `EXPORT_ROWS`th row when another one follows it.
+        let probe = store
+            .event_positions_at(&filter, after.as_ref(), EXPORT_ROWS - 1)
+            .await?;
+        let last = (probe.len() == 2).then(|| probe[0].clone());
         let rows = store.list_events(&filter, after.as_ref(), EXPORT_PAGE).await?;
-        split_page(rows, EXPORT_PAGE, StoredEvent::position)
+        let (page, next) = within(split_page(rows, EXPORT_PAGE, StoredEvent::position), last.as_ref());
+        (page, next, last)
     };
+    let range = (filter.range.from_stored(), filter.range.to_stored());
+    let next_cursor = last.clone().map(|p| cursor::encode(&key, &scope(params), range, p));
+    if next_cursor.is_some() {
+        // The archived hours come after every D1 row, in the last request of the chain.
+        return Ok(ExportPlan {
+            archive,
+            archived: Vec::new(),
+            archived_in_d1: HashSet::new(),
+            next_archived_before: None,
+            next_cursor,
+            format,
+            filter,
+            first: format!("{header}{}", format.render(&page)).into_bytes(),
+            next,
+            last,
+        });
+    }
     // Past the hot window: the range's archived hours (older than
     // `archived_before`), newest first, read after D1's rows.
     let from = filter.range.from_stored();
@@ -207,12 +237,33 @@ pub async fn export<S: EventStore>(
         archived,
         archived_in_d1,
         next_archived_before,
+        next_cursor: None,
         format,
         filter,
         first: format!("{header}{}", format.render(&page)).into_bytes(),
         next,
-        pages_left: EXPORT_MAX_PAGES - 1,
+        last: None,
     })
+}
+
+/// A page cut at `last` (this request's last row, inclusive): the rows after it
+/// belong to the next request, so no next page past it.
+fn within(
+    (mut page, next): (Vec<StoredEvent>, Option<Position>),
+    last: Option<&Position>,
+) -> (Vec<StoredEvent>, Option<Position>) {
+    let Some(last) = last else {
+        return (page, next);
+    };
+    // Newest first: the rows past `last` are the older ones.
+    match page.iter().position(|e| (&e.ts, e.id) < (&last.ts, last.id)) {
+        Some(cut) => {
+            page.truncate(cut);
+            (page, None)
+        }
+        None if page.last().map(StoredEvent::position).as_ref() == Some(last) => (page, None),
+        None => (page, next),
+    }
 }
 
 /// The next chunk of an export, or `None` when it is complete. Never more
@@ -221,14 +272,9 @@ pub async fn export_next<S: EventStore>(store: &S, plan: &mut ExportPlan) -> App
     let Some(after) = plan.next.take() else {
         return archived_page(plan).await;
     };
-    if plan.pages_left == 0 {
-        // D1's rows reached the export's limit: it ends here.
-        return Ok(None);
-    }
     let rows = store.list_events(&plan.filter, Some(&after), EXPORT_PAGE).await?;
-    let (page, next) = split_page(rows, EXPORT_PAGE, StoredEvent::position);
+    let (page, next) = within(split_page(rows, EXPORT_PAGE, StoredEvent::position), plan.last.as_ref());
     plan.next = next;
-    plan.pages_left -= 1;
     Ok(Some(plan.format.render(&page).into_bytes()))
 }
 

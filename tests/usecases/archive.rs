@@ -570,18 +570,40 @@ fn service_with_archived_hours(hours: i64) -> Service {
     s
 }
 
-/// An export request's event ids (CSV rows after the header) and its continuation.
+/// An export request's event ids (CSV rows after the header) and its continuation
+/// through older archived hours.
 fn export_request(s: &Service, query: &str) -> (Vec<String>, Option<String>) {
+    let (ids, next) = export_answer(s, query);
+    assert_eq!(next.cursor, None, "no more D1 rows than one request returns");
+    (ids, next.archived_before)
+}
+
+/// Where an export answer says the next request continues.
+#[derive(Debug, PartialEq)]
+struct Continuation {
+    /// `x-export-next-cursor`: more D1 rows.
+    cursor: Option<String>,
+    /// `x-export-next-archived-before`: older archived hours.
+    archived_before: Option<String>,
+}
+
+fn export_answer(s: &Service, query: &str) -> (Vec<String>, Continuation) {
     let answer = s.get(&format!(
         "/internal/funnel-events/export?from=2025-12-01&to=2026-03-10{query}"
     ));
     assert_eq!(answer.status, 200, "{:?}", answer.body);
-    let next = answer
-        .reply
-        .headers
-        .iter()
-        .find(|(name, _)| *name == "x-export-next-archived-before")
-        .map(|(_, v)| v.clone());
+    let header = |wanted: &str| {
+        answer
+            .reply
+            .headers
+            .iter()
+            .find(|(name, _)| *name == wanted)
+            .map(|(_, v)| v.clone())
+    };
+    let next = Continuation {
+        cursor: header("x-export-next-cursor"),
+        archived_before: header("x-export-next-archived-before"),
+    };
     let body = s.drain_export(answer);
     let ids = body
         .lines()
@@ -589,6 +611,57 @@ fn export_request(s: &Service, query: &str) -> (Vec<String>, Option<String>) {
         .map(|l| l.split(',').find(|c| c.starts_with('h')).unwrap().to_string())
         .collect();
     (ids, next)
+}
+
+/// Adds `n` events to D1 one second apart from 2026-03-02T00:00Z (after the
+/// recent ones of [`service_with_archived_hours`]), ids `hot{first}`….
+fn add_hot_rows(s: &Service, first: usize, n: usize) {
+    let start = funnel::time::parse_rfc3339("2026-03-02T00:00:00Z").unwrap();
+    let rows: Vec<_> = (first..first + n)
+        .map(|i| {
+            let ts = funnel::time::to_stored(start + Duration::seconds(i as i64));
+            old_row(&format!("hot{i}"), &ts, "m_otp_send", None, serde_json::json!({}))
+        })
+        .collect();
+    store_unchecked(s.db(), &rows);
+}
+
+#[test]
+fn an_export_past_one_request_of_d1_rows_continues_by_cursor_and_then_reads_the_archive_every_event_once() {
+    use funnel::usecases::events::EXPORT_ROWS;
+    // 3 archived hours, and exactly as many D1 rows as one request returns: one request.
+    let s = service_with_archived_hours(3);
+    add_hot_rows(&s, 0, EXPORT_ROWS - 5);
+    let (ids, next) = export_answer(&s, "");
+    assert_eq!(ids.len(), EXPORT_ROWS + 3);
+    assert_eq!(
+        next,
+        Continuation {
+            cursor: None,
+            archived_before: None
+        }
+    );
+
+    // One D1 row more: the first request ends at its 100,000th row and says where
+    // the next begins; that one returns the last D1 row, then the archived hours.
+    add_hot_rows(&s, EXPORT_ROWS - 5, 1);
+    let (first, next) = export_answer(&s, "");
+    assert_eq!(first.len(), EXPORT_ROWS);
+    // Newest first: every added row, then the recent ones down to h4.
+    assert_eq!(first.last().map(String::as_str), Some("h4"));
+    let cursor = next.cursor.expect("a continuation");
+    assert_eq!(next.archived_before, None);
+    let (rest, after) = export_answer(&s, &format!("&cursor={cursor}"));
+    assert_eq!(
+        after,
+        Continuation {
+            cursor: None,
+            archived_before: None
+        }
+    );
+    assert_eq!(rest, ["h3", "h2", "h1", "h0"]);
+    let all: HashSet<&String> = first.iter().chain(&rest).collect();
+    assert_eq!(all.len(), EXPORT_ROWS + 1 + 3, "every event once");
 }
 
 #[test]

@@ -41,7 +41,23 @@ const NEWEST_FIRST: &str = " ORDER BY ts DESC, id DESC LIMIT ?";
 
 /// One page of the event list: `limit + 1` rows, so the caller knows whether another page exists.
 pub fn list_events(filter: &EventFilter, after: Option<&Position>, limit: usize) -> Statement {
-    let mut s = Statement::new(EVENT_COLUMNS);
+    let mut s = matching_events(EVENT_COLUMNS, filter, after);
+    s.push(NEWEST_FIRST, [Bind::Int(limit as i64 + 1)]);
+    s
+}
+
+/// The positions (`ts`, `id`) of the `skip + 1`th and `skip + 2`th events of
+/// the list's order: the export's probe for where one request's rows end. The
+/// same filter and index as [`list_events`], reading no other column.
+pub fn event_positions_at(filter: &EventFilter, after: Option<&Position>, skip: usize) -> Statement {
+    let mut s = matching_events("SELECT ts, id FROM funnel_events", filter, after);
+    s.push(" ORDER BY ts DESC, id DESC LIMIT 2 OFFSET ?", [Bind::Int(skip as i64)]);
+    s
+}
+
+/// `select` over the events of `filter` after the cursor `after` (no order yet).
+fn matching_events(select: &'static str, filter: &EventFilter, after: Option<&Position>) -> Statement {
+    let mut s = Statement::new(select);
     s.push(
         RANGE,
         [
@@ -79,7 +95,6 @@ pub fn list_events(filter: &EventFilter, after: Option<&Position>, limit: usize)
     if let Some(p) = after {
         s.push(AFTER_CURSOR, [Bind::text(&p.ts), Bind::text(&p.ts), Bind::Int(p.id)]);
     }
-    s.push(NEWEST_FIRST, [Bind::Int(limit as i64 + 1)]);
     s
 }
 

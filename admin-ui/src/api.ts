@@ -38,6 +38,14 @@ export class ApiError extends Error {
 /** The request never got an answer (offline, DNS, connection refused). */
 export class NetworkError extends Error {}
 
+/** A read got no answer in time, twice. */
+export class TimeoutError extends Error {}
+
+/** How long a read waits for its answer before it is asked again (once). A
+ * connection that stalls (a proxy, a dev server) would otherwise leave the
+ * screen loading forever; the slowest read measured is a few seconds. */
+export const READ_TIMEOUT_MS = 25_000;
+
 /** An answer that is not the API's JSON (a proxy's HTML error page, say). */
 export class NotJsonError extends Error {
   constructor(public status: number) {
@@ -107,17 +115,12 @@ export async function request<T>(path: string, init: RequestInit = {}): Promise<
       throw new ApiError(401, "bad_key", "No key was entered.");
     }
     if (path === WHOAMI && identities.has(used)) return identities.get(used) as T;
-    let res: Response;
-    try {
-      res = await fetch(path, {
-        ...init,
-        headers: { ...(init.headers ?? {}), ...bookmarkHeader(), authorization: `Bearer ${used}` },
-        credentials: "omit",
-        cache: "no-store",
-      });
-    } catch (e) {
-      throw new NetworkError(String(e));
-    }
+    const { res, text } = await send(path, {
+      ...init,
+      headers: { ...(init.headers ?? {}), ...bookmarkHeader(), authorization: `Bearer ${used}` },
+      credentials: "omit",
+      cache: "no-store",
+    });
     keepBookmark(res);
     if (res.status === 401) {
       forgetKey();
@@ -128,7 +131,6 @@ export async function request<T>(path: string, init: RequestInit = {}): Promise<
       }
       continue;
     }
-    const text = await res.text();
     let body: Record<string, unknown>;
     try {
       body = text ? JSON.parse(text) : {};
@@ -143,6 +145,29 @@ export async function request<T>(path: string, init: RequestInit = {}): Promise<
     }
     if (path === WHOAMI) identities.set(used, body as unknown as WhoAmI);
     return body as T;
+  }
+}
+
+/**
+ * One fetch and its body. A read (GET) whose whole answer has not come after
+ * READ_TIMEOUT_MS is aborted and sent once more (it changes nothing); a write
+ * is never sent twice.
+ */
+async function send(path: string, init: RequestInit): Promise<{ res: Response; text: string }> {
+  const read = (init.method ?? "GET") === "GET";
+  for (let attempt = 1; ; attempt++) {
+    const abort = new AbortController();
+    let timedOut = false;
+    const timer = read ? window.setTimeout(() => { timedOut = true; abort.abort(); }, READ_TIMEOUT_MS) : 0;
+    try {
+      const res = await fetch(path, { ...init, signal: abort.signal });
+      return { res, text: await res.text() };
+    } catch (e) {
+      if (!timedOut) throw new NetworkError(String(e));
+      if (attempt === 2) throw new TimeoutError(`no answer in ${READ_TIMEOUT_MS} ms`);
+    } finally {
+      window.clearTimeout(timer);
+    }
   }
 }
 

@@ -2,7 +2,7 @@
 // problem `code` the API can return (docs/api.md "Errors", src/error.rs),
 // never the developer's `detail`. A failure without an answer (offline) and
 // an answer that is not the API's JSON (a proxy's HTML page) are told apart.
-import { ApiError, NetworkError, NotJsonError } from "./api";
+import { ApiError, NetworkError, NotJsonError, TimeoutError } from "./api";
 import { currentLang, type Text } from "./i18n";
 
 const t = (ko: string, en: string): Text => ({ ko, en });
@@ -72,6 +72,7 @@ export const PROBLEMS: Record<string, Text> = {
 };
 
 const NETWORK = t("서버에 연결할 수 없습니다. 네트워크 연결을 확인한 뒤 다시 시도하세요.", "The server cannot be reached. Check the network connection and try again.");
+const TIMEOUT = t("서버가 제때 응답하지 않았습니다 (두 번 기다렸습니다). 잠시 후 다시 시도하세요.", "The server did not answer in time (asked twice). Try again in a moment.");
 const NOT_JSON = t("서버 대신 다른 곳(프록시 등)이 응답했습니다 (HTTP {status}). 잠시 후 다시 시도하세요.", "Something other than the API answered (a proxy, say; HTTP {status}). Try again in a moment.");
 const UNKNOWN = t("알 수 없는 오류가 났습니다 ({code}). 다시 시도하세요.", "An unknown error happened ({code}). Try again.");
 
@@ -79,6 +80,7 @@ const UNKNOWN = t("알 수 없는 오류가 났습니다 ({code}). 다시 시도
 export function problemCode(e: unknown): string {
   if (e instanceof ApiError) return e.code;
   if (e instanceof NetworkError) return "network";
+  if (e instanceof TimeoutError) return "timeout";
   if (e instanceof NotJsonError) return "not_json";
   return "error";
 }
@@ -88,6 +90,7 @@ export function problemText(e: unknown): string {
   const lang = currentLang();
   if (e instanceof ApiError) return PROBLEMS[e.code]?.[lang] ?? UNKNOWN[lang].replace("{code}", e.code);
   if (e instanceof NetworkError) return NETWORK[lang];
+  if (e instanceof TimeoutError) return TIMEOUT[lang];
   if (e instanceof NotJsonError) return NOT_JSON[lang].replace("{status}", String(e.status));
   return UNKNOWN[lang].replace("{code}", e instanceof Error ? e.name : "error");
 }

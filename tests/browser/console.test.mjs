@@ -837,6 +837,63 @@ test("every problem code the API can return has a ko and an en sentence; offline
   }
 });
 
+test("a read that stalls is asked again after 25 s and the screen loads; stalled twice, it says so with Retry", async () => {
+  const { p, errors } = await tab();
+  // The page's timers run on a fake clock this test moves: no real 25 s waits.
+  await p.clock.install();
+  try {
+    await p.goto(`${BASE}/#catalog`);
+    await enterKey(p, SECRETS.INTERNAL_API_KEY);
+    await p.waitForSelector("table.catalog");
+    const stalled = [];
+    let stalls = 0;
+    // The next `stalls` catalog requests get no answer (held, never fulfilled).
+    await p.route("**/internal/catalog?*", (route) => {
+      if (stalls > 0) {
+        stalls -= 1;
+        stalled.push(route);
+      } else {
+        route.continue();
+      }
+    });
+    // One stall: the read is aborted at 25 s and sent again, which loads the screen.
+    stalls = 1;
+    await p.evaluate(() => { location.hash = "catalog?n=stall-once"; });
+    await p.waitForSelector(".state.loading");
+    await waitFor(() => stalled.length === 1);
+    await p.clock.runFor(20_000);
+    assert.ok(await p.$(".state.loading"), "still waiting before 25 s");
+    await p.clock.runFor(6_000);
+    await p.waitForSelector("table.catalog");
+    // Two stalls: after the second 25 s the screen says the server did not answer in time, with Retry.
+    stalls = 2;
+    await p.evaluate(() => { location.hash = "catalog?n=stall-twice"; });
+    await waitFor(() => stalled.length === 2);
+    await p.clock.runFor(25_500);
+    await waitFor(() => stalled.length === 3);
+    await p.clock.runFor(25_500);
+    await p.waitForSelector(".state.error[data-code=timeout] button.retry");
+    const text = await p.textContent(".state.error");
+    assert.ok(/응답하지 않았습니다/.test(text), text);
+    await p.click(".state.error button.retry");
+    await p.waitForSelector("table.catalog");
+    await p.unroute("**/internal/catalog?*");
+    for (const r of stalled) await r.abort().catch(() => {});
+  } finally {
+    await p.close();
+  }
+  assert.deepEqual(errors.filter((e) => !/ERR_FAILED|ERR_ABORTED|Failed to load resource/.test(e)), []);
+});
+
+/** Polls a condition of this test process (not the page) until it holds. */
+async function waitFor(condition, timeout = 20_000) {
+  const deadline = Date.now() + timeout;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`not true after ${timeout} ms: ${condition}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 test("input is checked before sending: reversed custom dates, a bad fingerprint; a failed Load more can be retried", async () => {
   await open(`feed?range=14d&tz=${encodeURIComponent(TZ)}`, "table.feed");
   const sent = [];

@@ -54,8 +54,9 @@ try {
   applyMigrations(persistDir);
   worker = await startWorker({ persistDir, envFile });
   console.log(`e2e: worker ready at ${worker.url}`);
-  // The API tests first, then the console in a browser (which loads demo data).
-  const tests = ["e2e", "browser"].flatMap((folder) => {
+  // The console in a browser first (it loads the demo data), then the API tests:
+  // node --test runs the files in path order whatever order they are given in.
+  const tests = ["browser", "e2e"].flatMap((folder) => {
     const dir = join(ROOT, "tests", folder);
     return readdirSync(dir).filter((f) => f.endsWith(".test.mjs")).sort().map((f) => join(dir, f));
   }).filter((f) => f.includes(process.env.E2E_FILTER ?? "")); // E2E_FILTER=browser runs only those files

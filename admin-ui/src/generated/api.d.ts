@@ -2129,7 +2129,7 @@ export interface operations {
                 subject?: string;
                 /** @description Page size (list: 1–500, default 50; replay: 1–500, default 500). */
                 limit?: string;
-                /** @description The `next_cursor` of the previous page (bound to the other parameters). */
+                /** @description The `next_cursor` of the previous page, or an export's `x-export-next-cursor` (bound to the other parameters). */
                 cursor?: string;
             };
             header?: never;
@@ -2324,7 +2324,7 @@ export interface operations {
                 error_code?: string;
                 /** @description Page size (list: 1–500, default 50; replay: 1–500, default 500). */
                 limit?: string;
-                /** @description The `next_cursor` of the previous page (bound to the other parameters). */
+                /** @description The `next_cursor` of the previous page, or an export's `x-export-next-cursor` (bound to the other parameters). */
                 cursor?: string;
             };
             header?: never;
@@ -2386,10 +2386,11 @@ export interface operations {
                 error_code?: string;
                 /** @description Page size (list: 1–500, default 50; replay: 1–500, default 500). */
                 limit?: string;
-                /** @description The `next_cursor` of the previous page (bound to the other parameters). */
+                /** @description The `next_cursor` of the previous page, or an export's `x-export-next-cursor` (bound to the other parameters). */
                 cursor?: string;
                 /** @description csv (default) or ga4. */
                 format?: string;
+                /** @description An export's `x-export-next-archived-before` (YYYY-MM-DDTHH): the next older archived hours. */
                 archived_before?: string;
             };
             header?: never;
@@ -2398,7 +2399,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description RFC 4180 CSV with a header row (format=csv), or one GA4 Measurement Protocol request body per line (format=ga4, application/x-ndjson). */
+            /** @description RFC 4180 CSV with a header row (format=csv), or one GA4 Measurement Protocol request body per line (format=ga4, application/x-ndjson). At most 100,000 D1 rows and 200 archived hours per request: X-Export-Next-Cursor (pass as `cursor`) or X-Export-Next-Archived-Before (pass as `archived_before`) says where the next request continues; the last answer has neither. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2637,7 +2638,7 @@ export interface operations {
                 trace_id?: string;
                 /** @description Page size (list: 1–500, default 50; replay: 1–500, default 500). */
                 limit?: string;
-                /** @description The `next_cursor` of the previous page (bound to the other parameters). */
+                /** @description The `next_cursor` of the previous page, or an export's `x-export-next-cursor` (bound to the other parameters). */
                 cursor?: string;
             };
             header?: never;

@@ -45,9 +45,14 @@ pub struct EventPage {
     pub email_fingerprint: Option<String>,
 }
 
-/// The cursor is bound to every parameter but itself, the page size and the format.
+/// The cursor is bound to every parameter but itself, the page size, the format
+/// and an export's `archived_before` (the archived hours after the request that
+/// ended D1's rows, which carried a cursor: the same query plus that hour).
 fn scope(params: &Params) -> String {
-    format!("events\n{}", params.canonical(&["cursor", "limit", "format"]))
+    format!(
+        "events\n{}",
+        params.canonical(&["cursor", "limit", "format", "archived_before"])
+    )
 }
 
 /// The filter, with the range a cursor carries when one is given.

@@ -662,6 +662,18 @@ fn an_export_past_one_request_of_d1_rows_continues_by_cursor_and_then_reads_the_
     assert_eq!(rest, ["h3", "h2", "h1", "h0"]);
     let all: HashSet<&String> = first.iter().chain(&rest).collect();
     assert_eq!(all.len(), EXPORT_ROWS + 1 + 3, "every event once");
+
+    // Older archived hours after that request are asked for with the same query
+    // (its cursor included) plus `archived_before`: only those hours come.
+    let (older, after) = export_answer(&s, &format!("&cursor={cursor}&archived_before=2026-01-01T02"));
+    assert_eq!(older, ["h1", "h0"]);
+    assert_eq!(
+        after,
+        Continuation {
+            cursor: None,
+            archived_before: None
+        }
+    );
 }
 
 #[test]

@@ -7,7 +7,8 @@
 // machine load, which a comparison with a table from another day cannot give:
 // on this shared machine the same binary's ratio moves by ±0.1 from one round
 // to the next. The per-round paired differences give the spread.
-// BENCH_ROUNDS (default 10), BENCH_SECONDS per measurement and round (default 3).
+// BENCH_ROUNDS (default 10), BENCH_SECONDS per measurement and round (default 3),
+// BENCH_BATCH events per ingest request (default 500; the floor always writes 500).
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -23,6 +24,7 @@ if (!base) {
 }
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10);
 const SLICE = Number(process.env.BENCH_SECONDS ?? 3);
+const BATCH = Number(process.env.BENCH_BATCH ?? 500);
 const work = mkdtempSync(join(tmpdir(), "funnel-compare-"));
 const envFile = join(work, "bench.env");
 const load = loadGenerator({ ...benchSecrets(envFile), connections: Number(process.env.BENCH_CONNECTIONS ?? 4) });
@@ -62,18 +64,18 @@ try {
     applyMigrations(b.persistDir, { root: b.root, config: b.config });
     workers.push({ ...b, ...(await startWorker({ persistDir: b.persistDir, envFile, root: b.root, config: b.config })) });
   }
-  const kinds = { floor: (u) => load.floor(u, 500, SLICE), ingest: (u) => load.ingest(u, 500, SLICE), discard: (u) => load.ingest(u, 500, SLICE, "/bench/discard") };
+  const kinds = { floor: (u) => load.floor(u, 500, SLICE), ingest: (u) => load.ingest(u, BATCH, SLICE), discard: (u) => load.ingest(u, BATCH, SLICE, "/bench/discard") };
   for (const w of workers) w.runs = { floor: [], ingest: [], discard: [] };
   for (let round = 0; round < ROUNDS; round++) {
     for (const w of workers) for (const [kind, run] of Object.entries(kinds)) w.runs[kind].push(await run(w.url));
     console.log(`compare: round ${round + 1} of ${ROUNDS}`);
   }
-  const eps = (runs) => runs.reduce((n, r) => n + r.ok * 500, 0) / runs.reduce((n, r) => n + r.seconds, 0);
+  const eps = (runs) => runs.reduce((n, r) => n + r.eps * r.seconds, 0) / runs.reduce((n, r) => n + r.seconds, 0);
   const perRound = (w) => w.runs.ingest.map((r, i) => r.eps / w.runs.floor[i].eps);
   const lines = [
-    `Measured ${new Date().toISOString()}; ${ROUNDS} interleaved rounds of ${SLICE} s per measurement, 500-event batches.`,
+    `Measured ${new Date().toISOString()}; ${ROUNDS} interleaved rounds of ${SLICE} s per measurement, ${BATCH}-event batches (the floor: 500).`,
     "",
-    "| Build | Floor ev/s | Ingest 500 ev/s | Ingest / floor | Worker alone / floor | Per-round ingest / floor |",
+    `| Build | Floor ev/s | Ingest ${BATCH} ev/s | Ingest / floor | Worker alone / floor | Per-round ingest / floor |`,
     "|---|---|---|---|---|---|",
     ...workers.map((w) => `| ${w.name} | ${fmt(eps(w.runs.floor))} | ${fmt(eps(w.runs.ingest))} | ${fmt(eps(w.runs.ingest) / eps(w.runs.floor), 3)} | ${fmt(eps(w.runs.discard) / eps(w.runs.floor), 2)} | ${perRound(w).map((x) => fmt(x, 2)).join(" ")} |`),
   ];

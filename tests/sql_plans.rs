@@ -267,6 +267,21 @@ fn every_list_filter_returns_exactly_the_matching_rows_newest_first_across_pages
     }
 }
 
+/// The `(ts, id)` of each row `s` returns.
+fn positions(conn: &Connection, s: &Statement) -> Vec<Position> {
+    conn.prepare(&s.sql)
+        .unwrap()
+        .query_map(params_from_iter(binds(s)), |r| {
+            Ok(Position {
+                ts: r.get("ts")?,
+                id: r.get("id")?,
+            })
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
 #[test]
 fn the_export_probe_finds_the_rows_at_its_offset_in_the_lists_order_for_every_filter() {
     let (conn, _) = seeded(600);
@@ -276,39 +291,14 @@ fn the_export_probe_finds_the_rows_at_its_offset_in_the_lists_order_for_every_fi
         let mut all = Vec::new();
         let mut after: Option<Position> = None;
         loop {
-            let s = sql::list_events(&f, after.as_ref(), 7);
-            let page: Vec<Position> = conn
-                .prepare(&s.sql)
-                .unwrap()
-                .query_map(params_from_iter(binds(&s)), |r| {
-                    Ok(Position {
-                        ts: r.get("ts")?,
-                        id: r.get("id")?,
-                    })
-                })
-                .unwrap()
-                .map(Result::unwrap)
-                .collect();
+            let page = positions(&conn, &sql::list_events(&f, after.as_ref(), 7));
             all.extend(page.iter().take(7).cloned());
             if page.len() <= 7 {
                 break;
             }
             after = Some(page[6].clone());
         }
-        let probe = |after: Option<&Position>, skip: usize| -> Vec<Position> {
-            let s = sql::event_positions_at(&f, after, skip);
-            conn.prepare(&s.sql)
-                .unwrap()
-                .query_map(params_from_iter(binds(&s)), |r| {
-                    Ok(Position {
-                        ts: r.get("ts")?,
-                        id: r.get("id")?,
-                    })
-                })
-                .unwrap()
-                .map(Result::unwrap)
-                .collect()
-        };
+        let probe = |after: Option<&Position>, skip: usize| positions(&conn, &sql::event_positions_at(&f, after, skip));
         let n = all.len();
         for skip in [0, 1, n.saturating_sub(2), n.saturating_sub(1), n, n + 1] {
             let want: Vec<Position> = all.iter().skip(skip).take(2).cloned().collect();

@@ -34,7 +34,7 @@ node_modules/.bin/tsc -p integrations/zuplo
 node scripts/run-ts-tests.mjs integrations/zuplo
 
 ensure_chromium
-log "end-to-end tests against wrangler dev (API, then the console in Chromium)"
+log "end-to-end tests against wrangler dev (the console in Chromium, then the API)"
 node tests/e2e/run.mjs
 
 log "load with retries and D1 faults (short run; LOAD_SECONDS=60 node tests/load/run.mjs for the full one)"

@@ -4,7 +4,6 @@
 //! see `crate::api::session`); ingest, the queue consumer and the crons use
 //! the primary directly.
 
-use serde::Deserialize;
 use serde_json::{Map, Value};
 use wasm_bindgen::{JsCast, JsValue};
 use worker::js_sys::{self, Array, Function, Promise, Reflect, JSON};
@@ -74,26 +73,17 @@ fn prepare(backend: &D1Backend, s: &Statement) -> Result<D1PreparedStatement, St
     statement.bind(&binds).map_err(unavailable)
 }
 
-/// One statement's answer as D1 gives it, read from its JSON text.
-#[derive(Deserialize)]
-struct RawResult {
-    #[serde(default)]
-    results: Vec<Map<String, Value>>,
-    #[serde(default)]
-    meta: RawMeta,
-}
-
-#[derive(Deserialize, Default)]
-struct RawMeta {
-    #[serde(default)]
-    changes: Option<u64>,
-}
+/// Rows that cross from JavaScript in one JSON text: few crossings, and a
+/// bounded text however many rows a statement returns (a busy day's funnel
+/// reads hundreds of thousands; the Workers isolate has 128 MB).
+const ROWS_PER_CROSSING: u32 = 2_000;
 
 impl SqlBackend for D1Backend {
-    /// Runs the statements as one D1 batch (one transaction). The answers cross
-    /// from JavaScript as one JSON text, parsed here: reading them value by value
-    /// (`D1Result::results`) costs a crossing per column of every row, which made
-    /// reads of a few thousand rows spend most of their time crossing.
+    /// Runs the statements as one D1 batch (one transaction). Each answer's rows
+    /// cross from JavaScript as JSON texts of at most [`ROWS_PER_CROSSING`] rows,
+    /// parsed here: reading them value by value (`D1Result::results`) costs a
+    /// crossing per column of every row, which made reads of a few thousand rows
+    /// spend most of their time crossing.
     async fn batch(&self, statements: Vec<Statement>) -> Result<Vec<QueryResult>, StorageError> {
         let prepared: Array = statements
             .iter()
@@ -103,22 +93,38 @@ impl SqlBackend for D1Backend {
             D1Backend::Primary(db) => db.as_ref(),
             D1Backend::Session(session) => session.as_ref(),
         };
-        let answers = JsFuture::from(call_batch(target, &prepared)?)
+        let answers: Array = JsFuture::from(call_batch(target, &prepared)?)
             .await
-            .map_err(|e| js_failure("D1 batch", &e))?;
-        let text: String = JSON::stringify(&answers)
-            .map_err(|e| js_failure("D1 answers", &e))?
-            .into();
-        let results: Vec<RawResult> =
-            serde_json::from_str(&text).map_err(|e| StorageError::Decode(format!("D1 rows: {e}")))?;
-        Ok(results
-            .into_iter()
-            .map(|r| QueryResult {
-                rows: r.results,
-                changes: r.meta.changes.unwrap_or(0),
-            })
-            .collect())
+            .map_err(|e| js_failure("D1 batch", &e))?
+            .dyn_into()
+            .map_err(|e| js_failure("D1 answers", &e))?;
+        answers.iter().map(|answer| read_answer(&answer)).collect()
     }
+}
+
+/// One statement's rows and changes.
+fn read_answer(answer: &JsValue) -> Result<QueryResult, StorageError> {
+    let field = |name: &str| Reflect::get(answer, &JsValue::from_str(name)).map_err(|e| js_failure("D1 answer", &e));
+    let changes = Reflect::get(&field("meta")?, &JsValue::from_str("changes"))
+        .ok()
+        .and_then(|c| c.as_f64())
+        .unwrap_or(0.0) as u64;
+    let mut rows = Vec::new();
+    if let Ok(results) = field("results")?.dyn_into::<Array>() {
+        let total = results.length();
+        let mut start = 0;
+        while start < total {
+            let end = total.min(start + ROWS_PER_CROSSING);
+            let text: String = JSON::stringify(&results.slice(start, end))
+                .map_err(|e| js_failure("D1 rows", &e))?
+                .into();
+            let chunk: Vec<Map<String, Value>> =
+                serde_json::from_str(&text).map_err(|e| StorageError::Decode(format!("D1 rows: {e}")))?;
+            rows.extend(chunk);
+            start = end;
+        }
+    }
+    Ok(QueryResult { rows, changes })
 }
 
 /// `target.batch(statements)`: the database's or the session's.

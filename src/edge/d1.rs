@@ -4,7 +4,6 @@
 //! see `crate::api::session`); ingest, the queue consumer and the crons use
 //! the primary directly.
 
-use serde_json::{Map, Value};
 use wasm_bindgen::{JsCast, JsValue};
 use worker::js_sys::{self, Array, Function, Promise, Reflect, JSON};
 use worker::wasm_bindgen_futures::JsFuture;
@@ -109,22 +108,18 @@ fn read_answer(answer: &JsValue) -> Result<QueryResult, StorageError> {
         .ok()
         .and_then(|c| c.as_f64())
         .unwrap_or(0.0) as u64;
-    let mut rows = Vec::new();
+    let mut rows_json = Vec::new();
     if let Ok(results) = field("results")?.dyn_into::<Array>() {
         let total = results.length();
         let mut start = 0;
         while start < total {
             let end = total.min(start + ROWS_PER_CROSSING);
-            let text: String = JSON::stringify(&results.slice(start, end))
-                .map_err(|e| js_failure("D1 rows", &e))?
-                .into();
-            let chunk: Vec<Map<String, Value>> =
-                serde_json::from_str(&text).map_err(|e| StorageError::Decode(format!("D1 rows: {e}")))?;
-            rows.extend(chunk);
+            let text = JSON::stringify(&results.slice(start, end)).map_err(|e| js_failure("D1 rows", &e))?;
+            rows_json.push(text.into());
             start = end;
         }
     }
-    Ok(QueryResult { rows, changes })
+    Ok(QueryResult { rows_json, changes })
 }
 
 /// `target.batch(statements)`: the database's or the session's.

@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 
+use serde::de::IgnoredAny;
 use serde::Deserialize;
 
 use super::backend::{Batch, Results, Slot, SqlBackend, StorageError};
@@ -853,8 +854,8 @@ impl<B: SqlBackend> EventStore for SqlStore<B> {
         let mut results = batch.run(&self.backend).await?;
         // Counted by the ids returned: D1's `changes` includes the delete triggers' writes.
         let erased = ErasedRows {
-            events: results.take(events)?.rows.len() as u64,
-            quarantine: results.take(quarantine)?.rows.len() as u64,
+            events: results.take(events)?.decode::<IgnoredAny>()?.len() as u64,
+            quarantine: results.take(quarantine)?.decode::<IgnoredAny>()?.len() as u64,
         };
         let done = (erased.events as i64) < chunk && (erased.quarantine as i64) < chunk;
         let progress = Statement::with(

@@ -121,7 +121,7 @@ fn to_json(v: ValueRef<'_>) -> Value {
 fn run(conn: &Connection, s: &Statement) -> rusqlite::Result<QueryResult> {
     // FUNNEL_SQL_TIMING=1: each statement's time and rows on stderr (examples/read_profile.rs).
     let started = std::env::var_os("FUNNEL_SQL_TIMING").map(|_| std::time::Instant::now());
-    let out = run_statement(conn, s)?;
+    let (out, rows) = run_statement(conn, s)?;
     if let Some(t) = started {
         let head: String = s
             .sql
@@ -131,31 +131,28 @@ fn run(conn: &Connection, s: &Statement) -> rusqlite::Result<QueryResult> {
             .chars()
             .take(90)
             .collect();
-        eprintln!(
-            "  {:>8.1} ms {:>7} rows  {head}",
-            t.elapsed().as_secs_f64() * 1e3,
-            out.rows.len()
-        );
+        eprintln!("  {:>8.1} ms {:>7} rows  {head}", t.elapsed().as_secs_f64() * 1e3, rows);
     }
     Ok(out)
 }
 
-fn run_statement(conn: &Connection, s: &Statement) -> rusqlite::Result<QueryResult> {
+/// The statement's result, as D1 gives it (JSON row objects), and its row count.
+fn run_statement(conn: &Connection, s: &Statement) -> rusqlite::Result<(QueryResult, usize)> {
     let mut stmt = conn.prepare(&s.sql)?;
     let names: Vec<String> = stmt.column_names().into_iter().map(String::from).collect();
-    let mut out = QueryResult::default();
+    let mut rows = Vec::new();
     {
-        let mut rows = stmt.query(params_from_iter(bind_values(s)))?;
-        while let Some(r) = rows.next()? {
+        let mut found = stmt.query(params_from_iter(bind_values(s)))?;
+        while let Some(r) = found.next()? {
             let mut row = Row::new();
             for (i, name) in names.iter().enumerate() {
                 row.insert(name.clone(), to_json(r.get_ref(i)?));
             }
-            out.rows.push(row);
+            rows.push(row);
         }
     }
-    out.changes = if stmt.readonly() { 0 } else { conn.changes() };
-    Ok(out)
+    let changes = if stmt.readonly() { 0 } else { conn.changes() };
+    Ok((QueryResult::of_rows(&rows, changes), rows.len()))
 }
 
 impl SqlBackend for Sqlite {

@@ -709,3 +709,57 @@ fn the_overview_timeline_goes_by_hour_for_a_console_day_and_refuses_hours_over_a
     let weekly = s.get("/api/overview?bucket=week");
     assert_eq!((weekly.status, weekly.code()), (400, "invalid_bucket"));
 }
+
+#[test]
+fn the_summary_daily_counts_equal_a_recount_by_local_day_in_rollup_zones_and_others() {
+    use std::collections::BTreeMap;
+
+    use super::harness::{old_row, store_unchecked};
+    // 40 events 3 h 17 min apart from 2026-03-03T00:30Z: every local day of the
+    // range gets some, at hours that fall on different local dates by zone.
+    let s = Service::new();
+    let start = funnel::time::parse_rfc3339("2026-03-03T00:30:00Z").unwrap();
+    let types = ["m_otp_send", "m_auth_login_start", "m_auth_login_fail"];
+    let events: Vec<(chrono::DateTime<chrono::Utc>, &str)> = (0..40)
+        .map(|i| (start + chrono::Duration::minutes(197 * i), types[i as usize % 3]))
+        .collect();
+    let rows: Vec<_> = events
+        .iter()
+        .enumerate()
+        .map(|(i, (t, ty))| old_row(&format!("d{i}"), &funnel::time::to_stored(*t), ty, None, json!({})))
+        .collect();
+    store_unchecked(s.db(), &rows);
+    // UTC and Seoul are the day rollup's zones (whole days read from it); Kolkata
+    // (+5:30) and New York are not (hours and partial edges from the rows).
+    for tz in ["UTC", "Asia/Seoul", "Asia/Kolkata", "America/New_York"] {
+        let zone: chrono_tz::Tz = tz.parse().unwrap();
+        let mut want: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+        for (t, ty) in &events {
+            let date = t.with_timezone(&zone).date_naive().to_string();
+            if date.as_str() >= "2026-03-02" && date.as_str() < "2026-03-10" {
+                *want.entry(date).or_default().entry(ty.to_string()).or_default() += 1;
+            }
+        }
+        let answer = s.get(&format!(
+            "/internal/funnel-events/summary?from=2026-03-02&to=2026-03-10&tz={tz}"
+        ));
+        assert_eq!(answer.status, 200, "{tz}: {:?}", answer.body);
+        let got: BTreeMap<String, BTreeMap<String, i64>> = answer.body["daily"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| {
+                let counts = d["counts"].as_object().unwrap();
+                // Every type is listed each day; the recount holds only those seen.
+                let counts = counts
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.as_i64().unwrap()))
+                    .filter(|(_, n)| *n != 0)
+                    .collect();
+                (d["date"].as_str().unwrap().to_string(), counts)
+            })
+            .filter(|(_, c): &(String, BTreeMap<String, i64>)| !c.is_empty())
+            .collect();
+        assert_eq!(got, want, "{tz}");
+    }
+}

@@ -121,7 +121,7 @@ fn to_json(v: ValueRef<'_>) -> Value {
 fn run(conn: &Connection, s: &Statement) -> rusqlite::Result<QueryResult> {
     // FUNNEL_SQL_TIMING=1: each statement's time and rows on stderr (examples/read_profile.rs).
     let started = std::env::var_os("FUNNEL_SQL_TIMING").map(|_| std::time::Instant::now());
-    let (out, rows) = run_statement(conn, s)?;
+    let (rows, changes) = run_statement(conn, s)?;
     if let Some(t) = started {
         let head: String = s
             .sql
@@ -131,13 +131,18 @@ fn run(conn: &Connection, s: &Statement) -> rusqlite::Result<QueryResult> {
             .chars()
             .take(90)
             .collect();
-        eprintln!("  {:>8.1} ms {:>7} rows  {head}", t.elapsed().as_secs_f64() * 1e3, rows);
+        eprintln!(
+            "  {:>8.1} ms {:>7} rows  {head}",
+            t.elapsed().as_secs_f64() * 1e3,
+            rows.len()
+        );
     }
-    Ok(out)
+    // As D1 hands rows over: JSON row objects (not timed above: D1 has its own way).
+    Ok(QueryResult::of_rows(&rows, changes))
 }
 
-/// The statement's result, as D1 gives it (JSON row objects), and its row count.
-fn run_statement(conn: &Connection, s: &Statement) -> rusqlite::Result<(QueryResult, usize)> {
+/// The statement's rows and the rows it wrote.
+fn run_statement(conn: &Connection, s: &Statement) -> rusqlite::Result<(Vec<Row>, u64)> {
     let mut stmt = conn.prepare(&s.sql)?;
     let names: Vec<String> = stmt.column_names().into_iter().map(String::from).collect();
     let mut rows = Vec::new();
@@ -152,7 +157,7 @@ fn run_statement(conn: &Connection, s: &Statement) -> rusqlite::Result<(QueryRes
         }
     }
     let changes = if stmt.readonly() { 0 } else { conn.changes() };
-    Ok((QueryResult::of_rows(&rows, changes), rows.len()))
+    Ok((rows, changes))
 }
 
 impl SqlBackend for Sqlite {

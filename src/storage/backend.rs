@@ -30,7 +30,7 @@ impl QueryResult {
     /// A result holding `rows` (one slice).
     pub fn of_rows(rows: &[Row], changes: u64) -> QueryResult {
         QueryResult {
-            rows_json: vec![Value::from(rows.iter().cloned().map(Value::Object).collect::<Vec<_>>()).to_string()],
+            rows_json: vec![serde_json::to_string(rows).expect("maps of JSON values always serialize")],
             changes,
         }
     }

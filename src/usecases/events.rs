@@ -193,40 +193,59 @@ pub async fn export<S: EventStore>(
     };
     let range = (filter.range.from_stored(), filter.range.to_stored());
     let next_cursor = last.clone().map(|p| cursor::encode(&key, &scope(params), range, p));
-    if next_cursor.is_some() {
-        // The archived hours come after every D1 row, in the last request of the chain.
-        return Ok(ExportPlan {
-            archive,
-            archived: Vec::new(),
-            archived_in_d1: HashSet::new(),
-            next_archived_before: None,
-            next_cursor,
-            format,
-            filter,
-            first: format!("{header}{}", format.render(&page)).into_bytes(),
-            next,
-            last,
-        });
-    }
-    // Past the hot window: the range's archived hours (older than
-    // `archived_before`), newest first, read after D1's rows.
+    // The archived hours come after every D1 row, in the last request of the chain.
+    let archived = if last.is_some() {
+        ArchivedPart::default()
+    } else {
+        archived_part(store, &filter, archived_before.as_deref(), archive.is_some()).await?
+    };
+    Ok(ExportPlan {
+        archive,
+        archived: archived.hours,
+        archived_in_d1: archived.in_d1,
+        next_archived_before: archived.next_before,
+        next_cursor,
+        format,
+        filter,
+        first: format!("{header}{}", format.render(&page)).into_bytes(),
+        next,
+        last,
+    })
+}
+
+/// The archived hours one export request reads, and where the next one goes on.
+#[derive(Default)]
+struct ArchivedPart {
+    hours: Vec<ArchivedHour>,
+    in_d1: HashSet<i64>,
+    next_before: Option<String>,
+}
+
+/// Past the hot window: the range's archived hours (older than
+/// `archived_before`), newest first, at most [`EXPORT_ARCHIVED_HOURS`].
+async fn archived_part<S: EventStore>(
+    store: &S,
+    filter: &EventFilter,
+    archived_before: Option<&str>,
+    bucket_bound: bool,
+) -> AppResult<ArchivedPart> {
     let from = filter.range.from_stored();
-    let to = match &archived_before {
+    let to = match archived_before {
         Some(h) => hour::hour_start(h).min(filter.range.to_stored()),
         None => filter.range.to_stored(),
     };
-    let mut archived = store.archived_hours_in(&from, &to, EXPORT_ARCHIVED_HOURS + 1).await?;
-    let next_archived_before = (archived.len() > EXPORT_ARCHIVED_HOURS).then(|| {
-        archived.truncate(EXPORT_ARCHIVED_HOURS);
-        archived.last().map(|h| h.hour.clone()).unwrap_or_default()
+    let mut hours = store.archived_hours_in(&from, &to, EXPORT_ARCHIVED_HOURS + 1).await?;
+    let next_before = (hours.len() > EXPORT_ARCHIVED_HOURS).then(|| {
+        hours.truncate(EXPORT_ARCHIVED_HOURS);
+        hours.last().map(|h| h.hour.clone()).unwrap_or_default()
     });
-    if !archived.is_empty() && archive.is_none() {
+    if !hours.is_empty() && !bucket_bound {
         log::error!("export: the range holds archived hours but no archive bucket is bound");
         return Err(AppError::ArchiveUnavailable);
     }
     // One read for the events of these hours still in D1 (late ones, or a
     // retention run stopped before its delete: few, the hours are old).
-    let archived_in_d1 = match (archived.last(), archived.first()) {
+    let in_d1 = match (hours.last(), hours.first()) {
         (Some(oldest), Some(newest)) => store
             .event_ids_between(
                 &hour::hour_start(&oldest.hour),
@@ -237,17 +256,10 @@ pub async fn export<S: EventStore>(
             .collect(),
         _ => HashSet::new(),
     };
-    Ok(ExportPlan {
-        archive,
-        archived,
-        archived_in_d1,
-        next_archived_before,
-        next_cursor: None,
-        format,
-        filter,
-        first: format!("{header}{}", format.render(&page)).into_bytes(),
-        next,
-        last: None,
+    Ok(ArchivedPart {
+        hours,
+        in_d1,
+        next_before,
     })
 }
 
@@ -261,14 +273,12 @@ fn within(
         return (page, next);
     };
     // Newest first: the rows past `last` are the older ones.
-    match page.iter().position(|e| (&e.ts, e.id) < (&last.ts, last.id)) {
-        Some(cut) => {
-            page.truncate(cut);
-            (page, None)
-        }
-        None if page.last().map(StoredEvent::position).as_ref() == Some(last) => (page, None),
-        None => (page, next),
+    if let Some(cut) = page.iter().position(|e| (&e.ts, e.id) < (&last.ts, last.id)) {
+        page.truncate(cut);
+        return (page, None);
     }
+    // A page that ends on `last` has no next page either.
+    (page, next.filter(|n| n != last))
 }
 
 /// The next chunk of an export, or `None` when it is complete. Never more

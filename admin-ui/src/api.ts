@@ -156,14 +156,14 @@ export async function request<T>(path: string, init: RequestInit = {}): Promise<
 async function send(path: string, init: RequestInit): Promise<{ res: Response; text: string }> {
   const read = (init.method ?? "GET") === "GET";
   for (let attempt = 1; ; attempt++) {
+    // Only the timer aborts: an aborted signal means the answer took too long.
     const abort = new AbortController();
-    let timedOut = false;
-    const timer = read ? window.setTimeout(() => { timedOut = true; abort.abort(); }, READ_TIMEOUT_MS) : 0;
+    const timer = read ? window.setTimeout(() => abort.abort(), READ_TIMEOUT_MS) : 0;
     try {
       const res = await fetch(path, { ...init, signal: abort.signal });
       return { res, text: await res.text() };
     } catch (e) {
-      if (!timedOut) throw new NetworkError(String(e));
+      if (!abort.signal.aborted) throw new NetworkError(String(e));
       if (attempt === 2) throw new TimeoutError(`no answer in ${READ_TIMEOUT_MS} ms`);
     } finally {
       window.clearTimeout(timer);

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 
 import { ingestSigned, uid } from "../e2e/client.mjs";
-import { launchChromium } from "./chromium.mjs";
+import { launchChromium, watchErrors } from "./chromium.mjs";
 
 const BASE = process.env.FUNNEL_URL;
 const SECRETS = JSON.parse(process.env.FUNNEL_SECRETS ?? "{}");
@@ -32,8 +32,7 @@ before(async () => {
   });
   browser = chromiumSession.context;
   page = await browser.newPage();
-  page.on("console", (m) => { if (m.type() === "error") pageErrors.push(m.text()); });
-  page.on("pageerror", (e) => pageErrors.push(String(e)));
+  await watchErrors(page, pageErrors);
 });
 
 after(async () => {

@@ -28,3 +28,17 @@ export async function launchChromium(options = {}) {
     },
   };
 }
+
+/**
+ * Collects into `errors` what goes wrong on `page`: console errors (but those
+ * `ignore` matches), uncaught exceptions, and Content-Security-Policy
+ * violations (an init script logs each as a console error). Returns `errors`.
+ */
+export async function watchErrors(page, errors = [], ignore = null) {
+  page.on("console", (m) => { if (m.type() === "error" && !ignore?.test(m.text())) errors.push(m.text()); });
+  page.on("pageerror", (e) => errors.push(String(e)));
+  await page.addInitScript(() => {
+    document.addEventListener("securitypolicyviolation", (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`));
+  });
+  return errors;
+}

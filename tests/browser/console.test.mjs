@@ -5,7 +5,6 @@
 // access log, no CSP violation. Screenshots of every screen go to
 // test-artifacts/console/.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { createHmac, randomBytes } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -13,7 +12,8 @@ import { after, before, test } from "node:test";
 
 // Every answer this test reads from the worker is checked against docs/openapi.json too.
 import "../e2e/client.mjs";
-import { launchChromium } from "./chromium.mjs";
+import { loadDemo } from "../e2e/worker.mjs";
+import { launchChromium, watchErrors } from "./chromium.mjs";
 
 const BASE = process.env.FUNNEL_URL;
 const SECRETS = JSON.parse(process.env.FUNNEL_SECRETS ?? "{}");
@@ -60,14 +60,9 @@ async function settled(p) {
  */
 async function tab() {
   const p = await browser.newPage();
-  const errors = [];
   const whoami = [];
-  p.on("console", (m) => { if (m.type() === "error" && !/status of 40[13]/.test(m.text())) errors.push(m.text()); });
-  p.on("pageerror", (e) => errors.push(String(e)));
+  const errors = await watchErrors(p, [], /status of 40[13]/);
   p.on("request", (r) => { if (new URL(r.url()).pathname === "/internal/whoami") whoami.push(r.url()); });
-  await p.addInitScript(() => {
-    document.addEventListener("securitypolicyviolation", (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`));
-  });
   return { p, errors, whoami };
 }
 
@@ -115,11 +110,7 @@ async function open(hash, ready, timeout = 20_000) {
 
 before(async () => {
   mkdirSync(SHOTS, { recursive: true });
-  const demo = spawnSync(process.execPath, [join(ROOT, "scripts", "demo.mjs"), "--persist-to", process.env.FUNNEL_D1_DIR], {
-    encoding: "utf8",
-    env: { ...process.env, INGEST_HMAC_SECRET: SECRETS.INGEST_HMAC_SECRET, INTERNAL_API_KEY: SECRETS.INTERNAL_API_KEY },
-  });
-  assert.equal(demo.status, 0, demo.stderr);
+  loadDemo(process.env.FUNNEL_D1_DIR, SECRETS);
   chromiumSession = await launchChromium({
     locale: "ko-KR",
     timezoneId: TZ,
@@ -127,12 +118,8 @@ before(async () => {
   });
   browser = chromiumSession.context;
   page = await browser.newPage();
-  page.on("console", (m) => { if (m.type() === "error") pageErrors.push(m.text()); });
-  page.on("pageerror", (e) => pageErrors.push(String(e)));
+  await watchErrors(page, pageErrors);
   page.on("request", (r) => { if (new URL(r.url()).pathname === "/internal/whoami") whoamiCalls.push(r.url()); });
-  await page.addInitScript(() => {
-    document.addEventListener("securitypolicyviolation", (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`));
-  });
 });
 
 after(async () => {

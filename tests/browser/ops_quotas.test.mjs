@@ -3,14 +3,14 @@
 // against the API's own numbers. Runs after console.test.mjs (which loads the
 // demo data); screenshots go to test-artifacts/console/.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 
 // Every answer this test reads from the worker is checked against docs/openapi.json too.
 import { ingestBearer, uid } from "../e2e/client.mjs";
-import { launchChromium } from "./chromium.mjs";
+import { loadDemo } from "../e2e/worker.mjs";
+import { launchChromium, watchErrors } from "./chromium.mjs";
 
 const BASE = process.env.FUNNEL_URL;
 const SECRETS = JSON.parse(process.env.FUNNEL_SECRETS ?? "{}");
@@ -81,11 +81,7 @@ before(async () => {
   mkdirSync(SHOTS, { recursive: true });
   // console.test.mjs loads the demo data; run alone (E2E_FILTER=ops_quotas), this file loads it.
   if (!(await api(`/internal/funnel-events/summary?${rangeQuery()}`)).kpis.pluid_notes.value) {
-    const demo = spawnSync(process.execPath, [join(ROOT, "scripts", "demo.mjs"), "--persist-to", process.env.FUNNEL_D1_DIR], {
-      encoding: "utf8",
-      env: { ...process.env, INGEST_HMAC_SECRET: SECRETS.INGEST_HMAC_SECRET, INTERNAL_API_KEY: SECRETS.INTERNAL_API_KEY },
-    });
-    assert.equal(demo.status, 0, demo.stderr);
+    loadDemo(process.env.FUNNEL_D1_DIR, SECRETS);
   }
   chromiumSession = await launchChromium({
     locale: "ko-KR",
@@ -94,11 +90,7 @@ before(async () => {
   });
   browser = chromiumSession.context;
   page = await browser.newPage();
-  page.on("console", (m) => { if (m.type() === "error") pageErrors.push(m.text()); });
-  page.on("pageerror", (e) => pageErrors.push(String(e)));
-  await page.addInitScript(() => {
-    document.addEventListener("securitypolicyviolation", (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`));
-  });
+  await watchErrors(page, pageErrors);
   await page.goto(`${BASE}/`);
   await enterKey(page, SECRETS.INTERNAL_API_KEY);
   await page.waitForSelector('#whoami[data-role="admin"]');

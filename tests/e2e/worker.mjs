@@ -115,3 +115,12 @@ export function lockD1Periodically(persistDir) {
     }),
   };
 }
+
+/** Loads the demo data (scripts/demo.mjs) into the running worker's D1 under `persistDir`. */
+export function loadDemo(persistDir, secrets) {
+  const run = spawnSync(process.execPath, [join(ROOT, "scripts", "demo.mjs"), "--persist-to", persistDir], {
+    encoding: "utf8",
+    env: { ...process.env, INGEST_HMAC_SECRET: secrets.INGEST_HMAC_SECRET, INTERNAL_API_KEY: secrets.INTERNAL_API_KEY },
+  });
+  if (run.status !== 0) throw new Error(`the demo data failed to load (${run.status}):\n${run.stderr}`);
+}

@@ -19,12 +19,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 
-import autocannon from "autocannon";
 // The inspector speaks over a WebSocket: `ws`, which wrangler's miniflare
 // depends on (package-lock.json installs it at node_modules/ws).
 import WebSocket from "ws";
 
 import { prebuiltConfig, ROOT, startWorker } from "../tests/e2e/worker.mjs";
+import { loadGenerator } from "./load.mjs";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -37,15 +37,20 @@ if (!values.persist) {
 const day = (offset) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
 const expand = (route) => route.replace("{today}", day(0)).replace(/\{days_ago:(-?\d+)\}/g, (_, n) => day(-Number(n)));
 
-const apiKey = randomBytes(24).toString("hex");
+const secrets = {
+  apiKey: randomBytes(24).toString("hex"),
+  secret: randomBytes(24).toString("hex"),
+  // The loader's key, when addresses are to be found by fingerprint.
+  fpKey: values["fp-key"] ?? randomBytes(24).toString("hex"),
+};
 const envFile = join(mkdtempSync(join(tmpdir(), "funnel-profile-")), "profile.env");
 writeFileSync(envFile, [
-  `INTERNAL_API_KEY=${apiKey}`,
-  `INGEST_HMAC_SECRET=${randomBytes(24).toString("hex")}`,
-  // The loader's key, when addresses are to be found by fingerprint.
-  `EMAIL_FINGERPRINT_KEY=${values["fp-key"] ?? randomBytes(24).toString("hex")}`,
+  `INTERNAL_API_KEY=${secrets.apiKey}`,
+  `INGEST_HMAC_SECRET=${secrets.secret}`,
+  `EMAIL_FINGERPRINT_KEY=${secrets.fpKey}`,
 ].join("\n") + "\n", { mode: 0o600 });
-const auth = { authorization: `Bearer ${apiKey}` };
+const auth = { authorization: `Bearer ${secrets.apiKey}` };
+const load = loadGenerator({ ...secrets, connections: 4 });
 
 const worker = await startWorker({ persistDir: values.persist, envFile, config: prebuiltConfig() });
 try {
@@ -82,13 +87,11 @@ async function profile(route) {
     waiting.set(++id, resolve);
     ws.send(JSON.stringify({ id, method, params }));
   });
-  const load = () => new Promise((resolve, reject) =>
-    autocannon({ url: worker.url + route, connections: 4, duration: 4, headers: auth }, (e, r) => (e ? reject(e) : resolve(r))));
   await send("Profiler.enable");
   await send("Profiler.setSamplingInterval", { interval: 50 });
-  await load(); // warm
+  await load.read(worker.url, route, 4); // warm
   await send("Profiler.start");
-  const run = await load();
+  const run = await load.read(worker.url, route, 4);
   const { profile: cpu } = await send("Profiler.stop");
   ws.close();
   writeFileSync(join(ROOT, "bench", "last.cpuprofile"), JSON.stringify(cpu));
@@ -99,7 +102,7 @@ async function profile(route) {
     samples.set(name, (samples.get(name) ?? 0) + node.hitCount);
     total += node.hitCount;
   }
-  console.log(`\nCPU under load, ${route}: ${run.requests.average} requests/s; functions by own samples (bench/last.cpuprofile):`);
+  console.log(`\nCPU under load, ${route}: ${run.rps.toFixed(0)} requests/s; functions by own samples (bench/last.cpuprofile):`);
   for (const [name, n] of [...samples].sort((a, b) => b[1] - a[1]).slice(0, 30)) {
     console.log(`${((100 * n) / total).toFixed(1).padStart(6)} %  ${name.replace(/::h[0-9a-f]{16}$/, "").slice(0, 140)}`);
   }

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use funnel::ingest::normalize::RequestContext;
 use funnel::ingest::{batch, body};
-use funnel::security::signature;
+use funnel::security::{fingerprint::Fingerprinter, signature};
 
 /// A realistic batch: the auth/commerce funnel's events with emails and traces, and
 /// dictionary events with properties.
@@ -42,7 +42,7 @@ fn core(c: &mut Criterion) {
         clock_skew: chrono::Duration::zero(),
         default_source: "zuplo",
         header_trace_id: None,
-        fingerprint_key: b"bench-pepper",
+        fingerprints: Fingerprinter::new(b"bench-pepper"),
         replay: false,
         browser: false,
     };

@@ -2070,3 +2070,89 @@ fn alert_reads_seek_indexes_and_never_scan_events_or_the_rollup() {
         );
     }
 }
+
+/// The virtual machine steps SQLite takes to run `s` to its last row: the
+/// work of a read, counted exactly (a b-tree seek is one step whatever the
+/// table's size, so only rows visited add steps).
+fn vm_steps(conn: &Connection, s: &Statement) -> i32 {
+    let mut stmt = conn.prepare(&s.sql).unwrap();
+    let mut out = stmt.query(params_from_iter(binds(s))).unwrap();
+    while out.next().unwrap().is_some() {}
+    drop(out);
+    stmt.get_status(rusqlite::StatementStatus::VmStep)
+}
+
+#[test]
+fn a_funnels_reads_grow_with_its_own_step_events_and_never_with_other_events() {
+    let steps = ["m_auth_login_start", "m_auth_login_success"];
+    let (from, to) = ("2026-03-01T00:00:00.000Z", "2026-03-25T00:00:00.000Z");
+    let statements = || {
+        vec![
+            ("steps", sql::funnel_steps(from, to, &steps, None)),
+            (
+                "steps by domain",
+                sql::funnel_steps(from, to, &steps, Some(funnel::report::funnel::Breakdown::EmailDomain)),
+            ),
+            (
+                "errors",
+                Statement::with(
+                    sql::FUNNEL_ERRORS,
+                    [Bind::text(from), Bind::text(to), Bind::json(&steps)],
+                ),
+            ),
+        ]
+    };
+    // Step events (some failing) on their own traces and users.
+    let step_rows = |n: usize, offset: usize| -> Vec<EventRow> {
+        rows(n * 5)
+            .into_iter()
+            .filter(|r| steps.contains(&r.event_type.as_str()))
+            .take(n)
+            .map(|mut r| {
+                r.event_id = format!("step{offset}_{}", r.event_id);
+                r.trace_id = r.trace_id.map(|t| format!("{t}_{offset}"));
+                r.user_id = r.user_id.map(|u| format!("{u}_{offset}"));
+                r
+            })
+            .collect()
+    };
+    let work = |conn: &Connection| -> Vec<i32> { statements().iter().map(|(_, s)| vm_steps(conn, s)).collect() };
+
+    let conn = migrated();
+    insert(&conn, &step_rows(400, 0));
+    let alone = work(&conn);
+
+    // Ten times as many other events in the same range: other types on the
+    // funnel's own traces and users (not failing), and other types failing on
+    // other traces and users.
+    let mut others = rows(8000);
+    others.retain(|r| !steps.contains(&r.event_type.as_str()));
+    for (i, r) in others.iter_mut().enumerate() {
+        r.event_id = format!("other{i}");
+        if r.error_code.is_some() {
+            r.trace_id = Some(format!("other_trace_{i}"));
+            r.user_id = Some(format!("other_user_{i}"));
+        }
+    }
+    assert!(others.len() >= 4000);
+    insert(&conn, &others);
+    let with_others = work(&conn);
+    // A range read may take one more step to find where it ends when a
+    // neighbour follows its last row: at most a few per step type, never per row.
+    for (((what, _), a), b) in statements().iter().zip(&alone).zip(&with_others) {
+        assert!(
+            (*a..=*a + 8).contains(b),
+            "funnel {what}: {a} steps alone, {b} with ten times as many other events"
+        );
+    }
+
+    // Twice its step events (of as many more subjects): the work grows with them.
+    insert(&conn, &step_rows(400, 1));
+    let doubled = work(&conn);
+    for (((what, _), a), b) in statements().iter().zip(&alone).zip(&doubled) {
+        assert!(
+            *b as f64 > 1.6 * *a as f64,
+            "funnel {what}: {a} steps, {b} with twice its step events"
+        );
+    }
+}

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use super::{MAX_ERROR_CODE_CHARS, MAX_ERROR_MESSAGE_CHARS, MAX_ID_CHARS};
 use crate::catalog::{self, validate, validate::Issue, Field};
 use crate::privacy::{scrub_numbers, scrub_text, scrub_value, PiiKind};
-use crate::security::fingerprint::{fingerprint_email, EmailFingerprint};
+use crate::security::fingerprint::{EmailFingerprint, Fingerprinter};
 use crate::time::{is_storable, parse_rfc3339, to_stored};
 use crate::trace::accept_trace_id;
 
@@ -21,7 +21,8 @@ pub struct RequestContext<'a> {
     pub default_source: &'a str,
     /// The request's `x-trace-id`, already accepted by the trace rule.
     pub header_trace_id: Option<&'a str>,
-    pub fingerprint_key: &'a [u8],
+    /// The address fingerprint's HMAC, keyed once for the request.
+    pub fingerprints: Fingerprinter,
     /// Re-validating a quarantined event: its address was already replaced by
     /// `email_fingerprint` + `email_domain`, which then stand for `email`.
     pub replay: bool,
@@ -213,7 +214,7 @@ pub fn normalize(raw: &Value, ctx: &RequestContext, new_event_id: &mut dyn FnMut
         }
         None | Some(Value::Null) if ctx.replay => stored_fingerprint(f.map),
         None | Some(Value::Null) => None,
-        Some(Value::String(s)) => match fingerprint_email(ctx.fingerprint_key, s) {
+        Some(Value::String(s)) => match ctx.fingerprints.email(s) {
             Ok(fp) => Some(fp),
             Err(_) => {
                 f.errors.push(invalid_email());
@@ -316,8 +317,7 @@ pub fn normalize(raw: &Value, ctx: &RequestContext, new_event_id: &mut dyn FnMut
 
     // Identifiers keep their identity but never hold PII: one that does is
     // replaced by a keyed fingerprint of itself.
-    let mut id =
-        |field: &'static str, v: Option<String>| scrub_identifier(field, v, ctx.fingerprint_key, &mut warnings);
+    let mut id = |field: &'static str, v: Option<String>| scrub_identifier(field, v, &ctx.fingerprints, &mut warnings);
     let (tenant_id, job_id, user_id) = (id("tenant_id", tenant_id), id("job_id", job_id), id("user_id", user_id));
     let (session_id, anonymous_id) = (id("session_id", session_id), id("anonymous_id", anonymous_id));
     let given_event_id = id("event_id", given_event_id);
@@ -477,7 +477,7 @@ fn pii_redacted(path: &str, kinds: &[PiiKind]) -> Issue {
 fn scrub_identifier(
     field: &'static str,
     value: Option<String>,
-    key: &[u8],
+    fingerprints: &Fingerprinter,
     warnings: &mut Vec<Issue>,
 ) -> Option<String> {
     let value = value?;
@@ -486,7 +486,7 @@ fn scrub_identifier(
         return Some(value);
     }
     warnings.push(pii_redacted(field, &kinds));
-    let fingerprint = crate::security::fingerprint::fingerprint_normalized(key, &value);
+    let fingerprint = fingerprints.normalized(&value);
     let replaced = format!("pii_{}", &fingerprint[..32]);
     Some(if field == "trace_id" {
         format!("trace_{replaced}")

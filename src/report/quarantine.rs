@@ -8,6 +8,7 @@ use serde_json::Value;
 use crate::catalog::validate::Issue;
 use crate::ingest::normalize::{normalize, EventRow, Normalized, RequestContext, NOT_BROWSER_SAFE};
 use crate::query::cursor::Position;
+use crate::security::fingerprint::Fingerprinter;
 use crate::time::parse_rfc3339;
 
 /// Most quarantined events one replay call re-validates.
@@ -89,6 +90,7 @@ pub struct ReplayPlan {
 
 pub fn plan_replay(items: &[QuarantinedEvent], fingerprint_key: &[u8]) -> ReplayPlan {
     let mut plan = ReplayPlan::default();
+    let fingerprints = Fingerprinter::new(fingerprint_key);
     for item in items {
         let event: Value = serde_json::from_str(&item.event_json).unwrap_or(Value::Null);
         let ctx = RequestContext {
@@ -97,7 +99,7 @@ pub fn plan_replay(items: &[QuarantinedEvent], fingerprint_key: &[u8]) -> Replay
             clock_skew: Duration::milliseconds(item.clock_skew_ms),
             default_source: &item.source,
             header_trace_id: item.header_trace_id.as_deref(),
-            fingerprint_key,
+            fingerprints: fingerprints.clone(),
             replay: true,
             // A page's event refused as not browser-safe stays refused: a
             // replay must not store what a public key could not.
@@ -191,7 +193,7 @@ mod tests {
             clock_skew: Duration::zero(),
             default_source: "zuplo",
             header_trace_id: None,
-            fingerprint_key: KEY,
+            fingerprints: Fingerprinter::new(KEY),
             replay: false,
             browser: false,
         };

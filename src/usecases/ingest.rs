@@ -18,6 +18,7 @@ use crate::config::{Config, IngestMode};
 use crate::error::{AppError, AppResult};
 use crate::ingest::batch::{self, IngestResponse, Plan, StoreOutcome};
 use crate::ingest::{body, normalize::RequestContext, queued};
+use crate::security::fingerprint::Fingerprinter;
 use crate::security::{self, keys::Role};
 use crate::spool::Spool;
 use crate::store::{EventStore, Span, StorageError};
@@ -171,7 +172,7 @@ pub async fn accept<S: EventStore>(
         clock_skew: envelope.sent_at.map_or(Duration::zero(), |sent| received_at - sent),
         default_source: sender.default_source,
         header_trace_id: accepted_trace,
-        fingerprint_key: config.email_fingerprint_key.as_bytes(),
+        fingerprints: Fingerprinter::new(config.email_fingerprint_key.as_bytes()),
         replay: false,
         browser: sender.browser,
     };

@@ -4,7 +4,7 @@ use chrono::{Duration, TimeZone, Utc};
 use serde_json::{json, Value};
 
 use super::*;
-use crate::security::fingerprint::fingerprint_email;
+use crate::security::fingerprint::{fingerprint_email, Fingerprinter};
 
 const KEY: &[u8] = b"test-pepper";
 
@@ -16,7 +16,7 @@ fn ctx<'a>(header_trace: Option<&'a str>, skew: Duration) -> RequestContext<'a> 
         replay: false,
         browser: false,
         header_trace_id: header_trace,
-        fingerprint_key: KEY,
+        fingerprints: Fingerprinter::new(KEY),
     }
 }
 

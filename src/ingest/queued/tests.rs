@@ -4,6 +4,7 @@ use serde_json::json;
 use super::*;
 use crate::ingest::batch::plan;
 use crate::ingest::normalize::RequestContext;
+use crate::security::fingerprint::Fingerprinter;
 
 fn ctx() -> RequestContext<'static> {
     RequestContext {
@@ -13,7 +14,7 @@ fn ctx() -> RequestContext<'static> {
         replay: false,
         browser: false,
         header_trace_id: None,
-        fingerprint_key: b"test-pepper",
+        fingerprints: Fingerprinter::new(b"test-pepper"),
     }
 }
 

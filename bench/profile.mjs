@@ -12,7 +12,10 @@
 // connections for 4 s under wrangler dev's inspector and the functions with the
 // most CPU samples are printed (the wasm keeps its Rust names); the profile is
 // written to bench/last.cpuprofile for Chrome's DevTools. A route's `{today}`
-// and `{days_ago:N}` (N may be -1: tomorrow) become dates in UTC.
+// and `{days_ago:N}` (N may be -1: tomorrow) become dates in UTC. A --cpu
+// route written `POST <path>` is loaded with signed ingest batches of --batch
+// events (default 500) instead, e.g. `--cpu "POST /bench/discard"` for the
+// worker's own cost of ingest (the benchmark routes are on).
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -28,7 +31,7 @@ import { loadGenerator } from "./load.mjs";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { persist: { type: "string" }, tries: { type: "string", default: "9" }, cpu: { type: "string" }, "fp-key": { type: "string" } },
+  options: { persist: { type: "string" }, tries: { type: "string", default: "9" }, cpu: { type: "string" }, batch: { type: "string", default: "500" }, "fp-key": { type: "string" } },
 });
 if (!values.persist) {
   console.error("usage: node bench/profile.mjs --persist <dir> [--tries 9] [--cpu <route>] <route> ...");
@@ -48,6 +51,7 @@ writeFileSync(envFile, [
   `INTERNAL_API_KEY=${secrets.apiKey}`,
   `INGEST_HMAC_SECRET=${secrets.secret}`,
   `EMAIL_FINGERPRINT_KEY=${secrets.fpKey}`,
+  "BENCH_ROUTES=1",
 ].join("\n") + "\n", { mode: 0o600 });
 const auth = { authorization: `Bearer ${secrets.apiKey}` };
 const load = loadGenerator({ ...secrets, connections: 4 });
@@ -89,9 +93,11 @@ async function profile(route) {
   });
   await send("Profiler.enable");
   await send("Profiler.setSamplingInterval", { interval: 50 });
-  await load.read(worker.url, route, 4); // warm
+  const post = route.match(/^POST (\S+)$/)?.[1];
+  const drive = () => (post ? load.ingest(worker.url, Number(values.batch), 4, post) : load.read(worker.url, route, 4));
+  await drive(); // warm
   await send("Profiler.start");
-  const run = await load.read(worker.url, route, 4);
+  const run = await drive();
   const { profile: cpu } = await send("Profiler.stop");
   ws.close();
   writeFileSync(join(ROOT, "bench", "last.cpuprofile"), JSON.stringify(cpu));
@@ -102,7 +108,7 @@ async function profile(route) {
     samples.set(name, (samples.get(name) ?? 0) + node.hitCount);
     total += node.hitCount;
   }
-  console.log(`\nCPU under load, ${route}: ${run.rps.toFixed(0)} requests/s; functions by own samples (bench/last.cpuprofile):`);
+  console.log(`\nCPU under load, ${route}: ${run.rps.toFixed(0)} requests/s, ${run.eps.toFixed(0)} events/s; functions by own samples (bench/last.cpuprofile):`);
   for (const [name, n] of [...samples].sort((a, b) => b[1] - a[1]).slice(0, 30)) {
     console.log(`${((100 * n) / total).toFixed(1).padStart(6)} %  ${name.replace(/::h[0-9a-f]{16}$/, "").slice(0, 140)}`);
   }

@@ -111,8 +111,10 @@ async function benchIngest() {
       peer1: () => load.ingest(peer.url, 1, slice, undefined, CONNECTIONS * 2),
       peer50: () => load.ingest(peer.url, 50, slice),
       peer500: () => load.ingest(peer.url, 500, slice),
+      peerDiscard1: () => load.ingest(peer.url, 1, slice, "/discard", CONNECTIONS * 2),
+      peerDiscard: () => load.ingest(peer.url, 500, slice, "/discard"),
     });
-    Object.assign(per, { floor: 500, peer1: 1, peer50: 50, peer500: 500 });
+    Object.assign(per, { floor: 500, peer1: 1, peer50: 50, peer500: 500, peerDiscard1: 1, peerDiscard: 500 });
   }
   if (funnel) {
     Object.assign(kinds, {
@@ -120,9 +122,10 @@ async function benchIngest() {
       funnel50: () => load.ingest(funnel.url, 50, slice),
       funnel500: () => load.ingest(funnel.url, 500, slice),
       discard: () => load.ingest(funnel.url, 500, slice, "/bench/discard"),
+      discard1: () => load.ingest(funnel.url, 1, slice, "/bench/discard", CONNECTIONS * 2),
       ownFloor: () => load.floor(funnel.url, 500, slice),
     });
-    Object.assign(per, { funnel1: 1, funnel50: 50, funnel500: 500, discard: 500, ownFloor: 500 });
+    Object.assign(per, { funnel1: 1, funnel50: 50, funnel500: 500, discard: 500, discard1: 1, ownFloor: 500 });
   }
   const runs = Object.fromEntries(Object.keys(kinds).map((k) => [k, []]));
   for (let round = 0; round < ROUNDS; round++) {
@@ -148,6 +151,10 @@ async function benchIngest() {
     }
   }
   if (m.funnel1) row("Funnel 500 vs funnel 1 (events/s)", "", "", `${fmt(m.funnel500.eps / m.funnel1.eps, 0)}×`);
+  // Each worker alone (its whole ingest but the D1 call): what the request costs before the database.
+  if (m.peerDiscard1) line("JS peer alone: ingest of 1 without D1 (`/discard`)", m.peerDiscard1);
+  if (m.discard1) line("Funnel worker alone: ingest of 1 without D1 (`/bench/discard`)", m.discard1);
+  if (m.peerDiscard) line("JS peer alone: ingest of 500 without D1 (`/discard`)", m.peerDiscard);
   if (m.discard) line("Funnel worker alone: ingest of 500 without D1 (`/bench/discard`)", m.discard);
   if (funnel) stop(funnel);
   if (peer) stop(peer);
@@ -245,6 +252,32 @@ async function probe(url, path) {
   return load.read(url, path, READ_SECONDS);
 }
 
+/** The events of `types` in the stored range [from, to) of a loaded file: what a funnel reads. */
+function stepEvents(file, types, from, to) {
+  const code = "import sqlite3,sys,json; t=json.loads(sys.argv[2]); print(sqlite3.connect(sys.argv[1]).execute("
+    + "'SELECT count(*) FROM funnel_events WHERE event_type IN (%s) AND ts >= ? AND ts < ?' % ','.join('?'*len(t)), [*t, sys.argv[3], sys.argv[4]]).fetchone()[0])";
+  return Number(sh("python3", ["-c", code, file, JSON.stringify(types), from, to]));
+}
+
+/** A funnel's cost per event it reads: its own step events in its range, and
+ * its time alone (the median of three sequential requests, so no queue). The
+ * issue lets a funnel cost in proportion to its own step events; this is that
+ * proportion, comparable across funnels and shapes. */
+async function funnelCost(url, path, steps, file) {
+  const times = [];
+  let range;
+  for (let i = 0; i < 3; i++) {
+    const t = performance.now();
+    const res = await fetch(`${url}${path}`, { headers: { authorization: `Bearer ${secrets.apiKey}` } });
+    const answer = await res.json();
+    times.push(performance.now() - t);
+    range = [answer.from, answer.to];
+  }
+  const ms = times.sort((a, b) => a - b)[1];
+  const events = stepEvents(file, steps, ...range);
+  return { ms, events, usPerEvent: (ms * 1000) / Math.max(events, 1) };
+}
+
 /** Runs the tree's native rebuild of rollups and sketches over a loaded file,
  * once the tree has one (until then the schema's triggers keep them exact). */
 function rebuildDerived(file) {
@@ -279,9 +312,9 @@ async function benchShape({ name, count }) {
     ["catalog", q("/internal/catalog", { tz })],
     ["summary, 14 days", q("/internal/funnel-events/summary", { from: seoulDay(-13), to: seoulDay(1), tz })],
     ["summary, 90 days", q("/internal/funnel-events/summary", { from: seoulDay(-89), to: seoulDay(1), tz })],
-    ...funnels.map((f) => [`funnel ${f.name}`, q(`/internal/funnels/${f.name}`, { tz })]),
+    ...funnels.map((f) => [`funnel ${f.name}`, q(`/internal/funnels/${f.name}`, { tz }), f]),
     // The funnel screen's "split by" (the same rows read, grouped by the value).
-    [`funnel ${funnels[0].name} by email domain`, q(`/internal/funnels/${funnels[0].name}`, { tz, by: "email_domain" })],
+    [`funnel ${funnels[0].name} by email domain`, q(`/internal/funnels/${funnels[0].name}`, { tz, by: "email_domain" }), funnels[0]],
     ["trace", `/internal/trace/${encodeURIComponent(trace_id)}`],
     ["list by type", list({ type: "m_auth_login_fail" })],
     ["list by email", list({ q_email: email })],
@@ -300,7 +333,7 @@ async function benchShape({ name, count }) {
   ];
   const health = await load.read(w.url, "/api/health", READ_SECONDS);
   row(`Floor: GET /api/health, ${label}`, `${fmt(health.rps)} req/s`, `${fmt(health.p50)} / ${fmt(health.p99)}`, "1.00");
-  for (const [probeName, path] of probes) {
+  for (const [probeName, path, funnel] of probes) {
     const r = await probe(w.url, path);
     log(`shape ${name}: ${probeName}: ${r.timedOut ? `over ${READ_TIMEOUT} s` : `p50 ${fmt(r.p50)} ms`}`);
     if (r.timedOut) {
@@ -310,11 +343,32 @@ async function benchShape({ name, count }) {
     }
     row(`${probeName}, ${label}${r.sequential ? " (3 sequential tries)" : ""}`, `${fmt(r.rps, r.rps < 10 ? 1 : 0)} req/s`,
         `${fmt(r.p50)} / ${fmt(r.p99)}`, `${fmt(r.p50 / Math.max(health.p50, 1), 2)}× p50`, "≤3");
+    if (funnel) {
+      const c = await funnelCost(w.url, path, funnel.steps.map((s) => s.event), file);
+      funnelCosts.push({ name: probeName, label, ...c });
+      row(`${probeName}, ${label}: alone (3 sequential tries), per step event it reads (${fmt(c.events)} in its range)`,
+          `${fmt(c.usPerEvent, 2)} µs per step event`, `${fmt(c.ms)}`, "", undefined);
+    }
   }
   log(`shape ${name}: ${probes.length} reads probed`);
   stop(w);
   distinctError(file, label);
   rmSync(persistDir, { recursive: true, force: true });
+}
+
+/** Every funnel read's cost per step event, both shapes (`funnelCost`). */
+const funnelCosts = [];
+
+/** The funnel rule's summary row: time per step event over every funnel read
+ * of the run with at least 10,000 step events (below that the request's own
+ * cost dominates), the largest against the smallest. In proportion to its own
+ * step events means one cost per step event whatever else is stored. */
+function funnelRule() {
+  const big = funnelCosts.filter((c) => c.events >= 10_000);
+  if (big.length < 2) return;
+  const per = big.map((c) => c.usPerEvent);
+  row(`Funnels: time per step event, largest / smallest over the ${big.length} funnel reads of ≥ 10,000 step events (${fmt(Math.min(...per), 2)}–${fmt(Math.max(...per), 2)} µs)`,
+      "", "", fmt(Math.max(...per) / Math.min(...per), 2), undefined);
 }
 
 /** The overview's distinct users and sessions (sketches) against exact counts over the same rows. */
@@ -371,7 +425,10 @@ try {
   // wrangler dev's [build] step builds the release worker once, at the first start.
   if (PARTS.includes("ingest") || PARTS.includes("peer")) await benchIngest();
   if (PARTS.includes("queue")) await benchQueue();
-  if (PARTS.includes("shapes")) for (const shape of SHAPES) await benchShape(shape);
+  if (PARTS.includes("shapes")) {
+    for (const shape of SHAPES) await benchShape(shape);
+    funnelRule();
+  }
   if (PARTS.includes("reads")) await benchReads();
 } finally {
   for (const w of [...workers]) w.stop();

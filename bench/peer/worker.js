@@ -90,7 +90,8 @@ async function toRow(e, source, fpKey) {
   };
 }
 
-async function ingest(request, env) {
+/** With `store` false (`POST /discard`), everything but the D1 statement: the peer's own cost. */
+async function ingest(request, env, store = true) {
   if (!(request.headers.get("content-type") ?? "").startsWith("application/json")) return problem(415, "unsupported_media_type", "Send JSON.");
   const body = await request.arrayBuffer();
   if (body.byteLength > MAX_BODY) return problem(413, "payload_too_large", "At most 1 MiB.");
@@ -108,7 +109,8 @@ async function ingest(request, env) {
   const checked = await Promise.all(events.map((e) => toRow(e, typeof e?.source === "string" && /^[a-z0-9_-]{1,32}$/.test(e.source) ? e.source : "zuplo", fpKey)));
   const rows = checked.filter((c) => c.row).map((c) => c.row);
   const stored = new Set();
-  if (rows.length) {
+  if (rows.length && !store) for (const r of rows) stored.add(r.event_id);
+  if (rows.length && store) {
     const { results } = await env.DB.prepare(INSERT).bind(new Date().toISOString(), JSON.stringify(rows)).all();
     for (const r of results) stored.add(r.event_id);
   }
@@ -127,6 +129,7 @@ export default {
     const { pathname } = new URL(request.url);
     if (request.method === "GET" && pathname === "/api/health") return json({ status: "ok" });
     if (request.method === "POST" && pathname === "/internal/funnel-events/ingest") return ingest(request, env);
+    if (request.method === "POST" && pathname === "/discard") return ingest(request, env, false);
     if (request.method === "POST" && pathname === "/floor") {
       const { meta } = await env.DB.prepare(FLOOR).bind(await request.text()).run();
       return json({ inserted: meta.changes });

@@ -57,6 +57,48 @@ impl std::fmt::Display for ArchiveError {
     }
 }
 
+/// The object an archived hour's manifest lists, as stored (check it with
+/// [`hour::verify`] against the manifest it is meant to match).
+pub async fn read_object<A: ArchiveStore + ?Sized>(
+    archive: &A,
+    manifest: &hour::ArchivedHour,
+) -> Result<Vec<u8>, ArchiveError> {
+    archive
+        .get(&manifest.object_key)
+        .await?
+        .ok_or_else(|| ArchiveError(format!("{}: missing, the manifest lists it", manifest.object_key)))
+}
+
+/// Writes an hour's object, reads it back and verifies it against `manifest`,
+/// then writes the manifest beside it: an hour's manifest only ever names an
+/// object already checked to match it.
+pub async fn write_verified<A: ArchiveStore + ?Sized>(
+    archive: &A,
+    bytes: Vec<u8>,
+    manifest: &hour::ArchivedHour,
+) -> Result<(), ArchiveError> {
+    archive
+        .put(&manifest.object_key, bytes, hour::OBJECT_CONTENT_TYPE)
+        .await?;
+    let stored = archive
+        .get(&manifest.object_key)
+        .await?
+        .ok_or_else(|| ArchiveError(format!("{}: not found right after its put", manifest.object_key)))?;
+    hour::verify(&stored, manifest)?;
+    write_manifest(archive, manifest).await
+}
+
+/// Writes `manifest` as its hour's manifest object.
+pub async fn write_manifest<A: ArchiveStore + ?Sized>(
+    archive: &A,
+    manifest: &hour::ArchivedHour,
+) -> Result<(), ArchiveError> {
+    let json = serde_json::to_vec_pretty(manifest).map_err(|e| ArchiveError(e.to_string()))?;
+    archive
+        .put(&hour::manifest_key(&manifest.hour), json, hour::MANIFEST_CONTENT_TYPE)
+        .await
+}
+
 /// The native bucket: objects in memory. [`MemoryArchive::fail_next_puts`]
 /// makes puts fail (storing nothing); [`MemoryArchive::corrupt_reads`] flips
 /// a byte of every object read, as a damaged store would.

@@ -13,13 +13,15 @@ use serde_json::Value;
 use std::collections::HashMap;
 
 use crate::archive::hour::{self, ArchivedHour};
-use crate::archive::{ArchiveError, ArchiveStore};
+use crate::archive::{read_object, write_manifest, write_verified, ArchiveStore};
 use crate::error::{AppError, AppResult};
 use crate::ingest::body;
 use crate::query::bad;
 use crate::record::StoredEvent;
 use crate::security::fingerprint::fingerprint_email;
-use crate::store::{ArchiveRewrite, Erasure, EventStore, StorageError, StoreResult};
+use crate::store::{ArchiveRewrite, Erasure, EventStore, StoreResult};
+
+use super::ArchiveJobError;
 use crate::time::to_stored;
 
 /// Rows per delete statement (each table), and statements per call: a call
@@ -156,31 +158,14 @@ async fn erase_archived<S: EventStore>(
     for manifest in &hours {
         match rewrite_hour(store, archive, erasure, manifest, pending.get(&manifest.hour), now).await {
             Ok(()) => {}
-            Err(RewriteError::Storage(e)) => return Err(e),
-            Err(RewriteError::Archive(e)) => {
+            Err(ArchiveJobError::Storage(e)) => return Err(e),
+            Err(ArchiveJobError::Archive(e)) => {
                 log::error!("erasure stopped in the archive (resumes on the next run): {e}");
                 return Ok(());
             }
         }
     }
     Ok(())
-}
-
-enum RewriteError {
-    Storage(StorageError),
-    Archive(ArchiveError),
-}
-
-impl From<StorageError> for RewriteError {
-    fn from(e: StorageError) -> Self {
-        RewriteError::Storage(e)
-    }
-}
-
-impl From<ArchiveError> for RewriteError {
-    fn from(e: ArchiveError) -> Self {
-        RewriteError::Archive(e)
-    }
 }
 
 /// Whether an event is the erasure's subject's.
@@ -207,12 +192,9 @@ async fn rewrite_hour<S: EventStore>(
     manifest: &ArchivedHour,
     pending: Option<&ArchiveRewrite>,
     now: DateTime<Utc>,
-) -> Result<(), RewriteError> {
+) -> Result<(), ArchiveJobError> {
     let archived_at = to_stored(now);
-    let bytes = archive
-        .get(&manifest.object_key)
-        .await?
-        .ok_or_else(|| ArchiveError(format!("{}: missing, the manifest lists it", manifest.object_key)))?;
+    let bytes = read_object(archive, manifest).await?;
     let pending_manifest = pending.map(|p| ArchivedHour {
         rows: p.rows,
         bytes: p.bytes,
@@ -244,26 +226,11 @@ async fn rewrite_hour<S: EventStore>(
     // Debited once: a pending rewrite already did.
     let debit: &[StoredEvent] = if pending.is_some() { &[] } else { &removed };
     store.begin_archive_rewrite(&rewrite, debit).await?;
-    archive
-        .put(&new_manifest.object_key, new_bytes, hour::OBJECT_CONTENT_TYPE)
-        .await?;
-    let stored = archive
-        .get(&new_manifest.object_key)
-        .await?
-        .ok_or_else(|| ArchiveError(format!("{}: not found right after its put", new_manifest.object_key)))?;
-    hour::verify(&stored, &new_manifest)?;
-    write_manifest(archive, &new_manifest).await?;
+    write_verified(archive, new_bytes, &new_manifest).await?;
     store
         .finish_archive_rewrite(erasure, &new_manifest, &archived_at)
         .await?;
     Ok(())
-}
-
-async fn write_manifest(archive: &dyn ArchiveStore, manifest: &ArchivedHour) -> Result<(), ArchiveError> {
-    let json = serde_json::to_vec_pretty(manifest).map_err(|e| ArchiveError(e.to_string()))?;
-    archive
-        .put(&hour::manifest_key(&manifest.hour), json, hour::MANIFEST_CONTENT_TYPE)
-        .await
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -26,8 +26,39 @@ pub mod sweep;
 pub mod trace;
 pub mod usage;
 
+use crate::archive::ArchiveError;
 use crate::query::range::TimeRange;
-use crate::store::Span;
+use crate::store::{Span, StorageError};
+
+/// Why a job moving rows between D1 and the archive (retention, an erasure's
+/// archived hours) stopped: in D1 or in the bucket. Each job keeps what it
+/// finished; the next run resumes the rest.
+#[derive(Debug)]
+pub enum ArchiveJobError {
+    Storage(StorageError),
+    Archive(ArchiveError),
+}
+
+impl std::fmt::Display for ArchiveJobError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ArchiveJobError::Storage(e) => write!(f, "{e:?}"),
+            ArchiveJobError::Archive(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl From<StorageError> for ArchiveJobError {
+    fn from(e: StorageError) -> Self {
+        ArchiveJobError::Storage(e)
+    }
+}
+
+impl From<ArchiveError> for ArchiveJobError {
+    fn from(e: ArchiveError) -> Self {
+        ArchiveJobError::Archive(e)
+    }
+}
 
 impl From<&TimeRange> for Span {
     fn from(range: &TimeRange) -> Span {

@@ -19,9 +19,11 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Duration, Utc};
 
 use crate::archive::hour::{self, ArchivedHour};
-use crate::archive::{ArchiveError, ArchiveStore};
+use crate::archive::{read_object, write_verified, ArchiveError, ArchiveStore};
 use crate::record::StoredEvent;
-use crate::store::{EventStore, StorageError};
+use crate::store::EventStore;
+
+use super::ArchiveJobError;
 
 /// Rows per read of expired events (a few MB of D1 answer at most).
 pub const PAGE_ROWS: usize = 5_000;
@@ -51,41 +53,14 @@ pub struct RetentionRun {
     pub done: bool,
 }
 
-/// Why a run stopped early; what was verified before is deleted, the rest
-/// waits (undeleted) for the next run.
-#[derive(Debug)]
-pub enum RetentionError {
-    Storage(StorageError),
-    Archive(ArchiveError),
-}
-
-impl std::fmt::Display for RetentionError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            RetentionError::Storage(e) => write!(f, "{e:?}"),
-            RetentionError::Archive(e) => write!(f, "{e}"),
-        }
-    }
-}
-
-impl From<StorageError> for RetentionError {
-    fn from(e: StorageError) -> Self {
-        RetentionError::Storage(e)
-    }
-}
-
-impl From<ArchiveError> for RetentionError {
-    fn from(e: ArchiveError) -> Self {
-        RetentionError::Archive(e)
-    }
-}
-
 pub async fn run<S: EventStore, A: ArchiveStore + ?Sized>(
     store: &S,
     archive: &A,
     retention_days: i64,
     now: DateTime<Utc>,
-) -> Result<RetentionRun, RetentionError> {
+) -> Result<RetentionRun, ArchiveJobError> {
+    // A run stopped early keeps what it did: what was verified is deleted, the
+    // rest waits (undeleted) for the next run.
     let cutoff = cutoff(now, retention_days);
     let archived_at = crate::time::to_stored(now);
     let mut out = RetentionRun {
@@ -167,10 +142,7 @@ async fn archive_hour<A: ArchiveStore + ?Sized>(
     let ids: Vec<i64> = fresh.iter().map(|e| e.id).collect();
     let mut events: BTreeMap<i64, StoredEvent> = BTreeMap::new();
     if let Some(manifest) = earlier {
-        let bytes = archive
-            .get(&manifest.object_key)
-            .await?
-            .ok_or_else(|| ArchiveError(format!("{}: missing, the manifest lists it", manifest.object_key)))?;
+        let bytes = read_object(archive, manifest).await?;
         events.extend(hour::verify(&bytes, manifest)?.into_iter().map(|e| (e.id, e)));
     }
     // D1's copy wins over an earlier object's (ids are unique; a run stopped
@@ -179,18 +151,7 @@ async fn archive_hour<A: ArchiveStore + ?Sized>(
     let mut events: Vec<StoredEvent> = events.into_values().collect();
     events.sort_by(|a, b| (&a.ts, a.id).cmp(&(&b.ts, b.id)));
     let (bytes, manifest) = hour::encode(name, &events, archived_at)?;
-    archive
-        .put(&manifest.object_key, bytes, hour::OBJECT_CONTENT_TYPE)
-        .await?;
-    let stored = archive
-        .get(&manifest.object_key)
-        .await?
-        .ok_or_else(|| ArchiveError(format!("{}: not found right after its put", manifest.object_key)))?;
-    hour::verify(&stored, &manifest)?;
-    let manifest_json = serde_json::to_vec_pretty(&manifest).map_err(|e| ArchiveError(e.to_string()))?;
-    archive
-        .put(&hour::manifest_key(name), manifest_json, hour::MANIFEST_CONTENT_TYPE)
-        .await?;
+    write_verified(archive, bytes, &manifest).await?;
     Ok((manifest, ids))
 }
 

@@ -404,6 +404,16 @@ fn erase_u1(s: &Service) -> serde_json::Value {
     a.body
 }
 
+/// The rows archived, and the same service where u1 never sent anything:
+/// what must exist after u1's erasure.
+fn archived_with_and_without_u1() -> (Service, Service) {
+    let s = service_with_rows();
+    run_until_done(&s);
+    let without = service_with_rows_where(|i| i % 4 != 1);
+    run_until_done(&without);
+    (s, without)
+}
+
 fn u1_left(s: &Service) -> (i64, usize) {
     let in_d1 = count(s, "SELECT COUNT(*) FROM funnel_events WHERE user_id = 'u1'");
     let archived = archived_events(s)
@@ -415,11 +425,7 @@ fn u1_left(s: &Service) -> (i64, usize) {
 
 #[test]
 fn erasure_rewrites_the_archived_hours_holding_the_subject_and_the_rollups_lose_exactly_those_events() {
-    let s = service_with_rows();
-    run_until_done(&s);
-    // The same service without u1 ever: what must exist after the erasure.
-    let without = service_with_rows_where(|i| i % 4 != 1);
-    run_until_done(&without);
+    let (s, without) = archived_with_and_without_u1();
     // And a late event of u1 in an archived hour, not archived yet (its delete
     // alone would not leave the rollups: archived hours' deletes do not subtract).
     let mut late = old_row(
@@ -484,10 +490,7 @@ fn erasure_rewrites_the_archived_hours_holding_the_subject_and_the_rollups_lose_
 
 #[test]
 fn a_failed_archive_write_leaves_the_object_intact_and_the_erasure_resumes_without_debiting_twice() {
-    let s = service_with_rows();
-    run_until_done(&s);
-    let without = service_with_rows_where(|i| i % 4 != 1);
-    run_until_done(&without);
+    let (s, without) = archived_with_and_without_u1();
     let before: Vec<ArchivedHour> = manifests(&s);
 
     s.archive.fail_next_puts(1);

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::archive::hour::{self, ArchivedHour};
-use crate::archive::ArchiveStore;
+use crate::archive::{read_object, ArchiveStore};
 use crate::error::{AppError, AppResult};
 use crate::query::bad;
 use crate::query::params::Params;
@@ -92,16 +92,7 @@ pub async fn object<S: EventStore>(
         log::error!("archive download: {e}");
         AppError::ArchiveUnavailable
     };
-    let bytes = archive
-        .get(&manifest.object_key)
-        .await
-        .map_err(unavailable)?
-        .ok_or_else(|| {
-            unavailable(crate::archive::ArchiveError(format!(
-                "{}: missing",
-                manifest.object_key
-            )))
-        })?;
+    let bytes = read_object(archive, &manifest).await.map_err(unavailable)?;
     hour::verify(&bytes, &manifest).map_err(unavailable)?;
     Ok((bytes, manifest))
 }

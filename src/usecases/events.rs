@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::rc::Rc;
 
 use crate::archive::hour::{self, ArchivedHour};
-use crate::archive::{ArchiveError, ArchiveStore};
+use crate::archive::{read_object, ArchiveError, ArchiveStore};
 use crate::config::Config;
 use crate::error::{AppError, AppResult};
 use crate::query::bad;
@@ -302,11 +302,9 @@ async fn archived_page(plan: &mut ExportPlan) -> AppResult<Option<Vec<u8>>> {
         return Ok(None);
     };
     let manifest = plan.archived.remove(0);
-    let bytes = archive
-        .get(&manifest.object_key)
+    let bytes = read_object(&*archive, &manifest)
         .await
-        .map_err(|e| archive_failed(&e))?
-        .ok_or_else(|| archive_failed(&ArchiveError(format!("{}: missing", manifest.object_key))))?;
+        .map_err(|e| archive_failed(&e))?;
     let events = hour::verify(&bytes, &manifest).map_err(|e| archive_failed(&e))?;
     let mut page: Vec<StoredEvent> = events
         .into_iter()

@@ -845,7 +845,7 @@ impl<B: SqlBackend> EventStore for SqlStore<B> {
         };
         let mut batch = Batch::new();
         batch.push(Statement::with(debit_sql, [Bind::text(&e.subject), Bind::Int(chunk)]));
-        batch.push(Statement::new(sql::DEBIT_ARCHIVED_EVENTS[1]));
+        batch.push(Statement::new(sql::CLEAR_ARCHIVE_DEBITS));
         let events = batch.push(Statement::with(events_sql, [Bind::text(&e.subject), Bind::Int(chunk)]));
         let quarantine = batch.push(Statement::with(
             quarantine_sql,
@@ -918,8 +918,8 @@ impl<B: SqlBackend> EventStore for SqlStore<B> {
                     })
                 })
                 .collect();
-            batch.push(Statement::with(sql::DEBIT_ARCHIVED_EVENTS[0], [Bind::json(&debits)]));
-            batch.push(Statement::new(sql::DEBIT_ARCHIVED_EVENTS[1]));
+            batch.push(Statement::with(sql::DEBIT_ARCHIVED_EVENTS, [Bind::json(&debits)]));
+            batch.push(Statement::new(sql::CLEAR_ARCHIVE_DEBITS));
             batch.push(Statement::with(
                 sql::COUNT_ARCHIVED_ERASED,
                 [Bind::text(&r.erasure_id), Bind::Int(removed.len() as i64)],
@@ -935,11 +935,11 @@ impl<B: SqlBackend> EventStore for SqlStore<B> {
             [Bind::json(std::slice::from_ref(manifest))],
         ));
         batch.push(Statement::with(
-            sql::FINISH_ARCHIVE_REWRITE[0],
+            sql::FORGET_ARCHIVE_REWRITE,
             [Bind::text(&manifest.hour)],
         ));
         batch.push(Statement::with(
-            sql::FINISH_ARCHIVE_REWRITE[1],
+            sql::UNINDEX_ARCHIVED_SUBJECT,
             [
                 Bind::text(&manifest.hour),
                 Bind::text(&e.subject_kind),

@@ -123,17 +123,21 @@ DELETE FROM funnel_events WHERE id IN (SELECT id FROM funnel_events WHERE user_i
 /// Before the delete of the same chunk (the same subquery, so the same rows): the rows of it in
 /// an archived hour (a late event the next retention run would archive), whose delete the
 /// triggers do not subtract (migration 0020), go through the rollups' debit (0022) instead.
-pub const DEBIT_ERASED_EVENTS_BY_FINGERPRINT: &str = "\
-INSERT INTO archive_debits (ts, event_type, user_id, success, error_code, payload_json, sample_rate)
-SELECT ts, event_type, user_id, success, error_code, payload_json, sample_rate FROM funnel_events
-WHERE id IN (SELECT id FROM funnel_events WHERE email_fingerprint = ?1 LIMIT ?2)
-  AND substr(ts, 1, 13) IN (SELECT hour FROM archived_hours)";
-
-pub const DEBIT_ERASED_EVENTS_BY_USER: &str = "\
-INSERT INTO archive_debits (ts, event_type, user_id, success, error_code, payload_json, sample_rate)
-SELECT ts, event_type, user_id, success, error_code, payload_json, sample_rate FROM funnel_events
-WHERE id IN (SELECT id FROM funnel_events WHERE user_id = ?1 LIMIT ?2)
-  AND substr(ts, 1, 13) IN (SELECT hour FROM archived_hours)";
+/// `$column` is the subject's column (a column name cannot be bound).
+macro_rules! debit_erased_events {
+    ($column:literal) => {
+        concat!(
+            "INSERT INTO archive_debits (ts, event_type, user_id, success, error_code, payload_json, sample_rate)\n",
+            "SELECT ts, event_type, user_id, success, error_code, payload_json, sample_rate FROM funnel_events\n",
+            "WHERE id IN (SELECT id FROM funnel_events WHERE ",
+            $column,
+            " = ?1 LIMIT ?2)\n",
+            "  AND substr(ts, 1, 13) IN (SELECT hour FROM archived_hours)"
+        )
+    };
+}
+pub const DEBIT_ERASED_EVENTS_BY_FINGERPRINT: &str = debit_erased_events!("email_fingerprint");
+pub const DEBIT_ERASED_EVENTS_BY_USER: &str = debit_erased_events!("user_id");
 
 /// (The erase statements return the ids they deleted: the caller counts those, as D1's
 /// `changes` also counts the rollup triggers' writes.)
@@ -175,24 +179,26 @@ pub const RECORD_ARCHIVE_REWRITE: &str = "\
 INSERT OR REPLACE INTO archive_rewrites (hour, erasure_id, rows, bytes, sha256) VALUES (?1, ?2, ?3, ?4, ?5)";
 
 /// ... in the same batch, debits the rollups by the removed events (the JSON list ?1 of stored
-/// events; the triggers of archive_debits) and empties the debit table.
-pub const DEBIT_ARCHIVED_EVENTS: &[&str] = &[
-    "INSERT INTO archive_debits (ts, event_type, user_id, success, error_code, payload_json, sample_rate)
-     SELECT value ->> 'ts', value ->> 'event_type', value ->> 'user_id', value ->> 'success',
-            value ->> 'error_code', value ->> 'payload_json', value ->> 'sample_rate'
-     FROM json_each(?1)",
-    "DELETE FROM archive_debits",
-];
+/// events; the triggers of archive_debits), then [`CLEAR_ARCHIVE_DEBITS`].
+pub const DEBIT_ARCHIVED_EVENTS: &str = "\
+INSERT INTO archive_debits (ts, event_type, user_id, success, error_code, payload_json, sample_rate)
+SELECT value ->> 'ts', value ->> 'event_type', value ->> 'user_id', value ->> 'success',
+       value ->> 'error_code', value ->> 'payload_json', value ->> 'sample_rate'
+FROM json_each(?1)";
+
+/// Empties the debit table once its insert triggers have debited the rollups.
+pub const CLEAR_ARCHIVE_DEBITS: &str = "DELETE FROM archive_debits";
 
 /// ... and counts them. Binds: erasure id, events removed.
 pub const COUNT_ARCHIVED_ERASED: &str = "UPDATE erasures SET archived_deleted = archived_deleted + ?2 WHERE id = ?1";
 
-/// Step two, once the new object is verified: the pending manifest replaces the hour's (see
-/// RECORD_ARCHIVED_HOURS) and the hour leaves the subject's index. Binds: hour, kind, subject.
-pub const FINISH_ARCHIVE_REWRITE: &[&str] = &[
-    "DELETE FROM archive_rewrites WHERE hour = ?1",
-    "DELETE FROM archived_subjects WHERE hour = ?1 AND subject_kind = ?2 AND subject = ?3",
-];
+/// Step two, once the new object is verified (its manifest replaces the hour's through
+/// RECORD_ARCHIVED_HOURS): the pending rewrite goes. Binds: hour.
+pub const FORGET_ARCHIVE_REWRITE: &str = "DELETE FROM archive_rewrites WHERE hour = ?1";
+
+/// ... and the hour leaves the subject's index. Binds: hour, kind, subject.
+pub const UNINDEX_ARCHIVED_SUBJECT: &str =
+    "DELETE FROM archived_subjects WHERE hour = ?1 AND subject_kind = ?2 AND subject = ?3";
 
 /// ... and finishes the erasure when no archived hour of the subject is left (D1's rows went first).
 /// Binds: erasure id, finished_at.

@@ -20,9 +20,9 @@ use crate::query::bad;
 use crate::record::StoredEvent;
 use crate::security::fingerprint::fingerprint_email;
 use crate::store::{ArchiveRewrite, Erasure, EventStore, StoreResult};
+use crate::time::to_stored;
 
 use super::ArchiveJobError;
-use crate::time::to_stored;
 
 /// Rows per delete statement (each table), and statements per call: a call
 /// stays far inside the platform's per-request query budget.
